@@ -64,6 +64,11 @@ public final class NewtonSchulz {
         return new NewtonSchulz(schedule, d);
     }
 
+    /** Another coefficient schedule in this working dtype. */
+    public NewtonSchulz withSchedule(List<NsCoefficients> s) {
+        return new NewtonSchulz(s, dtype);
+    }
+
     public List<NsCoefficients> schedule() {
         return schedule;
     }
