@@ -144,7 +144,8 @@ final class ConfigJson {
         try {
             return new MoonlightConfig(vocab, hidden, inter, moeInter, layers, heads, kvHeads == null ? heads : kvHeads,
                     qLora, kvLora, nope, rope, vDim, nRouted, nShared, k, nGroup, topkGroup, topkMethod, scoring,
-                    normTopk, rsf, firstDense, freq, theta, eps, maxPos, tie, bias, dropout, act, unused, unknown);
+                    normTopk, rsf, firstDense, freq, theta, eps, maxPos, tie, bias, dropout, act, unused, unknown)
+                    .validated();
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(source + ": " + e.getMessage(), e);
         }

@@ -96,7 +96,16 @@ public record MoonlightConfig(
     public MoonlightConfig {
         unused = Map.copyOf(unused);
         unknown = List.copyOf(unknown);
+    }
+
+    /**
+     * This config, after checking that every value is meaningful and implemented (an error names the HF field).
+     * {@link #fromJson}, {@link #read}, {@link #preset} and {@code with*} always validate; call it after using the
+     * canonical constructor directly.
+     */
+    public MoonlightConfig validated() {
         ConfigJson.validate(this);
+        return this;
     }
 
     // ------------------------------------------------------------------ reading and writing
@@ -162,6 +171,7 @@ public record MoonlightConfig(
                 numAttentionHeads, numKeyValueHeads, qLoraRank, kvLoraRank, qkNopeHeadDim, qkRopeHeadDim, vHeadDim,
                 nRoutedExperts, nSharedExperts, numExpertsPerTok, nGroup, topkGroup, topkMethod, scoringFunc,
                 normTopkProb, routedScalingFactor, firstKDenseReplace, moeLayerFreq, ropeTheta, rmsNormEps,
-                maxPositionEmbeddings, tieWordEmbeddings, attentionBias, attentionDropout, hiddenAct, unused, unknown);
+                maxPositionEmbeddings, tieWordEmbeddings, attentionBias, attentionDropout, hiddenAct, unused, unknown)
+                .validated();
     }
 }
