@@ -1,6 +1,8 @@
 package moonlight4j.model;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
 import moonlight4j.io.HfCheckpoint;
 
 import java.io.IOException;
@@ -45,9 +47,16 @@ public final class MoonlightCheckpoint {
         save(dir, cfg, params, DEFAULT_SHARD_BYTES);
     }
 
-    /** Writes config.json and the weights, in HF order, shards of at most {@code maxShardBytes}. */
+    /**
+     * Writes config.json and the weights, in HF order, shards of at most {@code maxShardBytes}. The config's
+     * {@code torch_dtype} is set to the weights' dtype ({@code bfloat16} / {@code float32}), as save_pretrained does.
+     */
     public static void save(Path dir, MoonlightConfig cfg, Parameters params, long maxShardBytes) throws IOException {
         MoonlightModel.checkParameters(cfg, params);
-        HfCheckpoint.save(dir, cfg.toJson(), params.asMap(), maxShardBytes);
+        ObjectNode json = cfg.toJson();
+        DType d = params.commonDtype(ModelShapes::isFp32Always);
+        if (d == DType.BF16) json.put("torch_dtype", "bfloat16");
+        else if (d == DType.F32) json.put("torch_dtype", "float32");
+        HfCheckpoint.save(dir, json, params.asMap(), maxShardBytes);
     }
 }

@@ -94,7 +94,7 @@ public record MoonlightConfig(
     public static final List<String> PRESETS = List.of("moonlight-16b-a3b", "tiny");
 
     public MoonlightConfig {
-        unused = Map.copyOf(unused);
+        unused = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(unused));
         unknown = List.copyOf(unknown);
     }
 
