@@ -27,6 +27,9 @@ public final class HfCheckpoint implements AutoCloseable {
     public static final String SINGLE = "model.safetensors";
     public static final String INDEX = "model.safetensors.index.json";
 
+    /** transformers' default {@code max_shard_size} ("5GB"). */
+    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
+
     /** Problems listed in one error before the rest are counted. */
     private static final int MAX_LISTED = 50;
 

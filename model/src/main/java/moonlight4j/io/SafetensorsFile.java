@@ -20,6 +20,7 @@ import moonlight4j.api.Tensor;
  * <p>A {@link ByteBuffer} holds at most 2³¹−1 bytes, so the data block is mapped as consecutive windows, each
  * holding whole tensors; a single tensor over 2³¹−1 bytes is listed but cannot be read ({@link #bytes} says so).
  * {@link #close} drops the mappings (the JVM unmaps them when they are collected); reading afterwards is an error.
+ * Reads are safe from several threads: each {@link #bytes} call returns a fresh view.
  */
 public final class SafetensorsFile implements AutoCloseable {
 

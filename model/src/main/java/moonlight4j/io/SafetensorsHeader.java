@@ -3,6 +3,7 @@ package moonlight4j.io;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,7 +37,16 @@ record SafetensorsHeader(Map<String, String> metadata, List<TensorInfo> tensors)
     static final Set<String> UNSUPPORTED_SPEC_DTYPES = Set.of("BOOL", "U8", "I8", "I16", "U16", "F16", "U32", "U64",
             "F8_E5M2", "F8_E4M3", "F8_E8M0", "F4", "F6_E2M3", "F6_E3M2", "C64");
 
-    private static final JsonFactory JSON = new JsonFactory();
+    /**
+     * Jackson's default caps (20 M chars per string, 50 k per name) would reject legal headers; the header size is
+     * already capped at {@link Safetensors#MAX_HEADER_BYTES}, which bounds every string, so the caps follow it.
+     */
+    private static final JsonFactory JSON = JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder()
+                    .maxStringLength((int) Safetensors.MAX_HEADER_BYTES)
+                    .maxNameLength((int) Safetensors.MAX_HEADER_BYTES)
+                    .build())
+            .build();
 
     /**
      * Parses {@code json} (the header bytes, padding included) of {@code file}, whose data block is

@@ -1,6 +1,7 @@
 package moonlight4j.optim;
 
 import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
 
@@ -157,8 +158,16 @@ public final class Muon implements Optimizer {
         }
     }
 
-    /** {@code √(Σx² / n)}. */
+    /**
+     * {@code √(Σx² / n)}. A BF16 sum would be rounded to bf16 (0.4% error), so a BF16 tensor is widened first and
+     * the sum kept in fp32.
+     */
     private double rms(Tensor x) {
+        if (x.dtype() == DType.BF16) {
+            try (Tensor wide = be.cast(x, DType.F32)) {
+                return rms(wide);
+            }
+        }
         try (Tensor ss = be.sumSquares(x)) {
             return Math.sqrt(be.item(ss) / x.numel());
         }

@@ -1,10 +1,13 @@
 package moonlight4j.io;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -13,6 +16,7 @@ import java.util.List;
 import java.util.stream.Stream;
 import moonlight4j.api.DType;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Reads the golden files written by the Python release (safetensors 0.x, see golden-data/FORMAT.md) and checks that
@@ -81,12 +85,38 @@ class SafetensorsGoldenTest {
     }
 
     @Test
+    void aTensorOver2GiBIsListedButNotReadableAndItsNeighboursAre(@TempDir Path dir)
+            throws IOException {
+        // a sparse 3 GiB file: no disk space used; the big tensor cannot fit one ByteBuffer (the SPI reads one)
+        long big = 3L << 30;
+        String header = "{\"big\":{\"dtype\":\"F32\",\"shape\":[" + big / 4 + "],\"data_offsets\":[0," + big + "]},"
+                + "\"small\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[" + big + "," + (big + 4) + "]}}";
+        byte[] h = header.getBytes(StandardCharsets.US_ASCII);
+        Path f = dir.resolve("sparse.safetensors");
+        try (var raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+            raf.write(h);
+            raf.setLength(8 + h.length + big + 4);
+            raf.seek(8 + h.length + big);
+            raf.write(new byte[] {42, 0, 0, 0});
+        }
+        try (SafetensorsFile st = Safetensors.open(f)) {
+            assertThat(st.names()).containsExactly("big", "small");
+            assertThat(st.info("big").byteSize()).isEqualTo(big);
+            assertThat(st.bytes("small").getInt(0)).isEqualTo(42);
+            assertThatThrownBy(() -> st.bytes("big"))
+                    .isInstanceOf(UnsupportedOperationException.class)
+                    .hasMessageContaining(f.toString()).hasMessageContaining("tensor 'big' is 3221225472 bytes");
+        }
+    }
+
+    @Test
     void readingAfterCloseIsAnError() throws IOException {
         Path f = GOLDEN.resolve("newton_schulz__64x96.safetensors");
         SafetensorsFile st = Safetensors.open(f);
         st.close();
         st.close();
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> st.bytes("in.G"))
+        assertThatThrownBy(() -> st.bytes("in.G"))
                 .isInstanceOf(IllegalStateException.class).hasMessageContaining("closed").hasMessageContaining("in.G");
     }
 }

@@ -223,6 +223,17 @@ class SafetensorsRejectTest {
     }
 
     @Test
+    void longNamesAndMetadataValuesWithinTheHeaderCapAreAccepted() throws IOException {
+        String name = "n".repeat(60_000);          // over Jackson's default 50,000-char name limit
+        String value = "v".repeat(21_000_000);     // over Jackson's default 20 M-char string limit
+        Path f = craft("{\"__metadata__\":{\"big\":\"" + value + "\"}," + entry(name, "F32", "[1]", 0, 4) + "}", 4);
+        try (SafetensorsFile st = Safetensors.open(f)) {
+            assertThat(st.metadata().get("big")).hasSize(21_000_000);
+            assertThat(st.names()).containsExactly(name);
+        }
+    }
+
+    @Test
     void absentTensorNamesFileAndTensor() throws IOException {
         Path f = craft("{" + entry("w", "I32", "[2]", 0, 8) + "}", 8);
         try (SafetensorsFile st = Safetensors.open(f)) {

@@ -70,8 +70,9 @@ final class CpuTensor implements Tensor {
     static CpuTensor of(String op, Tensor t) {
         if (t == null) throw new IllegalArgumentException(op + ": tensor is null");
         if (!(t instanceof CpuTensor c)) {
+            String owner = t.backend() == null ? "(none)" : "'" + t.backend().name() + "'";
             throw new IllegalArgumentException(op + ": tensor " + Shapes.str(t.shape()) + " " + t.dtype()
-                    + " belongs to backend '" + t.backend().name() + "', not 'cpu'; copy it across with toFloats/fromFloats");
+                    + " belongs to backend " + owner + ", not 'cpu'; copy it across with toFloats/fromFloats");
         }
         if (c.closed) {
             throw new IllegalStateException(op + ": tensor " + Shapes.str(c.shape) + " " + c.dtype + " is closed");

@@ -46,6 +46,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps must be ≥ 1 and --warmup ≥ 0");
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16, got " + dtype);
+        if (!what.equals("gemm") && !what.equals("ns")) {
+            throw new IllegalArgumentException("bench: expected 'gemm' or 'ns', got '" + what + "'");
+        }
         Backend be = backend.resolve();
         switch (what) {
             case "gemm" -> {
