@@ -47,21 +47,24 @@ public final class Moe extends Layer implements FeedForward {
         Tensor flat = be.reshape(x, n, hidden);                                 // (N, C)
         MoeGate.Routing r = gate.forward(flat);
         lastRouting = r;
-        long[] idx = be.toLongs(r.topkIdx());                                   // N·k expert ids, slot-major per token
-        List<List<Integer>> slots = new ArrayList<>();                           // per expert: flat slots p = t·k + j
-        for (int e = 0; e < experts.size(); e++) slots.add(new ArrayList<>());
-        for (int p = 0; p < idx.length; p++) slots.get((int) idx[p]).add(p);
+        long[] idx = be.toLongs(r.topkIdx());                                   // N·k expert ids, row-major (t, j)
+        // group the flat slots p = t·k + j by expert, ascending p within an expert (a counting sort)
+        int nExperts = experts.size();
+        int[] start = new int[nExperts + 1];
+        for (long e : idx) start[(int) e + 1]++;
+        for (int e = 0; e < nExperts; e++) start[e + 1] += start[e];
+        int[] fill = java.util.Arrays.copyOf(start, nExperts);
+        long[] bySlot = new long[idx.length];
+        for (int p = 0; p < idx.length; p++) bySlot[fill[(int) idx[p]]++] = p;
 
         Tensor acc = be.zeros(DType.F32, n, hidden);                            // (N, C) fp32 accumulator
         Tensor wFlat = be.reshape(r.topkWeight(), n * k, 1);                    // (N·k, 1)
-        for (int e = 0; e < experts.size(); e++) {
-            List<Integer> ps = slots.get(e);
-            if (ps.isEmpty()) continue;                                          // the release skips idle experts too
-            long[] tok = new long[ps.size()], pos = new long[ps.size()];
-            for (int m = 0; m < tok.length; m++) {
-                pos[m] = ps.get(m);
-                tok[m] = ps.get(m) / k;
-            }
+        for (int e = 0; e < nExperts; e++) {
+            int count = start[e + 1] - start[e];
+            if (count == 0) continue;                                            // the release skips idle experts too
+            long[] pos = java.util.Arrays.copyOfRange(bySlot, start[e], start[e + 1]);
+            long[] tok = new long[count];
+            for (int m = 0; m < count; m++) tok[m] = pos[m] / k;                 // slot → token
             Tensor tokIdx = be.fromLongs(tok, tok.length);
             Tensor posIdx = be.fromLongs(pos, pos.length);
             Tensor xe = be.gatherRows(flat, tokIdx);                             // (n_e, C) dispatch
