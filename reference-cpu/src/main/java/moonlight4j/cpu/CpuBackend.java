@@ -61,6 +61,10 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         int batch = r == 3 ? shape[0] : 1, m = shape[r - 2], n = shape[r - 1];
         int k = am.shapeRef()[am.rank() - 1];
         boolean shared = cb.rank() == 2;
+        if (shared) {                                         // (B, M, K)·(K, N) is one (B·M, K)·(K, N) product
+            m *= batch;
+            batch = 1;
+        }
         CpuTensor c = CpuTensor.zeros(this, ca.dtype(), shape);
         if (ca.dtype() == DType.F64) {
             gemm.f64(am.d, bm.d, c.d, batch, m, k, n, shared);
