@@ -96,6 +96,7 @@ public final class Verifier {
                 ours = runner.run(c, be);
             } catch (Exception | Error e) {
                 if (e instanceof VirtualMachineError vme && !(e instanceof OutOfMemoryError)) throw vme;
+                if (System.getenv("MOONLIGHT_DEBUG") != null) e.printStackTrace();
                 return Optional.of(fail(file, c.kind(), "runner failed: " + message(e), t0));
             }
             try {
