@@ -37,9 +37,9 @@ final class OptimizerState implements AutoCloseable {
         if (t == null) {
             t = be.zeros(like.dtype(), like.shape());
             tensors.put(key, t);
-        } else if (!Arrays.equals(t.shape(), like.shape())) {
-            throw new IllegalStateException("optimizer state '" + key + "' has shape " + Shapes.str(t.shape())
-                    + " but the gradient of " + param + " has shape " + Shapes.str(like.shape()));
+        } else if (!Arrays.equals(t.shape(), like.shape()) || t.dtype() != like.dtype()) {
+            throw new IllegalStateException("optimizer state '" + key + "' is " + t.dtype() + " " + Shapes.str(t.shape())
+                    + " but the gradient of " + param + " is " + like.dtype() + " " + Shapes.str(like.shape()));
         }
         return t;
     }

@@ -189,6 +189,11 @@ class MuonTest {
             assertThatThrownBy(() -> muon.step(params, Map.of("v", g2), 0.1)).hasMessageContaining("'v'");
             assertThatThrownBy(() -> muon.loadStateDict(Map.of("w.momentum", g2))).hasMessageContaining("w.momentum")
                     .hasMessageContaining("unknown slot");
+            try (Tensor wrong = BE.zeros(DType.F32, 30, 20)) {
+                muon.loadStateDict(Map.of("w.momentum_buffer", wrong));
+            }
+            assertThatThrownBy(() -> muon.step(params, Map.of("w", g2), 0.1)).hasMessageContaining("w.momentum_buffer")
+                    .hasMessageContaining("[30, 20]").hasMessageContaining("[20, 30]");
         }
         params.values().forEach(Tensor::close);
     }

@@ -66,7 +66,7 @@ public final class Verifier {
         return dot < 0 ? f : f.substring(0, dot);
     }
 
-    private static String kindFromName(Path file) {
+    static String kindFromName(Path file) {
         String n = caseName(file);
         int sep = n.indexOf("__");
         return sep < 0 ? n : n.substring(0, sep);
@@ -96,6 +96,7 @@ public final class Verifier {
                 ours = runner.run(c, be);
             } catch (Exception | Error e) {
                 if (e instanceof VirtualMachineError vme && !(e instanceof OutOfMemoryError)) throw vme;
+                if (System.getenv("MOONLIGHT_DEBUG") != null) e.printStackTrace();
                 return Optional.of(fail(file, c.kind(), "runner failed: " + message(e), t0));
             }
             try {

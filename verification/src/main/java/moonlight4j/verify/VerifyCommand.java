@@ -42,8 +42,22 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (kinds != null) checkKinds(kinds, golden);
         Backend be = backend.resolve();
         return run(be, golden, kinds == null ? k -> true : kinds::contains, strict, verbose, System.out);
+    }
+
+    /** A --kind that names no case file and no runner is a typo: fail fast, listing what exists. */
+    private static void checkKinds(Set<String> wanted, Path dir) throws Exception {
+        Set<String> known = new java.util.TreeSet<>();
+        for (Path f : Verifier.caseFiles(dir)) known.add(Verifier.kindFromName(f));
+        Runners.all().forEach(r -> known.add(r.kind()));
+        for (String k : wanted) {
+            if (!known.contains(k)) {
+                throw new IllegalArgumentException("--kind '" + k + "': no such kind in " + dir + " or among the runners; known: "
+                        + String.join(", ", known));
+            }
+        }
     }
 
     static int run(Backend be, Path dir, Predicate<String> kinds, boolean strict, boolean verbose, PrintStream out)
