@@ -19,7 +19,8 @@ public final class Runners {
                 new MlaAttentionRunner(),
                 new ModelForwardRunner(),
                 new GenerateGreedyRunner(),
-                new ModelGradsRunner()
+                new ModelGradsRunner(),
+                new MuonTrainRunner()
         );
     }
 
