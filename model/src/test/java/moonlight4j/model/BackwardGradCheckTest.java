@@ -18,7 +18,7 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 /**
- * Every backward against fp64 central finite differences ({@link GradCheck}: tolerance 1e-7 relative to
+ * Every backward against fp64 central finite differences ({@link GradCheck}: tolerance 1e-6 relative to
  * max(1, |g|), the error budget is written there), as properties over small random shapes on F64 tensors.
  */
 class BackwardGradCheckTest {
