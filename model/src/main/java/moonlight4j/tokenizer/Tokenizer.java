@@ -145,9 +145,9 @@ public final class Tokenizer {
         return bytes.toByteArray();
     }
 
-    /** {@link #decodeBytes} as UTF-8; invalid sequences become U+FFFD (tiktoken {@code decode}, errors="replace"). */
+    /** {@link #decodeBytes} as UTF-8; each maximal ill-formed subpart becomes U+FFFD ({@link Utf8}; tiktoken {@code decode}, errors="replace"). */
     public String decode(int[] ids) {
-        return new String(decodeBytes(ids), StandardCharsets.UTF_8);
+        return Utf8.decode(decodeBytes(ids));
     }
 
     /** {@link #decode(int[])} for ids held as {@code long} (e.g. an I64 tensor). */
