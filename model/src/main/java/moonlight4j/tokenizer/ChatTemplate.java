@@ -50,9 +50,11 @@ public final class ChatTemplate {
     private final String defaultSystemPrompt; // null: none
     private final String bosToken;
     private final String eosToken;
+    private final Jinjava jinjava; // null for the built-in format
 
     private ChatTemplate(String jinja, String defaultSystemPrompt, String bosToken, String eosToken) {
         this.jinja = jinja;
+        this.jinjava = jinja == null ? null : newJinjava();
         this.defaultSystemPrompt = defaultSystemPrompt;
         this.bosToken = bosToken;
         this.eosToken = eosToken;
@@ -130,10 +132,15 @@ public final class ChatTemplate {
         return sb.toString();
     }
 
-    private String renderJinja(List<ChatMessage> messages, boolean addGenerationPrompt) {
+    /** Jinjava set up as HF's chat-template environment: trim_blocks, lstrip_blocks, raise_exception. */
+    private static Jinjava newJinjava() {
         var jinjava = new Jinjava(JinjavaConfig.newBuilder().withTrimBlocks(true).withLstripBlocks(true).build());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ChatTemplate.class, "raiseException", String.class));
+        return jinjava;
+    }
+
+    private String renderJinja(List<ChatMessage> messages, boolean addGenerationPrompt) {
         var msgs = new ArrayList<Map<String, Object>>();
         for (ChatMessage m : messages) {
             var map = new HashMap<String, Object>();
@@ -149,12 +156,23 @@ public final class ChatTemplate {
         RenderResult result = jinjava.renderForResult(jinja, context);
         var errors = result.getErrors().stream()
                 .filter(e -> e.getSeverity() != TemplateError.ErrorType.WARNING)
-                .map(e -> "line " + e.getLineno() + ": " + e.getMessage())
+                .map(ChatTemplate::describe)
                 .toList();
         if (!errors.isEmpty()) {
             throw new IllegalArgumentException("chat_template failed to render: " + String.join("; ", errors));
         }
         return result.getOutput();
+    }
+
+    /** The error's message and, where Jinjava wrapped an exception (e.g. from raise_exception), its root cause. */
+    private static String describe(TemplateError e) {
+        String text = "line " + e.getLineno() + ": " + e.getMessage();
+        Throwable root = e.getException();
+        while (root != null && root.getCause() != null && root.getCause() != root) root = root.getCause();
+        if (root != null && root.getMessage() != null && !text.contains(root.getMessage())) {
+            text += " (" + root.getMessage() + ")";
+        }
+        return text;
     }
 
     /** {@code raise_exception(msg)} of HF chat templates: stops rendering with {@code msg}. */
