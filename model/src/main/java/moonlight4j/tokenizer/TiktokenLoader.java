@@ -55,10 +55,11 @@ public final class TiktokenLoader {
                     + "'base64(token) rank' per line)");
         }
         byte[] data = Files.readAllBytes(file);
-        var tokenByRank = new HashMap<Integer, byte[]>(data.length / 12);
-        var lineByRank = new HashMap<Integer, Integer>(data.length / 12);
-        var lineByToken = new HashMap<ByteBuffer, Integer>(data.length / 12);
+        byte[][] tokenByRank = new byte[Math.max(16, data.length / 10)][]; // grows; ranks are dense
+        int[] lineOfRank = new int[tokenByRank.length];
+        var lineByToken = new HashMap<ByteBuffer, Integer>(data.length / 6);
         Base64.Decoder base64 = Base64.getDecoder();
+        int count = 0;
         int maxRank = -1;
         int lineNo = 0;
         int pos = 0;
@@ -84,28 +85,34 @@ public final class TiktokenLoader {
                 }
                 if (token.length == 0) throw lineError(file, lineNo, "token decodes to zero bytes");
                 int rank = parseRank(data, fields[2], fields[3], file, lineNo);
-                Integer otherLine = lineByRank.putIfAbsent(rank, lineNo);
-                if (otherLine != null) {
-                    throw lineError(file, lineNo, "rank " + rank + " already given on line " + otherLine);
+                if (rank >= tokenByRank.length) {
+                    if (rank > 4 * data.length) {
+                        throw lineError(file, lineNo, "rank " + rank + " is far beyond the number of lines");
+                    }
+                    int size = Math.max(rank + 1, 2 * tokenByRank.length);
+                    tokenByRank = Arrays.copyOf(tokenByRank, size);
+                    lineOfRank = Arrays.copyOf(lineOfRank, size);
                 }
-                otherLine = lineByToken.putIfAbsent(ByteBuffer.wrap(token), lineNo);
+                if (tokenByRank[rank] != null) {
+                    throw lineError(file, lineNo, "rank " + rank + " already given on line " + lineOfRank[rank]);
+                }
+                Integer otherLine = lineByToken.putIfAbsent(ByteBuffer.wrap(token), lineNo);
                 if (otherLine != null) {
                     throw lineError(file, lineNo, "token \"" + text(data, fields[0], fields[1])
                             + "\" already has a rank on line " + otherLine);
                 }
-                tokenByRank.put(rank, token);
+                tokenByRank[rank] = token;
+                lineOfRank[rank] = lineNo;
+                count++;
                 maxRank = Math.max(maxRank, rank);
             }
             pos = next;
         }
-        int n = tokenByRank.size();
-        if (n == 0) throw new IOException(file + ": no ranks (empty file)");
-        byte[][] ranks = new byte[n][];
-        for (int r = 0; r < n; r++) {
-            ranks[r] = tokenByRank.get(r);
-            if (ranks[r] == null) {
-                throw new IOException(file + ": ranks must be 0…" + (n - 1) + " for " + n + " tokens, but rank " + r
-                        + " is missing (largest rank " + maxRank + ")");
+        if (count == 0) throw new IOException(file + ": no ranks (empty file)");
+        for (int r = 0; r < count; r++) {
+            if (tokenByRank[r] == null) {
+                throw new IOException(file + ": ranks must be 0…" + (count - 1) + " for " + count + " tokens, but rank "
+                        + r + " is missing (largest rank " + maxRank + ")");
             }
         }
         for (int b = 0; b < 256; b++) {
@@ -114,7 +121,7 @@ public final class TiktokenLoader {
                         + " has no rank; a byte-level BPE table must rank all 256 bytes");
             }
         }
-        return ranks;
+        return Arrays.copyOf(tokenByRank, count);
     }
 
     /** Start/end offsets of the whitespace-separated fields of {@code data[from, to)} (Python {@code bytes.split()}). */
