@@ -104,6 +104,14 @@ public final class ChatTemplate {
         return jinja == null ? renderBuiltIn(turns, addGenerationPrompt) : renderJinja(turns, addGenerationPrompt);
     }
 
+    /**
+     * {@link #render} then {@link Tokenizer#encode} (special tokens allowed, as HF's {@code apply_chat_template}
+     * tokenizes): the model-input ids of the conversation.
+     */
+    public int[] encode(Tokenizer tokenizer, List<ChatMessage> messages, boolean addGenerationPrompt) {
+        return tokenizer.encode(render(messages, addGenerationPrompt));
+    }
+
     private List<ChatMessage> withSystemPrompt(List<ChatMessage> messages) {
         if (defaultSystemPrompt == null || messages.stream().anyMatch(m -> m.role().equals("system"))) {
             return messages;

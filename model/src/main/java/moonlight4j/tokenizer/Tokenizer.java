@@ -6,9 +6,11 @@ import com.knuddels.jtokkit.api.GptBytePairEncodingParams;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -78,9 +80,9 @@ public final class Tokenizer {
         var params = new GptBytePairEncodingParams("moonlight", MoonlightPattern.PATTERN, encoder, Map.of()); // specials: ours
         this.bpe = Encodings.newLazyEncodingRegistry().registerGptBytePairEncoding(params).getEncoding("moonlight")
                 .orElseThrow();
-        var byFirst = new HashMap<Character, java.util.List<String>>();
+        var byFirst = new HashMap<Character, List<String>>();
         for (String name : specials.idByName().keySet()) {
-            byFirst.computeIfAbsent(name.charAt(0), c -> new java.util.ArrayList<>()).add(name);
+            byFirst.computeIfAbsent(name.charAt(0), c -> new ArrayList<>()).add(name);
         }
         this.specialsByFirstChar = new HashMap<>();
         byFirst.forEach((c, names) -> {

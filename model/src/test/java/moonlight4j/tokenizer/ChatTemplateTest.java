@@ -63,7 +63,7 @@ class ChatTemplateTest {
     @Test
     void renderedTurnsEncodeToMarkerIdsRoleTextMiddleContentEnd() {
         Tokenizer tok = ByteVocabulary.create();
-        int[] ids = tok.encode(ChatTemplate.moonlight().render(List.of(ChatMessage.user("hi")), true));
+        int[] ids = ChatTemplate.moonlight().encode(tok, List.of(ChatMessage.user("hi")), true);
         var expected = new ArrayList<Integer>();
         expected.add(tok.specialTokenId(SpecialTokens.IM_USER));
         for (byte b : "user".getBytes(StandardCharsets.UTF_8)) expected.add((int) b);

@@ -27,6 +27,8 @@ class MoonlightPatternTest {
                 Arguments.of("Hello, world!", List.of("Hello", ",", " world", "!")),
                 Arguments.of("don't you'RE", List.of("don't", " you'RE")),
                 Arguments.of("they'll've", List.of("they'll", "'ve")),
+                // (?i) folds by Unicode simple case folding in Rust: ſ (U+017F) matches s, so "'ſ" is a contraction
+                Arguments.of("IT'S it'ſ", List.of("IT'S", " it'ſ")),
                 // 2 splits camelCase before each capital that starts a lower-case tail
                 Arguments.of("camelCaseX", List.of("camel", "Case", "X")),
                 // 2 takes capitals then lower case: "HTTPS" + "erver" is one piece
