@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -44,6 +45,7 @@ public final class Tokenizer {
     private final int eosId;
     private final Encoding bpe; // jtokkit: pattern split + BPE of ordinary text
     private final Map<Character, String[]> specialsByFirstChar; // longest first
+    private final BitSet specialFirstChars; // quick filter before the map lookup
 
     /**
      * @param ranks    {@code ranks[r]} = the bytes of rank {@code r}; all distinct, every single byte present
@@ -85,6 +87,8 @@ public final class Tokenizer {
             byFirst.computeIfAbsent(name.charAt(0), c -> new ArrayList<>()).add(name);
         }
         this.specialsByFirstChar = new HashMap<>();
+        this.specialFirstChars = new BitSet();
+        byFirst.keySet().forEach(c -> specialFirstChars.set(c));
         byFirst.forEach((c, names) -> {
             names.sort((a, b) -> Integer.compare(b.length(), a.length()));
             specialsByFirstChar.put(c, names.toArray(String[]::new));
@@ -117,8 +121,8 @@ public final class Tokenizer {
     private void encodeWithSpecials(String part, IntBuffer out) {
         int segmentStart = 0;
         for (int i = 0; i < part.length(); i++) {
+            if (!specialFirstChars.get(part.charAt(i))) continue;
             String[] candidates = specialsByFirstChar.get(part.charAt(i));
-            if (candidates == null) continue;
             for (String name : candidates) {
                 if (part.startsWith(name, i)) {
                     encodeOrdinaryPart(part.substring(segmentStart, i), out);

@@ -42,6 +42,18 @@ public final class TokenizerGolden {
 
     private TokenizerGolden() {}
 
+    /**
+     * The mismatches of {@link #check} as a list of descriptions (empty = pass), for a verifier that wants one line
+     * per problem; a file without cases is one problem, and descriptions left out are counted in a last line.
+     */
+    public static List<String> mismatches(Path jsonlFile) throws IOException {
+        Result r = check(jsonlFile);
+        if (r.cases() == 0) return List.of(jsonlFile.getFileName() + ": no cases");
+        var out = new ArrayList<>(r.descriptions());
+        if (r.mismatches() > out.size()) out.add("… and " + (r.mismatches() - out.size()) + " more mismatches");
+        return out;
+    }
+
     public static Result check(Path jsonlFile) throws IOException {
         List<String> lines = Files.readAllLines(jsonlFile, StandardCharsets.UTF_8);
         if (lines.isEmpty()) throw new IOException(jsonlFile + ": empty file (expected a __metadata__ line)");

@@ -21,6 +21,7 @@ class TokenizerGoldenTest {
         assertThat(r.mismatches()).isZero();
         assertThat(r.cases()).as("cases in the file (FORMAT §6: 33 texts)").isEqualTo(33);
         assertThat(r.passed()).isTrue();
+        assertThat(TokenizerGolden.mismatches(GOLDEN)).isEmpty();
     }
 
     @Test
@@ -40,5 +41,6 @@ class TokenizerGoldenTest {
         assertThat(r.passed()).isFalse();
         assertThat(r.firstMismatch()).contains("tokenizer__changed.jsonl:2").contains("encode (allowed_special=all)")
                 .contains("from position 0");
+        assertThat(TokenizerGolden.mismatches(copy)).hasSize(2);
     }
 }
