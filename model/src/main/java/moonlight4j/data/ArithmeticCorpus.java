@@ -46,8 +46,11 @@ public final class ArithmeticCorpus {
     /** Whether the two-digit pair (a, b) belongs to the held-out split (a fixed hash, no seed). */
     public static boolean heldOut(int a, int b) {
         if (a < 10 && b < 10) return false;
-        int h = (a * 7919 + b * 104729) ^ (a * 31 + b);
-        return Math.floorMod(h * 0x9E3779B1, HOLD_OUT_EVERY) == 0;
+        long h = (a * 100L + b + 1) * 0x9E3779B97F4A7C15L;                 // SplitMix64 finaliser of the pair
+        h = (h ^ (h >>> 30)) * 0xBF58476D1CE4E5B9L;
+        h = (h ^ (h >>> 27)) * 0x94D049BB133111EBL;
+        h ^= h >>> 31;
+        return Math.floorMod(h, HOLD_OUT_EVERY) == 0;
     }
 
     /** Every training fact (single-digit ones repeated), shuffled with {@code seed}. */

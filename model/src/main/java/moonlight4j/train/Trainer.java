@@ -86,11 +86,7 @@ public final class Trainer implements AutoCloseable {
                 }
             }
             double meanLoss = lossSum / count;
-            if (!Double.isFinite(meanLoss)) throw new NonFiniteException(step + 1, "loss " + meanLoss);
-            for (String name : params.names()) {
-                Tensor g = grads.get(name);
-                if (g != null && !be.allFinite(g)) throw new NonFiniteException(step + 1, "gradient of " + name);
-            }
+            checkFinite(be, step + 1, meanLoss, params, grads);
             gradNorm = GradClip.clip(be, grads.asMap(), opt.clip());
             long o0 = System.nanoTime();
             updateRms = optimizer.step(params.asMap(), grads.asMap(), lr);
@@ -99,6 +95,18 @@ public final class Trainer implements AutoCloseable {
             step++;
             return new StepReport(step, meanLoss, lr, gradNorm, maxLogit, stats.maxViolation(), stats.load(), updateRms,
                     opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, optSeconds);
+        }
+    }
+
+    /**
+     * SPEC-free safety stop: a NaN/Inf loss, or the first parameter (in checkpoint order) whose gradient holds a
+     * NaN/Inf, ends training with an error naming the step and that parameter.
+     */
+    static void checkFinite(Backend be, int step, double loss, Parameters params, Grads grads) {
+        if (!Double.isFinite(loss)) throw new NonFiniteException(step, "loss " + loss);
+        for (String name : params.names()) {
+            Tensor g = grads.get(name);
+            if (g != null && !be.allFinite(g)) throw new NonFiniteException(step, "gradient of " + name);
         }
     }
 

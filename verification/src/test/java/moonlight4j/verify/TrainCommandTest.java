@@ -1,0 +1,85 @@
+package moonlight4j.verify;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code moonlight train}: bad input fails before any work with a clear message; a short text run writes its files. */
+class TrainCommandTest {
+
+    /** rc, stdout, stderr. */
+    private static String[] run(String... args) {
+        PrintStream out = System.out, err = System.err;
+        ByteArrayOutputStream o = new ByteArrayOutputStream(), e = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
+        int rc;
+        try {
+            rc = Main.run(args);
+        } finally {
+            System.setOut(out);
+            System.setErr(err);
+        }
+        return new String[]{String.valueOf(rc), o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
+    }
+
+    private static Path text(Path dir, int repeats) throws IOException {
+        Path f = dir.resolve("sums.txt");
+        Files.writeString(f, "1+1=2, 1+2=3, 2+2=4, ".repeat(repeats));
+        return f;
+    }
+
+    @Test
+    void badInputIsRejectedBeforeAnyWork(@TempDir Path dir) throws IOException {
+        Path out = dir.resolve("run");
+        String o = out.toString();
+        String[] r = run("train", "--optimizer", "sgd", "--out", o);
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2]).contains("--optimizer 'sgd': expected one of [muon, adamw]");
+        r = run("train", "--dataset", dir.resolve("missing.txt").toString(), "--out", o);
+        assertThat(r[2]).contains("missing.txt: no such file");
+        Path empty = Files.writeString(dir.resolve("empty.txt"), "");
+        r = run("train", "--dataset", empty.toString(), "--out", o);
+        assertThat(r[2]).contains("empty.txt: the file is empty");
+        r = run("train", "--dataset", text(dir, 4).toString(), "--seq-len", "8", "--batch", "64", "--out", o);
+        assertThat(r[2]).contains("--batch 64 is larger than the data").contains("10 chunks of 8 tokens");
+        r = run("train", "--frobnicate", "--out", o);
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2]).contains("Unknown option: '--frobnicate'");
+        r = run("train", "--resume", dir.resolve("nope").toString(), "--out", o);
+        assertThat(r[2]).contains("--resume").contains("no such directory");
+        assertThat(Files.exists(out)).as("nothing written").isFalse();
+    }
+
+    @Test
+    void shortTextRunWritesMetricsPlotSummaryAndAModelDirectoryThenResumeChecksTheRun(@TempDir Path dir)
+            throws IOException {
+        Path data = text(dir, 40);
+        Path out = dir.resolve("run");
+        String[] r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--seq-len", "16", "--batch", "2",
+                "--steps", "2", "--save-every", "1", "--eval-chunks", "2", "--out", out.toString());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        for (String f : new String[]{"metrics.csv", "loss.png", "summary.json", "model-muon/config.json",
+                "model-muon/model.safetensors", "model-muon/tiktoken.model", "model-muon/tokenizer_config.json",
+                "muon/checkpoints/latest"}) {
+            assertThat(out.resolve(f)).as(f).isRegularFile();
+        }
+        assertThat(Files.readAllLines(out.resolve("metrics.csv"))).hasSize(3);    // header + 2 steps
+        assertThat(Files.readAllLines(out.resolve("model-muon/tiktoken.model"))).hasSize(256);
+        assertThat(r[1]).contains("model (muon): " + out.resolve("model-muon").toAbsolutePath());
+        // resuming that run with another optimizer is refused before any step
+        r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--seq-len", "16", "--batch", "2",
+                "--steps", "3", "--optimizer", "adamw", "--resume", out.resolve("muon").toString(),
+                "--out", dir.resolve("run2").toString());
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2]).contains("comes from a different run").contains("optimizer: checkpoint muon, this run adamw");
+    }
+}
