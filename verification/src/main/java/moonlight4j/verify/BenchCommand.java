@@ -23,15 +23,18 @@ import java.util.function.Supplier;
         description = "Measure GEMM or Newton–Schulz speed (median time, GFLOP/s) on a backend.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "gemm|ns", description = "what to measure: gemm or ns")
+    @Parameters(index = "0", paramLabel = "gemm|ns|forward", description = "what to measure: gemm, ns or forward")
     String what;
 
     @Mixin
     BackendOption backend;
 
     @Option(names = "--shape", paramLabel = "MxKxN|RxC",
-            description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096)")
+            description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096); forward: BxT (default 4x64)")
     String shape;
+
+    @Option(names = "--preset", paramLabel = "NAME", description = "forward: model preset (default tiny)")
+    String preset;
 
     @Option(names = "--reps", defaultValue = "5", description = "timed repetitions (default ${DEFAULT-VALUE})")
     int reps;
@@ -46,8 +49,8 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps must be ≥ 1 and --warmup ≥ 0");
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16, got " + dtype);
-        if (!what.equals("gemm") && !what.equals("ns")) {
-            throw new IllegalArgumentException("bench: expected 'gemm' or 'ns', got '" + what + "'");
+        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward")) {
+            throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
         }
         Backend be = backend.resolve();
         switch (what) {
@@ -67,7 +70,11 @@ final class BenchCommand implements Callable<Integer> {
                     report("ns " + s[0] + "x" + s[1] + " (" + ns.schedule().size() + " steps)", flop, () -> ns.apply(be, g), be);
                 }
             }
-            default -> throw new IllegalArgumentException("bench: expected 'gemm' or 'ns', got '" + what + "'");
+            case "forward" -> {
+                int[] s = parse(shape == null ? "4x64" : shape, 2, "BxT");
+                ForwardBench.run(be, preset, s[0], s[1], dtype, warmup, reps);
+            }
+            default -> throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
         }
         return 0;
     }

@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
                 BackendsCommand.class,
                 VerifyCommand.class,
                 BenchCommand.class,
+                InspectCommand.class,
         })
 public final class Main {
 

@@ -13,7 +13,12 @@ public final class Runners {
         return List.of(
                 new NewtonSchulzRunner(),
                 new MuonAdjustLrRunner(),
-                new MuonStepRunner()
+                new MuonStepRunner(),
+                new MoeGateRunner(),
+                new MoeLayerRunner(),
+                new MlaAttentionRunner(),
+                new ModelForwardRunner(),
+                new GenerateGreedyRunner()
         );
     }
 
