@@ -8,6 +8,9 @@ import picocli.CommandLine.Command;
         description = "Moonlight (Muon + DeepSeek-V3-style MoE) on the JVM.",
         subcommands = {
                 BackendsCommand.class,
+                VerifyCommand.class,
+                BenchCommand.class,
+                InspectCommand.class,
         })
 public final class Main {
 

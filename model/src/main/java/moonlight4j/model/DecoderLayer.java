@@ -1,0 +1,75 @@
+package moonlight4j.model;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.Tensor;
+
+/**
+ * One pre-norm decoder layer (SPEC §4.1, R L1154-1240):
+ * {@code h = x + Attn(RMSNorm_in(x))}, {@code out = h + FFN(RMSNorm_post(h))}, FFN = dense {@link Mlp} or
+ * {@link Moe}. HF prefix {@code model.layers.{i}.}: {@code input_layernorm}, {@code self_attn},
+ * {@code post_attention_layernorm}, {@code mlp}.
+ */
+public final class DecoderLayer extends Layer {
+
+    private final Backend be;
+    private final int index;
+    private final RmsNorm inputNorm, postNorm;
+    private final MlaAttention attention;
+    private final FeedForward ffn;
+
+    /** Activations kept for backward: the layer input and the residual after attention. */
+    record Saved(Tensor x, Tensor h) {
+    }
+
+    private Saved saved;
+
+    public DecoderLayer(Backend be, Parameters params, MoonlightConfig cfg, int index) {
+        this.be = be;
+        this.index = index;
+        String p = "model.layers." + index + ".";
+        this.inputNorm = new RmsNorm(be, params, p + "input_layernorm.", cfg.hiddenSize(), cfg.rmsNormEps());
+        this.postNorm = new RmsNorm(be, params, p + "post_attention_layernorm.", cfg.hiddenSize(), cfg.rmsNormEps());
+        this.attention = new MlaAttention(be, params, p + "self_attn.", cfg);
+        this.ffn = cfg.isMoeLayer(index)
+                ? new Moe(be, params, p + "mlp.", cfg)
+                : new Mlp(be, params, p + "mlp.", cfg.hiddenSize(), cfg.intermediateSize());
+    }
+
+    /** x {@code (B, T, C)} → {@code (B, T, C)}. */
+    public Tensor forward(Tensor x, Tensor positionIds, Tensor mask) {
+        Tensor a = attention.forward(inputNorm.forward(x), positionIds, mask);   // (B, T, C) attention
+        Tensor h = be.add(x, a);                                                 // (B, T, C) residual
+        Tensor f = ffn.forward(postNorm.forward(h));                             // (B, T, C) MLP or MoE
+        Tensor out = be.add(h, f);                                               // (B, T, C) residual
+        saved = keepForBackward ? new Saved(x, h) : null;
+        return out;
+    }
+
+    // backward(dout): dh = dout + postNorm.backward(ffn.backward(dout)); dx = dh + inputNorm.backward(attention
+    // .backward(dh)) — in the reverse order of the forward (later issue)
+
+    public int index() {
+        return index;
+    }
+
+    public boolean isMoe() {
+        return ffn instanceof Moe;
+    }
+
+    public FeedForward ffn() {
+        return ffn;
+    }
+
+    public MlaAttention attention() {
+        return attention;
+    }
+
+    @Override
+    void keepForBackward(boolean on) {
+        super.keepForBackward(on);
+        inputNorm.keepForBackward(on);
+        postNorm.keepForBackward(on);
+        attention.keepForBackward(on);
+        ((Layer) ffn).keepForBackward(on);
+    }
+}

@@ -1,0 +1,124 @@
+package moonlight4j.model;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.Tensor;
+
+import java.util.Arrays;
+
+/**
+ * Multi-head latent attention, {@code DeepseekV3Attention} (SPEC §4.3, golden-data FORMAT §3.6), eager path:
+ * <pre>
+ *   q            = q_proj(x)  or  q_b_proj(q_a_layernorm(q_a_proj(x)))     (B, T, H·(dn+dr))
+ *   [c_kv | k_pe] = kv_a_proj_with_mqa(x)                                   (B, T, r + dr); k_pe one shared head
+ *   [k_nope | v]  = kv_b_proj(kv_a_layernorm(c_kv))                         (B, T, H·(dn+dv))
+ *   q_pe, k_pe   ← RoPE (input interleaved pairs, output HF half-split, SPEC §4.4)
+ *   Q = [q_nope | q_pe], K = [k_nope | k_pe broadcast to every head]         (B, H, T, dn+dr)
+ *   P = softmax_fp32(Q·Kᵀ · (dn+dr)^−½ + mask)                               (B, H, T, T)
+ *   out = o_proj( (P·V) as (B, T, H·dv) )
+ * </pre>
+ * kv_a_layernorm and q_a_layernorm use eps 1e-6, not rms_norm_eps (SPEC §4.2). Letters: B batch, T time, C hidden,
+ * H heads, dn = qk_nope_head_dim, dr = qk_rope_head_dim, dv = v_head_dim, r = kv_lora_rank, rq = q_lora_rank.
+ */
+public final class MlaAttention extends Layer {
+
+    private final Backend be;
+    private final Parameters params;
+    private final String p;
+    private final int c, h, dn, dr, dv, r;
+    private final Integer rq;
+    private final double theta, scale;
+    private final RmsNorm qaNorm, kvaNorm;
+
+    /** Activations kept for backward. */
+    record Saved(Tensor x, Tensor q, Tensor ckv, Tensor kv, Tensor queries, Tensor keys, Tensor values,
+                 Tensor probs, Tensor attn, Tensor positionIds) {
+    }
+
+    private Saved saved;
+
+    /** @param prefix e.g. {@code model.layers.0.self_attn.} (empty in module-level golden cases) */
+    public MlaAttention(Backend be, Parameters params, String prefix, MoonlightConfig cfg) {
+        this.be = be;
+        this.params = params;
+        this.p = prefix;
+        this.c = cfg.hiddenSize();
+        this.h = cfg.numAttentionHeads();
+        this.dn = cfg.qkNopeHeadDim();
+        this.dr = cfg.qkRopeHeadDim();
+        this.dv = cfg.vHeadDim();
+        this.r = cfg.kvLoraRank();
+        this.rq = cfg.qLoraRank();
+        this.theta = cfg.ropeTheta();
+        this.scale = cfg.softmaxScale();
+        this.qaNorm = rq == null ? null
+                : new RmsNorm(be, params, prefix + "q_a_layernorm.", rq, MoonlightConfig.LATENT_NORM_EPS);
+        this.kvaNorm = new RmsNorm(be, params, prefix + "kv_a_layernorm.", r, MoonlightConfig.LATENT_NORM_EPS);
+    }
+
+    /**
+     * @param x           hidden states {@code (B, T, C)}
+     * @param positionIds {@code (B, T)} I64
+     * @param mask        additive mask {@code (B or 1, 1, T, T)} in x's dtype (see {@link AttentionMask})
+     * @return {@code (B, T, C)}
+     */
+    public Tensor forward(Tensor x, Tensor positionIds, Tensor mask) {
+        int[] s = x.shape();
+        if (s.length != 3 || s[2] != c) {
+            throw new IllegalArgumentException("attention " + p + ": expected hidden states (B, T, " + c + "), got "
+                    + Arrays.toString(s));
+        }
+        int b = s[0], t = s[1], dq = dn + dr;
+
+        // query projection (R L778-785)
+        Tensor q;
+        if (rq == null) {
+            q = Linear.forward(be, x, params.get(p + "q_proj.weight", h * dq, c));           // (B, T, H·dq)
+        } else {
+            Tensor qa = Linear.forward(be, x, params.get(p + "q_a_proj.weight", rq, c));     // (B, T, rq)
+            q = Linear.forward(be, qaNorm.forward(qa), params.get(p + "q_b_proj.weight", h * dq, rq));
+        }
+        Tensor qh = be.permute(be.reshape(q, b, t, h, dq), 0, 2, 1, 3);                       // (B, H, T, dq)
+        Tensor qNope = be.slice(qh, -1, 0, dn);                                               // (B, H, T, dn)
+        Tensor qPe = be.slice(qh, -1, dn, dq);                                                // (B, H, T, dr)
+
+        // compressed kv and the shared rope key (R L787-800)
+        Tensor ckv = Linear.forward(be, x, params.get(p + "kv_a_proj_with_mqa.weight", r + dr, c)); // (B, T, r+dr)
+        Tensor cKv = be.slice(ckv, -1, 0, r);                                                 // (B, T, r)
+        Tensor kPe = be.reshape(be.slice(ckv, -1, r, r + dr), b, 1, t, dr);                   // (B, 1, T, dr)
+        Tensor kv = Linear.forward(be, kvaNorm.forward(cKv),
+                params.get(p + "kv_b_proj.weight", h * (dn + dv), r));                        // (B, T, H·(dn+dv))
+        Tensor kvh = be.permute(be.reshape(kv, b, t, h, dn + dv), 0, 2, 1, 3);               // (B, H, T, dn+dv)
+        Tensor kNope = be.slice(kvh, -1, 0, dn);                                              // (B, H, T, dn)
+        Tensor v = be.slice(kvh, -1, dn, dn + dv);                                            // (B, H, T, dv)
+
+        // RoPE on the rope parts only (R L810-812)
+        Tensor qRot = be.rope(qPe, positionIds, theta);                                      // (B, H, T, dr)
+        Tensor kRot = be.rope(kPe, positionIds, theta);                                      // (B, 1, T, dr)
+        Tensor[] heads = new Tensor[h];
+        Arrays.fill(heads, kRot);
+        Tensor queries = be.concat(-1, qNope, qRot);                                          // (B, H, T, dq)
+        Tensor keys = be.concat(-1, kNope, be.concat(1, heads));                              // (B, H, T, dq)
+
+        // scores, fp32 softmax, weighted values (R L827-863)
+        Tensor scores = be.mulScalar(be.matmul(be.reshape(queries, b * h, t, dq),
+                be.reshape(keys, b * h, t, dq), false, true), scale);                         // (B·H, T, T)
+        Tensor masked = be.add(be.reshape(scores, b, h, t, t), mask);                         // (B, H, T, T)
+        Tensor probs = be.softmax(masked);                                                    // (B, H, T, T)
+        Tensor out = be.matmul(be.reshape(probs, b * h, t, t), be.reshape(v, b * h, t, dv),
+                false, false);                                                                // (B·H, T, dv)
+        Tensor attn = be.reshape(be.permute(be.reshape(out, b, h, t, dv), 0, 2, 1, 3), b, t, h * dv); // (B, T, H·dv)
+        Tensor y = Linear.forward(be, attn, params.get(p + "o_proj.weight", c, h * dv));     // (B, T, C)
+        saved = keepForBackward ? new Saved(x, q, ckv, kv, queries, keys, v, probs, attn, positionIds) : null;
+        return y;
+    }
+
+    // backward(dy): o_proj → dP·V / Pᵀ·dO → softmaxBackward → ·scale → dQ, dK → split; ropeBackward on the rope
+    // parts (dk_pe summed over heads) → kv_b_proj, kv_a_layernorm, kv_a_proj, q projections (later issue)
+
+    @Override
+    void keepForBackward(boolean on) {
+        super.keepForBackward(on);
+        kvaNorm.keepForBackward(on);
+        if (qaNorm != null) qaNorm.keepForBackward(on);
+    }
+}

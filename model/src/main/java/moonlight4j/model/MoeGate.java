@@ -1,0 +1,140 @@
+package moonlight4j.model;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.api.Tensor;
+import moonlight4j.api.TopK;
+
+/**
+ * The router, {@code MoEGate} with {@code topk_method = noaux_tc} and sigmoid scoring (SPEC §4.7, golden-data
+ * FORMAT §3.4). Per token x (computed in fp32 whatever the model dtype, R L427-432):
+ * <pre>
+ *   s      = σ(x_f32 · W_f32ᵀ)                       unbiased affinities, (N, E)
+ *   c      = s + e_score_correction_bias              biased choice scores — used for selection only
+ *   g_j    = sum of the top-2 c within group j        (n_group groups of E/n_group experts)
+ *   c'     = c with every expert outside the topk_group best groups set to 0.0   (not −∞: R L445-459)
+ *   idx    = topk(c', k)
+ *   w      = s[idx]                                   weights come from the unbiased scores
+ *   w      = w / (Σw + 1e-20)                         only if k &gt; 1 and norm_topk_prob
+ *   w      = w · routed_scaling_factor                always
+ * </pre>
+ * HF parameters under the prefix: {@code weight [E, C]}, {@code e_score_correction_bias [E]}.
+ * Slot order: {@code Backend.topk} sorts by descending choice score (ties to the lower expert id); the release's
+ * {@code sorted=False} order is implementation-defined, so compare routings as sets of (expert, weight) pairs.
+ */
+public final class MoeGate extends Layer {
+
+    /** The routing of N tokens: expert ids {@code topkIdx} I64 (N, k) and weights {@code topkWeight} F32 (N, k). */
+    public record Routing(Tensor topkIdx, Tensor topkWeight) {
+    }
+
+    private final Backend be;
+    private final Parameters params;
+    private final String weight, bias;
+    private final int hidden, experts, k, nGroup, topkGroup;
+    private final boolean normTopkProb;
+    private final double routedScalingFactor;
+
+    /** Activations kept for backward: fp32 input, sigmoid scores s (N, E), chosen ids, pre-normalisation weights. */
+    record Saved(Tensor xF32, Tensor scores, Tensor topkIdx, Tensor rawWeight) {
+    }
+
+    private Saved saved;
+
+    /** @param prefix e.g. {@code model.layers.3.mlp.gate.} (or {@code gate.} / empty in module-level cases) */
+    public MoeGate(Backend be, Parameters params, String prefix, MoonlightConfig cfg) {
+        if (cfg.nRoutedExperts() == null) throw new IllegalArgumentException("MoeGate needs n_routed_experts");
+        this.be = be;
+        this.params = params;
+        this.weight = prefix + "weight";
+        this.bias = prefix + "e_score_correction_bias";
+        this.hidden = cfg.hiddenSize();
+        this.experts = cfg.nRoutedExperts();
+        this.k = cfg.numExpertsPerTok();
+        this.nGroup = cfg.nGroup();
+        this.topkGroup = cfg.topkGroup();
+        this.normTopkProb = cfg.normTopkProb();
+        this.routedScalingFactor = cfg.routedScalingFactor();
+    }
+
+    /** x {@code (N, C)} in the model dtype → the routing of each of the N tokens. */
+    public Routing forward(Tensor x) {
+        int n = x.dim(0);
+        Tensor xf = be.cast(x, DType.F32);                                          // (N, C) fp32 (R L427)
+        Tensor wf = be.cast(params.get(weight, experts, hidden), DType.F32);        // (E, C)
+        Tensor logits = be.matmul(xf, wf, false, true);                             // (N, E)
+        Tensor s = be.sigmoid(logits);                                              // (N, E) unbiased scores
+        logits.close();
+        wf.close();
+        Tensor b = be.cast(params.get(bias, experts), DType.F32);                   // (E)
+        Tensor choice = be.add(s, b);                                               // (N, E) biased, selection only
+        b.close();
+        if (nGroup > 1) {
+            Tensor masked = keepBestGroups(choice, n);                              // (N, E) others = 0.0
+            choice.close();
+            choice = masked;
+        }
+        Tensor idx;
+        try (TopK top = be.topk(choice, k)) {
+            idx = be.copy(top.indices());                                           // (N, k) I64
+        }
+        choice.close();
+        Tensor raw = be.gatherLastDim(s, idx);                                      // (N, k) weights from s, not c
+        Tensor w = raw;
+        if (k > 1 && normTopkProb) {
+            Tensor sum = be.sum(raw, -1);                                           // (N)
+            Tensor denom = be.addScalar(be.reshape(sum, n, 1), 1e-20);              // (N, 1) Σw + 1e-20
+            w = be.div(raw, denom);                                                 // (N, k)
+            denom.close();
+            sum.close();
+        }
+        Tensor scaled = be.mulScalar(w, routedScalingFactor);                       // (N, k)
+        if (w != raw) w.close();
+        if (keepForBackward) {
+            saved = new Saved(xf, s, idx, raw);
+        } else {
+            saved = null;
+            xf.close();
+            s.close();
+            raw.close();
+        }
+        return new Routing(idx, scaled);
+    }
+
+    /**
+     * Group-limited routing (R L442-459): group score = sum of the top-2 choice scores in each group; the
+     * {@code topk_group} best groups are kept and every expert of another group gets choice score 0.0.
+     */
+    private Tensor keepBestGroups(Tensor choice, int n) {
+        int per = experts / nGroup;
+        Tensor grouped = be.reshape(choice, n, nGroup, per);                        // (N, G, E/G)
+        Tensor groupScores;
+        try (TopK top2 = be.topk(grouped, 2)) {
+            groupScores = be.sum(top2.values(), -1);                                // (N, G)
+        }
+        Tensor keptGroups;
+        try (TopK best = be.topk(groupScores, topkGroup)) {
+            keptGroups = be.copy(best.indices());                                   // (N, topk_group)
+        }
+        Tensor ones = be.full(DType.F32, 1.0, n, topkGroup);
+        Tensor groupMask = be.scatterAddLastDim(ones, keptGroups, nGroup);          // (N, G) 1 kept, 0 dropped
+        Tensor expand = be.full(DType.F32, 1.0, 1, 1, per);
+        Tensor scoreMask = be.mul(be.reshape(groupMask, n, nGroup, 1), expand);     // (N, G, E/G)
+        Tensor kept = be.mul(choice, be.reshape(scoreMask, n, experts));            // (N, E) dropped → ±0.0
+        // masked_fill(…, 0.0) writes +0.0; c·0 gives −0.0 for negative c, and −0.0 + 0.0 = +0.0 (IEEE 754)
+        Tensor out = be.addScalar(kept, 0.0);
+        for (Tensor t : new Tensor[]{groupScores, keptGroups, ones, groupMask, expand, scoreMask, kept}) t.close();
+        return out;
+    }
+
+    // backward(dw): dw·rsf → through the normalisation → scatterAddLastDim into dS (N, E) → sigmoidBackward(s, dS)
+    // → dlogits → dW = dlogitsᵀ·x_f32, dx = dlogits·W (cast to the model dtype); the bias gets no gradient (later issue)
+
+    public int experts() {
+        return experts;
+    }
+
+    public int k() {
+        return k;
+    }
+}
