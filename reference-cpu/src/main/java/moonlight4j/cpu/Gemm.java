@@ -17,7 +17,8 @@ import java.util.concurrent.Future;
  * any block sizes and any thread count, and equal to the naive triple loop. This is the order golden-data/FORMAT.md
  * §3.1 requires to reproduce the release's bf16 Newton–Schulz bits (a product of two bf16 values is exact in fp32).
  *
- * <p><b>Blocking.</b> A task owns a tile of {@value #MB} rows × {@value #NB_F32} columns of c (per batch). It walks
+ * <p><b>Blocking.</b> A task owns a tile of {@value #MB} rows × {@value #NB_F32} columns of c (per batch; narrower
+ * for products too small to give every thread two tiles). It walks
  * k in blocks of {@value #KB} (so the {@code KB × NB} panel of b stays in L2) and, per row i, updates the row
  * segment of c (in L1) four k's at a time: {@code c[j] = c[j] + a0·b0[j] + a1·b1[j] + a2·b2[j] + a3·b3[j]} —
  * Java evaluates this left to right, i.e. in k order, and C2 vectorizes it across j. No processor-specific code.
@@ -68,21 +69,28 @@ final class Gemm implements AutoCloseable {
         void compute(int batchIndex, int i0, int i1, int j0, int j1);
     }
 
-    private void run(int batch, int m, int n, int k, int nb, Tile tile) {
-        int mTiles = (m + MB - 1) / MB, nTiles = (n + nb - 1) / nb;
+    private void run(int batch, int m, int n, int k, int nbMax, Tile tile) {
         long flops = (long) batch * m * n * Math.max(k, 1);
-        if (pool == null || flops < PARALLEL_MIN_FLOPS || (long) batch * mTiles * nTiles == 1) {
+        boolean parallel = pool != null && flops >= PARALLEL_MIN_FLOPS;
+        int mb = MB, nb = nbMax;
+        // small products: narrower tiles so every thread gets work (tiling never changes the k order of a c_mn)
+        while (parallel && (long) batch * tiles(m, mb) * tiles(n, nb) < 2L * threads && (mb > 8 || nb > 64)) {
+            if (mb > 8 && (tiles(m, mb) <= tiles(n, nb) || nb <= 64)) mb /= 2;
+            else nb /= 2;
+        }
+        int mTiles = tiles(m, mb), nTiles = tiles(n, nb);
+        if (!parallel || (long) batch * mTiles * nTiles == 1) {
             for (int bi = 0; bi < batch; bi++)
                 for (int it = 0; it < mTiles; it++)
                     for (int jt = 0; jt < nTiles; jt++)
-                        tile.compute(bi, it * MB, Math.min(m, (it + 1) * MB), jt * nb, Math.min(n, (jt + 1) * nb));
+                        tile.compute(bi, it * mb, Math.min(m, (it + 1) * mb), jt * nb, Math.min(n, (jt + 1) * nb));
             return;
         }
         List<Future<?>> futures = new ArrayList<>();
         for (int bi = 0; bi < batch; bi++) {
             for (int it = 0; it < mTiles; it++) {
                 for (int jt = 0; jt < nTiles; jt++) {
-                    int b = bi, i0 = it * MB, i1 = Math.min(m, i0 + MB), j0 = jt * nb, j1 = Math.min(n, j0 + nb);
+                    int b = bi, i0 = it * mb, i1 = Math.min(m, i0 + mb), j0 = jt * nb, j1 = Math.min(n, j0 + nb);
                     futures.add(pool.submit(() -> tile.compute(b, i0, i1, j0, j1)));
                 }
             }
@@ -95,6 +103,10 @@ final class Gemm implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("matmul: worker failed: " + e.getCause(), e.getCause());
         }
+    }
+
+    private static int tiles(int size, int block) {
+        return (size + block - 1) / block;
     }
 
     /** c[i0:i1, j0:j1] = a[i0:i1, :] · b[:, j0:j1], k in order. */
