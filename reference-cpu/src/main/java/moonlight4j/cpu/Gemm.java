@@ -17,11 +17,15 @@ import java.util.concurrent.Future;
  * any block sizes and any thread count, and equal to the naive triple loop. This is the order golden-data/FORMAT.md
  * §3.1 requires to reproduce the release's bf16 Newton–Schulz bits (a product of two bf16 values is exact in fp32).
  *
- * <p><b>Blocking.</b> A task owns a tile of {@value #MB} rows × {@value #NB_F32} columns of c (per batch; narrower
- * for products too small to give every thread two tiles). It walks
- * k in blocks of {@value #KB} (so the {@code KB × NB} panel of b stays in L2) and, per row i, updates the row
- * segment of c (in L1) four k's at a time: {@code c[j] = c[j] + a0·b0[j] + a1·b1[j] + a2·b2[j] + a3·b3[j]} —
- * Java evaluates this left to right, i.e. in k order, and C2 vectorizes it across j. No processor-specific code.
+ * <p><b>Blocking.</b> A task owns a tile of {@value #MB} rows × {@value #NB_F32} columns of c (fp64: {@value #NB_F64};
+ * narrower for products too small to give every thread two tiles). It walks k in blocks of {@value #KB}, copies the
+ * {@code KB × NB} panel of b (L2-sized) into one array per row, and per row i updates a local copy of the c row
+ * segment (L1-sized) four k's at a time: {@code c[j] = c[j] + a0·b0[j] + a1·b1[j] + a2·b2[j] + a3·b3[j]} — Java
+ * evaluates this left to right, i.e. in k order, and C2 vectorizes it across j. No processor-specific code.
+ *
+ * <p><b>Measured</b> ({@code GemmBench}, 2-core AMD EPYC with AVX-512, JDK 17): fp32 1024³ 54 GFLOP/s on one thread,
+ * 104 on two; 1024×4096·4096×1024 54 / 108; fp64 about half. The same loop indexing b and c at offsets was 12
+ * GFLOP/s per thread: C2 did not vectorize it.
  */
 final class Gemm implements AutoCloseable {
 
