@@ -1,0 +1,621 @@
+package moonlight4j.cpu;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.api.RmsNormGrads;
+import moonlight4j.api.Shapes;
+import moonlight4j.api.Tensor;
+import moonlight4j.api.TopK;
+
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.function.DoubleBinaryOperator;
+import java.util.function.DoubleUnaryOperator;
+
+/**
+ * The {@code cpu} backend: the clean, minimal, deterministic reference implementation of every {@link Backend} op,
+ * in plain Java — the oracle the other backends and the golden files are checked against.
+ *
+ * <p>What it promises: each op is the direct formula of its Javadoc; F32 computes in fp32, BF16 widens to fp32,
+ * computes in fp32 and rounds each op's result to bf16 (round-to-nearest-even, {@link Bf16}), F64 computes in fp64;
+ * every sum runs in index order (matmul: k = 0, 1, ..., K−1), so the results do not depend on the thread count.
+ * What it does not do: no processor-specific tricks, no Vector API, no native code, no FMA, no reassociation. The
+ * only concessions to speed are a cache-blocked, multi-threaded GEMM ({@link Gemm}) whose per-element summation
+ * order is still the naive one, and storage views for reshape.
+ *
+ * <p>This class checks arguments (always through {@link Shapes}, so every backend fails alike) and dispatches to
+ * small kernel classes: {@link Transfer}, {@link Layout}, {@link Gemm}, {@link Elementwise}, {@link Reductions},
+ * {@link SoftmaxKernels}, {@link LayerKernels}, {@link IndexKernels}.
+ */
+public final class CpuBackend implements Backend, AutoCloseable {
+
+    /** System property with the GEMM thread count (default: all available processors). */
+    public static final String THREADS_PROPERTY = "moonlight.cpu.threads";
+
+    private final Gemm gemm;
+
+    /** A backend whose GEMM uses {@code threads} threads (results are identical for any count). */
+    public CpuBackend(int threads) {
+        this.gemm = new Gemm(threads);
+    }
+
+    /** A backend with the thread count of {@value #THREADS_PROPERTY}, or all available processors. */
+    public CpuBackend() {
+        this(threadsFromProperty());
+    }
+
+    static int threadsFromProperty() {
+        String p = System.getProperty(THREADS_PROPERTY);
+        if (p == null || p.isBlank()) return Runtime.getRuntime().availableProcessors();
+        try {
+            int t = Integer.parseInt(p.trim());
+            if (t >= 1) return t;
+        } catch (NumberFormatException ignored) {
+            // fall through to the error below
+        }
+        throw new IllegalArgumentException("system property " + THREADS_PROPERTY + " = '" + p
+                + "': expected a positive integer");
+    }
+
+    public int threads() {
+        return gemm.threads();
+    }
+
+    @Override
+    public void close() {
+        gemm.close();
+    }
+
+    // =============================================================== identity
+
+    @Override
+    public String name() {
+        return "cpu";
+    }
+
+    @Override
+    public String device() {
+        return "CPU " + System.getProperty("os.arch") + ", " + gemm.threads() + " GEMM threads of "
+                + Runtime.getRuntime().availableProcessors() + " processors (plain Java, "
+                + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ")";
+    }
+
+    @Override
+    public Set<DType> dtypes() {
+        return EnumSet.allOf(DType.class);
+    }
+
+    @Override
+    public String dtypeNotes() {
+        return String.join("\n",
+                "F32: fp32 arithmetic; sums and dot products accumulate in fp32 in index order (matmul k = 0..K-1)",
+                "BF16: bf16 storage; widened to fp32, computed in fp32, each op's result rounded to bf16 (nearest even)",
+                "F64: fp64 arithmetic, fp64 accumulation in index order",
+                "I32, I64: index tensors (gathers, embedding, targets, position ids)");
+    }
+
+    // =============================================================== creation and transfer
+
+    @Override
+    public Tensor zeros(DType dtype, int... shape) {
+        return CpuTensor.zeros(this, dtype, shape);
+    }
+
+    @Override
+    public Tensor full(DType dtype, double value, int... shape) {
+        CpuTensor t = CpuTensor.zeros(this, dtype, shape);
+        if (dtype.isFloating()) {
+            double v = Precision.scalar(dtype, value);
+            for (int i = 0; i < t.n; i++) t.put(i, v);
+        } else {
+            Arrays.fill(t.l, Transfer.integral("full", dtype, value));
+        }
+        return t;
+    }
+
+    @Override
+    public Tensor fromFloats(float[] data, int... shape) {
+        Shapes.checkData("fromFloats", data.length, shape);
+        return CpuTensor.wrapFloats(this, DType.F32, data.clone(), shape);
+    }
+
+    @Override
+    public Tensor fromDoubles(double[] data, int... shape) {
+        Shapes.checkData("fromDoubles", data.length, shape);
+        return CpuTensor.wrapDoubles(this, data.clone(), shape);
+    }
+
+    @Override
+    public Tensor fromBf16Bits(short[] bits, int... shape) {
+        Shapes.checkData("fromBf16Bits", bits.length, shape);
+        float[] f = new float[bits.length];
+        for (int i = 0; i < f.length; i++) f[i] = Bf16.fromBits(bits[i]);
+        return CpuTensor.wrapFloats(this, DType.BF16, f, shape);
+    }
+
+    @Override
+    public Tensor fromInts(int[] data, int... shape) {
+        Shapes.checkData("fromInts", data.length, shape);
+        long[] l = new long[data.length];
+        for (int i = 0; i < l.length; i++) l[i] = data[i];
+        return CpuTensor.wrapLongs(this, DType.I32, l, shape);
+    }
+
+    @Override
+    public Tensor fromLongs(long[] data, int... shape) {
+        Shapes.checkData("fromLongs", data.length, shape);
+        return CpuTensor.wrapLongs(this, DType.I64, data.clone(), shape);
+    }
+
+    @Override
+    public Tensor fromBuffer(ByteBuffer data, DType dtype, int... shape) {
+        return Transfer.fromBuffer(this, data, dtype, shape);
+    }
+
+    @Override
+    public void writeTo(Tensor t, ByteBuffer out) {
+        Transfer.writeTo(CpuTensor.of("writeTo", t), out);
+    }
+
+    @Override
+    public float[] toFloats(Tensor t) {
+        CpuTensor x = CpuTensor.of("toFloats", t);
+        if (x.f != null) return x.f.clone();
+        float[] r = new float[x.n];
+        for (int i = 0; i < r.length; i++) r[i] = (float) x.at(i);
+        return r;
+    }
+
+    @Override
+    public double[] toDoubles(Tensor t) {
+        CpuTensor x = CpuTensor.of("toDoubles", t);
+        double[] r = new double[x.n];
+        for (int i = 0; i < r.length; i++) r[i] = x.at(i);
+        return r;
+    }
+
+    @Override
+    public short[] toBf16Bits(Tensor t) {
+        CpuTensor x = CpuTensor.of("toBf16Bits", t);
+        if (x.dtype() != DType.BF16) {
+            throw new IllegalArgumentException("toBf16Bits: expected a BF16 tensor, got " + x.dtype());
+        }
+        short[] r = new short[x.n];
+        for (int i = 0; i < r.length; i++) r[i] = Bf16.toBits(x.f[i]);
+        return r;
+    }
+
+    @Override
+    public long[] toLongs(Tensor t) {
+        CpuTensor x = CpuTensor.of("toLongs", t);
+        Shapes.checkIndex("toLongs", x);
+        return x.l.clone();
+    }
+
+    @Override
+    public double item(Tensor t) {
+        CpuTensor x = CpuTensor.of("item", t);
+        if (x.n != 1) {
+            throw new IllegalArgumentException("item: expected a tensor with one element, got shape "
+                    + Shapes.str(x.shapeRef()));
+        }
+        return x.at(0);
+    }
+
+    @Override
+    public Tensor cast(Tensor t, DType dtype) {
+        return Transfer.cast(this, CpuTensor.of("cast", t), dtype);
+    }
+
+    @Override
+    public Tensor copy(Tensor t) {
+        CpuTensor x = CpuTensor.of("copy", t);
+        return Transfer.cast(this, x, x.dtype());
+    }
+
+    @Override
+    public Tensor reshape(Tensor x, int... shape) {
+        CpuTensor c = CpuTensor.of("reshape", x);
+        return c.view(Shapes.checkReshape(c, shape));
+    }
+
+    @Override
+    public Tensor permute(Tensor x, int... axes) {
+        CpuTensor c = CpuTensor.of("permute", x);
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), Shapes.checkPermute(c, axes));
+        Layout.permute(c, axes, out);
+        return out;
+    }
+
+    @Override
+    public Tensor slice(Tensor x, int axis, int from, int to) {
+        CpuTensor c = CpuTensor.of("slice", x);
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), Shapes.checkSlice(c, axis, from, to));
+        Layout.slice(c, Shapes.axis("slice", axis, c.rank()), from, to, out);
+        return out;
+    }
+
+    @Override
+    public Tensor concat(int axis, Tensor... parts) {
+        CpuTensor[] ps = new CpuTensor[parts.length];
+        for (int i = 0; i < parts.length; i++) ps[i] = CpuTensor.of("concat", parts[i]);
+        int[] shape = Shapes.checkConcat(axis, ps);
+        CpuTensor out = CpuTensor.zeros(this, ps[0].dtype(), shape);
+        Layout.concat(Shapes.axis("concat", axis, shape.length), ps, out);
+        return out;
+    }
+
+    // =============================================================== linear algebra
+
+    @Override
+    public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        CpuTensor ca = CpuTensor.of("matmul", a), cb = CpuTensor.of("matmul", b);
+        int[] shape = Shapes.checkMatmul(ca, cb, transA, transB);
+        CpuTensor am = transA ? lastTwoSwapped(ca) : ca;      // (B, M, K) contiguous
+        CpuTensor bm = transB ? lastTwoSwapped(cb) : cb;      // (B, K, N) or (K, N)
+        int r = shape.length;
+        int batch = r == 3 ? shape[0] : 1, m = shape[r - 2], n = shape[r - 1];
+        int k = am.shapeRef()[am.rank() - 1];
+        boolean shared = cb.rank() == 2;
+        CpuTensor c = CpuTensor.zeros(this, ca.dtype(), shape);
+        if (ca.dtype() == DType.F64) {
+            gemm.f64(am.d, bm.d, c.d, batch, m, k, n, shared);
+        } else {
+            gemm.f32(am.f, bm.f, c.f, batch, m, k, n, shared);
+            if (ca.dtype() == DType.BF16) {
+                for (int i = 0; i < c.n; i++) c.f[i] = Bf16.round(c.f[i]);   // one rounding per c_mn
+            }
+        }
+        return c;
+    }
+
+    private CpuTensor lastTwoSwapped(CpuTensor x) {
+        int r = x.rank();
+        int[] axes = new int[r];
+        for (int i = 0; i < r; i++) axes[i] = i;
+        axes[r - 2] = r - 1;
+        axes[r - 1] = r - 2;
+        CpuTensor out = CpuTensor.zeros(this, x.dtype(), Shapes.checkPermute(x, axes));
+        Layout.permute(x, axes, out);
+        return out;
+    }
+
+    // =============================================================== elementwise
+
+    private Tensor binary(String op, Tensor a, Tensor b, DoubleBinaryOperator f) {
+        CpuTensor ca = CpuTensor.of(op, a), cb = CpuTensor.of(op, b);
+        int[] shape = Shapes.checkBinary(op, ca, cb);
+        return Elementwise.binary(ca, cb, CpuTensor.zeros(this, ca.dtype(), shape), f);
+    }
+
+    private Tensor unary(String op, Tensor x, DoubleUnaryOperator f) {
+        CpuTensor c = CpuTensor.of(op, x);
+        Shapes.checkFloating(op, c);
+        return Elementwise.unary(c, CpuTensor.zeros(this, c.dtype(), c.shapeRef()), f);
+    }
+
+    /** Two same-shape, same-dtype floating tensors (the backward ops and lerp). */
+    private static void checkPair(String op, CpuTensor a, CpuTensor b) {
+        Shapes.checkFloating(op, a);
+        Shapes.checkSameDtype(op, a, b);
+        Shapes.checkSameShape(op, a, b);
+    }
+
+    private Tensor pair(String op, Tensor a, Tensor b, DoubleBinaryOperator f) {
+        CpuTensor ca = CpuTensor.of(op, a), cb = CpuTensor.of(op, b);
+        checkPair(op, ca, cb);
+        return Elementwise.binary(ca, cb, CpuTensor.zeros(this, ca.dtype(), ca.shapeRef()), f);
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b) {
+        return binary("add", a, b, Double::sum);
+    }
+
+    @Override
+    public Tensor sub(Tensor a, Tensor b) {
+        return binary("sub", a, b, (x, y) -> x - y);
+    }
+
+    @Override
+    public Tensor mul(Tensor a, Tensor b) {
+        return binary("mul", a, b, (x, y) -> x * y);
+    }
+
+    @Override
+    public Tensor div(Tensor a, Tensor b) {
+        return binary("div", a, b, (x, y) -> x / y);
+    }
+
+    @Override
+    public Tensor addScalar(Tensor x, double s) {
+        double v = Precision.scalar(x.dtype().isFloating() ? x.dtype() : DType.F64, s);
+        return unary("addScalar", x, e -> e + v);
+    }
+
+    @Override
+    public Tensor mulScalar(Tensor x, double s) {
+        double v = Precision.scalar(x.dtype().isFloating() ? x.dtype() : DType.F64, s);
+        return unary("mulScalar", x, e -> e * v);
+    }
+
+    @Override
+    public Tensor sqrt(Tensor x) {
+        return unary("sqrt", x, Math::sqrt);
+    }
+
+    @Override
+    public Tensor exp(Tensor x) {
+        return unary("exp", x, Math::exp);
+    }
+
+    @Override
+    public Tensor log(Tensor x) {
+        return unary("log", x, Math::log);
+    }
+
+    @Override
+    public Tensor sigmoid(Tensor x) {
+        return unary("sigmoid", x, Elementwise::sigmoid);
+    }
+
+    @Override
+    public Tensor sigmoidBackward(Tensor y, Tensor dy) {
+        return pair("sigmoidBackward", y, dy, (s, g) -> g * s * (1.0 - s));
+    }
+
+    @Override
+    public Tensor silu(Tensor x) {
+        return unary("silu", x, Elementwise::silu);
+    }
+
+    @Override
+    public Tensor siluBackward(Tensor x, Tensor dy) {
+        return pair("siluBackward", x, dy, Elementwise::siluBackward);
+    }
+
+    @Override
+    public Tensor lerp(Tensor a, Tensor b, double w) {
+        DType dt = a.dtype();
+        double wv = dt.isFloating() ? Elementwise.lerpWeight(dt, w) : w;
+        return pair("lerp", a, b, (x, y) -> Elementwise.lerp(dt, x, y, wv));
+    }
+
+    // =============================================================== reductions
+
+    @Override
+    public Tensor sum(Tensor x, int axis) {
+        CpuTensor c = CpuTensor.of("sum", x);
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), Shapes.checkReduce("sum", c, axis));
+        Reductions.sum(c, Shapes.axis("sum", axis, c.rank()), out);
+        return out;
+    }
+
+    private Tensor scalar(DType dtype, double v) {
+        CpuTensor t = CpuTensor.zeros(this, dtype);
+        t.put(0, v);
+        return t;
+    }
+
+    private CpuTensor floating(String op, Tensor x) {
+        CpuTensor c = CpuTensor.of(op, x);
+        Shapes.checkFloating(op, c);
+        return c;
+    }
+
+    @Override
+    public Tensor sumAll(Tensor x) {
+        CpuTensor c = floating("sumAll", x);
+        return scalar(c.dtype(), Reductions.sumAll(c));
+    }
+
+    @Override
+    public Tensor sumSquares(Tensor x) {
+        CpuTensor c = floating("sumSquares", x);
+        return scalar(c.dtype(), Reductions.sumSquares(c));
+    }
+
+    @Override
+    public Tensor frobeniusNorm(Tensor x) {
+        CpuTensor c = floating("frobeniusNorm", x);
+        return scalar(c.dtype(), Reductions.frobeniusNorm(c));
+    }
+
+    @Override
+    public Tensor maxAll(Tensor x) {
+        CpuTensor c = floating("maxAll", x);
+        return scalar(c.dtype(), Reductions.maxAll(c));
+    }
+
+    @Override
+    public boolean allFinite(Tensor x) {
+        return Reductions.allFinite(floating("allFinite", x));
+    }
+
+    // =============================================================== layers
+
+    @Override
+    public Tensor rmsNorm(Tensor x, Tensor w, double eps) {
+        CpuTensor cx = CpuTensor.of("rmsNorm", x), cw = CpuTensor.of("rmsNorm", w);
+        CpuTensor y = CpuTensor.zeros(this, cx.dtype(), Shapes.checkRmsNorm(cx, cw));
+        LayerKernels.rmsNorm(cx, cw, eps, y);
+        return y;
+    }
+
+    @Override
+    public RmsNormGrads rmsNormBackward(Tensor x, Tensor w, double eps, Tensor dy) {
+        String op = "rmsNormBackward";
+        CpuTensor cx = CpuTensor.of(op, x), cw = CpuTensor.of(op, w), cdy = CpuTensor.of(op, dy);
+        Shapes.checkRmsNorm(cx, cw);
+        checkPair(op, cx, cdy);
+        CpuTensor dx = CpuTensor.zeros(this, cx.dtype(), cx.shapeRef());
+        CpuTensor dw = CpuTensor.zeros(this, cw.dtype(), cw.shapeRef());
+        LayerKernels.rmsNormBackward(cx, cw, eps, cdy, dx, dw);
+        return new RmsNormGrads(dx, dw);
+    }
+
+    @Override
+    public Tensor softmax(Tensor x) {
+        CpuTensor c = floating("softmax", x);
+        CpuTensor y = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
+        SoftmaxKernels.softmax(c, y);
+        return y;
+    }
+
+    @Override
+    public Tensor softmaxBackward(Tensor y, Tensor dy) {
+        CpuTensor cy = CpuTensor.of("softmaxBackward", y), cdy = CpuTensor.of("softmaxBackward", dy);
+        checkPair("softmaxBackward", cy, cdy);
+        CpuTensor dx = CpuTensor.zeros(this, cy.dtype(), cy.shapeRef());
+        SoftmaxKernels.softmaxBackward(cy, cdy, dx);
+        return dx;
+    }
+
+    @Override
+    public Tensor rope(Tensor x, Tensor positionIds, double theta) {
+        CpuTensor cx = CpuTensor.of("rope", x), cp = CpuTensor.of("rope", positionIds);
+        CpuTensor y = CpuTensor.zeros(this, cx.dtype(), Shapes.checkRope(cx, cp));
+        LayerKernels.rope(cx, cp, theta, y);
+        return y;
+    }
+
+    @Override
+    public Tensor ropeBackward(Tensor dy, Tensor positionIds, double theta) {
+        CpuTensor cdy = CpuTensor.of("ropeBackward", dy), cp = CpuTensor.of("ropeBackward", positionIds);
+        CpuTensor dx = CpuTensor.zeros(this, cdy.dtype(), Shapes.checkRope(cdy, cp));
+        LayerKernels.ropeBackward(cdy, cp, theta, dx);
+        return dx;
+    }
+
+    // =============================================================== gathers and scatters
+
+    @Override
+    public Tensor embedding(Tensor table, Tensor ids) {
+        CpuTensor ct = CpuTensor.of("embedding", table), ci = CpuTensor.of("embedding", ids);
+        CpuTensor y = CpuTensor.zeros(this, ct.dtype(), Shapes.checkEmbedding(ct, ci));
+        IndexKernels.embedding(ct, ci, y);
+        return y;
+    }
+
+    @Override
+    public Tensor embeddingBackward(Tensor dy, Tensor ids, int vocab) {
+        String op = "embeddingBackward";
+        CpuTensor cdy = CpuTensor.of(op, dy), ci = CpuTensor.of(op, ids);
+        Shapes.checkFloating(op, cdy);
+        Shapes.checkIndex(op, ci);
+        int[] sd = cdy.shapeRef(), si = ci.shapeRef();
+        if (sd.length != si.length + 1 || !Arrays.equals(Arrays.copyOf(sd, si.length), si) || vocab < 0) {
+            throw new IllegalArgumentException(op + ": expected dy [...ids, C] for ids " + Shapes.str(si)
+                    + " and vocab ≥ 0, got dy " + Shapes.str(sd) + " and vocab " + vocab);
+        }
+        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), vocab, sd[sd.length - 1]);
+        IndexKernels.embeddingBackward(cdy, ci, out);
+        return out;
+    }
+
+    @Override
+    public TopK topk(Tensor x, int k) {
+        CpuTensor c = CpuTensor.of("topk", x);
+        int[] shape = Shapes.checkTopk(c, k);
+        CpuTensor values = CpuTensor.zeros(this, c.dtype(), shape);
+        CpuTensor indices = CpuTensor.zeros(this, DType.I64, shape);
+        IndexKernels.topk(c, k, values, indices);
+        return new TopK(values, indices);
+    }
+
+    @Override
+    public Tensor gatherRows(Tensor x, Tensor idx) {
+        CpuTensor cx = CpuTensor.of("gatherRows", x), ci = CpuTensor.of("gatherRows", idx);
+        CpuTensor y = CpuTensor.zeros(this, cx.dtype(), Shapes.checkGatherRows(cx, ci));
+        IndexKernels.gatherRows(cx, ci, y);
+        return y;
+    }
+
+    @Override
+    public void indexAddInPlace(Tensor target, Tensor idx, Tensor src) {
+        String op = "indexAddInPlace";
+        CpuTensor ct = CpuTensor.of(op, target), ci = CpuTensor.of(op, idx), cs = CpuTensor.of(op, src);
+        Shapes.checkIndexAdd(ct, ci, cs);
+        IndexKernels.indexAdd(ct, ci, cs);
+    }
+
+    @Override
+    public Tensor gatherLastDim(Tensor x, Tensor idx) {
+        CpuTensor cx = CpuTensor.of("gatherLastDim", x), ci = CpuTensor.of("gatherLastDim", idx);
+        CpuTensor y = CpuTensor.zeros(this, cx.dtype(), Shapes.checkGatherLastDim(cx, ci));
+        IndexKernels.gatherLastDim(cx, ci, y);
+        return y;
+    }
+
+    @Override
+    public Tensor scatterAddLastDim(Tensor dy, Tensor idx, int size) {
+        String op = "scatterAddLastDim";
+        CpuTensor cdy = CpuTensor.of(op, dy), ci = CpuTensor.of(op, idx);
+        Shapes.checkFloating(op, cdy);
+        Shapes.checkIndex(op, ci);
+        if (cdy.rank() < 1 || !Arrays.equals(cdy.shapeRef(), ci.shapeRef()) || size < 0) {
+            throw new IllegalArgumentException(op + ": expected dy [..., k] and idx of the same shape and size ≥ 0, got "
+                    + Shapes.str(cdy.shapeRef()) + ", " + Shapes.str(ci.shapeRef()) + " and size " + size);
+        }
+        int[] shape = cdy.shape();
+        shape[shape.length - 1] = size;
+        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), shape);
+        IndexKernels.scatterAddLastDim(cdy, ci, out, size);
+        return out;
+    }
+
+    @Override
+    public Tensor crossEntropySum(Tensor logits, Tensor targets, long ignoreIndex) {
+        CpuTensor cl = CpuTensor.of("crossEntropy", logits), ct = CpuTensor.of("crossEntropy", targets);
+        Shapes.checkCrossEntropy(cl, ct);
+        return scalar(cl.dtype(), SoftmaxKernels.crossEntropySum(cl, ct, ignoreIndex));
+    }
+
+    @Override
+    public Tensor crossEntropyBackward(Tensor logits, Tensor targets, long ignoreIndex, double scale) {
+        CpuTensor cl = CpuTensor.of("crossEntropy", logits), ct = CpuTensor.of("crossEntropy", targets);
+        Shapes.checkCrossEntropy(cl, ct);
+        CpuTensor dx = CpuTensor.zeros(this, cl.dtype(), cl.shapeRef());
+        SoftmaxKernels.crossEntropyBackward(cl, ct, ignoreIndex, scale, dx);
+        return dx;
+    }
+
+    // =============================================================== in-place updates
+
+    @Override
+    public void copyInto(Tensor dst, Tensor src) {
+        CpuTensor d = CpuTensor.of("copyInto", dst), s = CpuTensor.of("copyInto", src);
+        Shapes.checkInPlace("copyInto", d, s);
+        for (int i = 0; i < d.n; i++) d.put(i, s.at(i));
+    }
+
+    @Override
+    public void scaleInPlace(Tensor p, double s) {
+        CpuTensor c = floating("scaleInPlace", p);
+        double v = Precision.scalar(c.dtype(), s);
+        for (int i = 0; i < c.n; i++) c.put(i, c.at(i) * v);
+    }
+
+    /**
+     * {@code p ← p + α·u}: α at p's compute precision (fp32 for F32/BF16, as PyTorch's {@code add_(u, alpha=α)}),
+     * the product and the sum formed in double and rounded once to p's dtype.
+     */
+    @Override
+    public void axpyInPlace(Tensor p, double alpha, Tensor u) {
+        CpuTensor cp = CpuTensor.of("axpyInPlace", p), cu = CpuTensor.of("axpyInPlace", u);
+        Shapes.checkInPlace("axpyInPlace", cp, cu);
+        double a = Precision.compute(cp.dtype(), alpha);
+        for (int i = 0; i < cp.n; i++) cp.put(i, cp.at(i) + a * Precision.compute(cp.dtype(), cu.at(i)));
+    }
+
+    @Override
+    public void lerpInPlace(Tensor a, Tensor b, double w) {
+        CpuTensor ca = CpuTensor.of("lerpInPlace", a), cb = CpuTensor.of("lerpInPlace", b);
+        checkPair("lerpInPlace", ca, cb);
+        DType dt = ca.dtype();
+        double wv = Elementwise.lerpWeight(dt, w);
+        for (int i = 0; i < ca.n; i++) ca.put(i, Elementwise.lerp(dt, ca.at(i), cb.at(i), wv));
+    }
+}

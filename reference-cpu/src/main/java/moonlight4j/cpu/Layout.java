@@ -1,0 +1,71 @@
+package moonlight4j.cpu;
+
+import moonlight4j.api.Shapes;
+
+/** Data movement without arithmetic: permute, slice, concat (reshape is a view, in {@link CpuBackend}). */
+final class Layout {
+
+    private Layout() {
+    }
+
+    /** {@code out[i_0, ..., i_{r-1}] = x[j]} where output dim d is input dim axes[d]. */
+    static void permute(CpuTensor x, int[] axes, CpuTensor out) {
+        int[] sx = x.shapeRef(), so = out.shapeRef();
+        int r = sx.length;
+        int[] stx = Shapes.strides(sx);
+        int[] st = new int[r];                                  // input stride of each output dim
+        for (int d = 0; d < r; d++) st[d] = stx[axes[d]];
+        int[] idx = new int[r];
+        int src = 0;
+        for (int o = 0; o < out.n; o++) {
+            copy(x, src, out, o);
+            for (int d = r - 1; d >= 0; d--) {
+                idx[d]++;
+                src += st[d];
+                if (idx[d] < so[d]) break;
+                src -= st[d] * so[d];
+                idx[d] = 0;
+            }
+        }
+    }
+
+    /** Rows of the flattened (outer, axis, inner) view: out = x[:, from:to, :]. */
+    static void slice(CpuTensor x, int axis, int from, int to, CpuTensor out) {
+        int[] s = x.shapeRef();
+        int outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++) outer *= s[d];
+        for (int d = axis + 1; d < s.length; d++) inner *= s[d];
+        int len = (to - from) * inner;
+        for (int o = 0; o < outer; o++) {
+            copyRange(x, (o * s[axis] + from) * inner, out, o * len, len);
+        }
+    }
+
+    /** out = cat(parts, axis). */
+    static void concat(int axis, CpuTensor[] parts, CpuTensor out) {
+        int[] so = out.shapeRef();
+        int outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++) outer *= so[d];
+        for (int d = axis + 1; d < so.length; d++) inner *= so[d];
+        int rowOut = so[axis] * inner;
+        int off = 0;
+        for (CpuTensor p : parts) {
+            int len = p.shapeRef()[axis] * inner;
+            for (int o = 0; o < outer; o++) copyRange(p, o * len, out, o * rowOut + off, len);
+            off += len;
+        }
+    }
+
+    /** One element, same dtype, no rounding. */
+    static void copy(CpuTensor x, int i, CpuTensor out, int o) {
+        if (x.f != null) out.f[o] = x.f[i];
+        else if (x.d != null) out.d[o] = x.d[i];
+        else out.l[o] = x.l[i];
+    }
+
+    static void copyRange(CpuTensor x, int i, CpuTensor out, int o, int len) {
+        if (x.f != null) System.arraycopy(x.f, i, out.f, o, len);
+        else if (x.d != null) System.arraycopy(x.d, i, out.d, o, len);
+        else System.arraycopy(x.l, i, out.l, o, len);
+    }
+}

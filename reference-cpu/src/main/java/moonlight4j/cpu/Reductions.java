@@ -1,0 +1,73 @@
+package moonlight4j.cpu;
+
+import moonlight4j.api.DType;
+
+/**
+ * Sums and norms. F32/BF16 accumulate in fp32, F64 in fp64, always in index order (so results do not depend on
+ * threads or blocking): {@code acc ← fl(acc + v)} with fl the compute rounding of {@link Precision}.
+ */
+final class Reductions {
+
+    private Reductions() {
+    }
+
+    /** {@code out[o, i] = Σ_a x[o, a, i]} over the flattened (outer, axis, inner) view, a in order. */
+    static void sum(CpuTensor x, int axis, CpuTensor out) {
+        int[] s = x.shapeRef();
+        int outer = 1, inner = 1;
+        for (int d = 0; d < axis; d++) outer *= s[d];
+        for (int d = axis + 1; d < s.length; d++) inner *= s[d];
+        int len = s[axis];
+        DType dt = x.dtype();
+        for (int o = 0; o < outer; o++) {
+            for (int i = 0; i < inner; i++) {
+                double acc = 0;
+                for (int a = 0; a < len; a++) acc = Precision.compute(dt, acc + x.at((o * len + a) * inner + i));
+                out.put(o * inner + i, acc);
+            }
+        }
+    }
+
+    /** {@code Σ_i x_i} in element order at compute precision. */
+    static double sumAll(CpuTensor x) {
+        DType dt = x.dtype();
+        double acc = 0;
+        for (int i = 0; i < x.n; i++) acc = Precision.compute(dt, acc + x.at(i));
+        return acc;
+    }
+
+    /** {@code Σ_i x_i²}: each square and each partial sum rounded to the compute precision (fp32 for F32/BF16). */
+    static double sumSquares(CpuTensor x) {
+        DType dt = x.dtype();
+        double acc = 0;
+        for (int i = 0; i < x.n; i++) {
+            double v = x.at(i);
+            acc = Precision.compute(dt, acc + Precision.compute(dt, v * v));
+        }
+        return acc;
+    }
+
+    /** {@code ‖x‖_F = √(Σ x²)} at compute precision (FORMAT §3.1); the caller rounds it once to x's dtype. */
+    static double frobeniusNorm(CpuTensor x) {
+        return Precision.compute(x.dtype(), Math.sqrt(sumSquares(x)));
+    }
+
+    /** Largest element; NaN when any element is NaN. */
+    static double maxAll(CpuTensor x) {
+        if (x.n == 0) throw new IllegalArgumentException("maxAll: tensor " + x + " has no elements");
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = 0; i < x.n; i++) {
+            double v = x.at(i);
+            if (Double.isNaN(v)) return Double.NaN;
+            if (v > m) m = v;
+        }
+        return m;
+    }
+
+    static boolean allFinite(CpuTensor x) {
+        for (int i = 0; i < x.n; i++) {
+            if (!Double.isFinite(x.at(i))) return false;
+        }
+        return true;
+    }
+}

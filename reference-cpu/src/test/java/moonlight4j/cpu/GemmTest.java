@@ -1,0 +1,111 @@
+package moonlight4j.cpu;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.quicktheories.QuickTheory.qt;
+import static org.quicktheories.generators.SourceDSL.integers;
+
+/**
+ * The blocked, threaded GEMM gives bit-identical results for 1, 2 and 3 threads, equal to the naive triple loop
+ * that adds the products in k order ({@code acc += a·b}, fp32). Sizes straddle the block sizes (MB 64, KB 128,
+ * NB 512/256) and the 4-way k unrolling.
+ */
+class GemmTest {
+
+    /** The definition: c_mn = ((0 + a_m0·b_0n) + a_m1·b_1n) + ..., fp32. */
+    static float[] naive(float[] a, float[] b, int batch, int m, int k, int n, boolean shared) {
+        float[] c = new float[batch * m * n];
+        for (int bi = 0; bi < batch; bi++)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    float acc = 0f;
+                    for (int p = 0; p < k; p++) acc += a[bi * m * k + i * k + p] * b[(shared ? 0 : bi * k * n) + p * n + j];
+                    c[bi * m * n + i * n + j] = acc;
+                }
+        return c;
+    }
+
+    static double[] naive64(double[] a, double[] b, int m, int k, int n) {
+        double[] c = new double[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                double acc = 0;
+                for (int p = 0; p < k; p++) acc += a[i * k + p] * b[p * n + j];
+                c[i * n + j] = acc;
+            }
+        return c;
+    }
+
+    static float[] random(Random r, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) r.nextGaussian();
+        return x;
+    }
+
+    @Test
+    void anyThreadCountEqualsTheNaiveKOrderLoopBitForBit() {
+        try (Gemm g1 = new Gemm(1); Gemm g2 = new Gemm(2); Gemm g3 = new Gemm(3)) {
+            qt().withExamples(25).forAll(integers().between(1, 150), integers().between(1, 300),
+                    integers().between(1, 700), integers().between(1, 3)).check((m, k, n, batch) -> {
+                Random r = new Random(m * 1_000_003L + k * 1009L + n * 31L + batch);
+                boolean shared = (m + k) % 2 == 0;
+                float[] a = random(r, batch * m * k), b = random(r, (shared ? 1 : batch) * k * n);
+                float[] expected = naive(a, b, batch, m, k, n, shared);
+                for (Gemm g : new Gemm[]{g1, g2, g3}) {
+                    float[] c = new float[batch * m * n];
+                    java.util.Arrays.fill(c, Float.NaN);                      // c is overwritten, not accumulated into
+                    g.f32(a, b, c, batch, m, k, n, shared);
+                    for (int i = 0; i < c.length; i++) {
+                        if (Float.floatToRawIntBits(c[i]) != Float.floatToRawIntBits(expected[i])) return false;
+                    }
+                }
+                return true;
+            });
+        }
+    }
+
+    @Test
+    void largeProductIsThreadCountIndependent() {
+        // big enough to be split into many tiles and run in parallel (≥ PARALLEL_MIN_FLOPS)
+        int m = 200, k = 517, n = 1100;
+        Random r = new Random(7);
+        float[] a = random(r, m * k), b = random(r, k * n);
+        float[] expected = naive(a, b, 1, m, k, n, true);
+        for (int threads = 1; threads <= 3; threads++) {
+            try (Gemm g = new Gemm(threads)) {
+                float[] c = new float[m * n];
+                g.f32(a, b, c, 1, m, k, n, true);
+                assertThat(c).as("threads = " + threads).containsExactly(expected);
+            }
+        }
+    }
+
+    @Test
+    void f64EqualsTheNaiveLoop() {
+        int m = 70, k = 263, n = 300;
+        Random r = new Random(11);
+        double[] a = new double[m * k], b = new double[k * n];
+        for (int i = 0; i < a.length; i++) a[i] = r.nextGaussian();
+        for (int i = 0; i < b.length; i++) b[i] = r.nextGaussian();
+        double[] expected = naive64(a, b, m, k, n);
+        for (int threads = 1; threads <= 3; threads++) {
+            try (Gemm g = new Gemm(threads)) {
+                double[] c = new double[m * n];
+                g.f64(a, b, c, 1, m, k, n, true);
+                assertThat(c).as("threads = " + threads).containsExactly(expected);
+            }
+        }
+    }
+
+    @Test
+    void emptyInnerDimensionGivesZeros() {
+        try (Gemm g = new Gemm(2)) {
+            float[] c = {Float.NaN, Float.NaN, Float.NaN, Float.NaN};
+            g.f32(new float[0], new float[0], c, 1, 2, 0, 2, true);
+            assertThat(c).containsExactly(0f, 0f, 0f, 0f);
+        }
+    }
+}
