@@ -8,14 +8,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.Arrays;
-import java.util.Comparator;
 
 /**
  * Index-driven ops. Ids are read to the host once (to check their range and to drive the loop); row gathers use
  * ND4J's {@code pullRows}, row scatters update ND4J row views in index order; the per-element ops on the last axis
  * ({@code gatherLastDim}, {@code scatterAddLastDim}, {@code topk}) run on host copies.
- * Sums accumulate in fp32 for F32/BF16 (a double sum of two floats rounded to float is the fp32 sum, since
- * 53 ≥ 2·24 + 2) and in fp64 for F64.
+ * Scatter-adds run in index order and round every addition to the dtype, as PyTorch's {@code index_add_} (for
+ * BF16 each row update is rounded to bf16; a double sum of two floats rounded to float is the fp32 sum, since
+ * 53 ≥ 2·24 + 2).
  */
 final class Indexing {
 
@@ -41,43 +41,47 @@ final class Indexing {
 
     static Tensor embedding(Nd4jBackend be, Tensor table, Tensor ids) {
         int[] out = Shapes.checkEmbedding(table, ids);
-        int[] rows = ids(be, "embedding", "the vocabulary", ids, table.dim(0));
+        int[] rows = ids(be, "embedding", "vocabulary", ids, table.dim(0));
         return be.finish(pull(be.arr(table), rows), table.dtype(), out);
     }
 
-    /** Rows of dy added into a zero {@code [vocab, C]} in index order; BF16 rounded once at the end. */
+    /** Rows of dy added into a zero {@code [vocab, C]} in index order, each addition rounded to the dtype. */
     static Tensor embeddingBackward(Nd4jBackend be, Tensor dy, Tensor ids, int vocab) {
         String op = "embeddingBackward";
         Shapes.checkFloating(op, dy);
         Shapes.checkIndex(op, ids);
         int[] is = ids.shape(), ds = dy.shape();
-        if (ds.length != is.length + 1 || !Arrays.equals(Arrays.copyOf(ds, is.length), is)) {
-            throw new IllegalArgumentException(op + ": expected dy [...ids, C] for ids " + Shapes.str(is) + ", got "
-                    + Shapes.str(ds));
+        if (ds.length != is.length + 1 || !Arrays.equals(Arrays.copyOf(ds, is.length), is) || vocab < 0) {
+            throw new IllegalArgumentException(op + ": expected dy [...ids, C] for ids " + Shapes.str(is)
+                    + " and vocab ≥ 0, got dy " + Shapes.str(ds) + " and vocab " + vocab);
         }
-        int[] rows = ids(be, op, "the vocabulary", ids, vocab);
+        int[] rows = ids(be, op, "vocabulary", ids, vocab);
         int c = ds[ds.length - 1];
         INDArray out = Nd4j.create(be.arr(dy).dataType(), vocab, c);
         INDArray dy2 = be.arr(dy).reshape('c', rows.length, c);
-        for (int i = 0; i < rows.length; i++) out.getRow(rows[i]).addi(dy2.getRow(i));
-        return be.finish(out, dy.dtype(), new int[]{vocab, c});
+        addRows(out, rows, dy2, dy.dtype() == DType.BF16);
+        return be.wrap(out, dy.dtype(), new int[]{vocab, c});
     }
 
     static Tensor gatherRows(Nd4jBackend be, Tensor x, Tensor idx) {
         int[] out = Shapes.checkGatherRows(x, idx);
-        int[] rows = ids(be, "gatherRows", "the rows of x", idx, x.dim(0));
+        int[] rows = ids(be, "gatherRows", "rows of x", idx, x.dim(0));
         return be.finish(pull(be.arr(x), rows), x.dtype(), out);
     }
 
     /** {@code target[idx[m]] += src[m]} for m in order; a BF16 target is rounded after each row update. */
     static void indexAddInPlace(Nd4jBackend be, Tensor target, Tensor idx, Tensor src) {
         Shapes.checkIndexAdd(target, idx, src);
-        int[] rows = ids(be, "indexAddInPlace", "the rows of target", idx, target.dim(0));
-        INDArray t = be.arr(target), s = be.arr(src);
+        int[] rows = ids(be, "indexAddInPlace", "rows of target", idx, target.dim(0));
+        addRows(be.arr(target), rows, be.arr(src), target.dtype() == DType.BF16);
+    }
+
+    /** {@code t[rows[m], :] += s[m, :]} for m in order, each row rounded to bf16 after its update when asked. */
+    private static void addRows(INDArray t, int[] rows, INDArray s, boolean bf16) {
         for (int m = 0; m < rows.length; m++) {
             INDArray row = t.getRow(rows[m]);
             row.addi(s.getRow(m));
-            if (target.dtype() == DType.BF16) Bf16.roundInPlace(row);
+            if (bf16) Bf16.roundInPlace(row);
         }
     }
 
@@ -86,7 +90,7 @@ final class Indexing {
         int[] out = Shapes.checkGatherLastDim(x, idx);
         int e = x.dim(-1), k = idx.dim(-1);
         double[] xv = HostArrays.doubles(be.arr(x));
-        int[] iv = ids(be, "gatherLastDim", "the last axis of x", idx, e);
+        int[] iv = ids(be, "gatherLastDim", "last dim of x", idx, e);
         double[] y = new double[iv.length];
         for (int r = 0, n = iv.length / Math.max(k, 1); r < n; r++) {
             for (int j = 0; j < k; j++) y[r * k + j] = xv[r * e + iv[r * k + j]];
@@ -99,26 +103,28 @@ final class Indexing {
         String op = "scatterAddLastDim";
         Shapes.checkFloating(op, dy);
         Shapes.checkIndex(op, idx);
-        Shapes.checkSameShape(op, dy, idx);
-        if (dy.rank() < 1) throw new IllegalArgumentException(op + ": expected dy [..., k], got " + Shapes.str(dy.shape()));
+        if (dy.rank() < 1 || !Arrays.equals(dy.shape(), idx.shape()) || size < 0) {
+            throw new IllegalArgumentException(op + ": expected dy [..., k] and idx of the same shape and size ≥ 0, got "
+                    + Shapes.str(dy.shape()) + ", " + Shapes.str(idx.shape()) + " and size " + size);
+        }
         int k = dy.dim(-1);
         int[] out = dy.shape();
         out[out.length - 1] = size;
         double[] g = HostArrays.doubles(be.arr(dy));
-        int[] iv = ids(be, op, "[0, size) of the output's last axis", idx, size);
-        boolean f32 = dy.dtype() != DType.F64;
+        int[] iv = ids(be, op, "output last dim", idx, size);
+        DType d = dy.dtype();
         double[] y = new double[Shapes.numelInt(out)];
         for (int r = 0, n = iv.length / Math.max(k, 1); r < n; r++) {
             for (int j = 0; j < k; j++) {
                 int at = r * size + iv[r * k + j];
                 double s = y[at] + g[r * k + j];
-                y[at] = f32 ? (float) s : s;
+                y[at] = d == DType.F64 ? s : d == DType.F32 ? (float) s : Bf16.round((float) s);
             }
         }
-        return be.finish(host(y, out, dy.dtype()), dy.dtype(), out);
+        return be.wrap(host(y, out, d), d, out);
     }
 
-    /** The k largest of the last axis, descending; ties keep the lower index first; NaN counts as largest. */
+    /** The k largest of the last axis, descending; ties keep the lower index first; NaN ranks above every number. */
     static TopK topk(Nd4jBackend be, Tensor x, int k) {
         int[] out = Shapes.checkTopk(x, k);
         int e = x.dim(-1);
@@ -130,8 +136,7 @@ final class Indexing {
         for (int r = 0; r < rows; r++) {
             int base = r * e;
             for (int j = 0; j < e; j++) order[j] = j;
-            Arrays.sort(order, Comparator.<Integer>comparingDouble(j -> xv[base + j]).reversed()
-                    .thenComparingInt(j -> j));
+            Arrays.sort(order, (p, q) -> compareDescending(xv[base + p], xv[base + q]));   // stable: ties by index
             for (int j = 0; j < k; j++) {
                 vals[r * k + j] = xv[base + order[j]];
                 idx[r * k + j] = order[j];
@@ -140,6 +145,13 @@ final class Indexing {
         Tensor v = be.finish(host(vals, out, x.dtype()), x.dtype(), out);
         Tensor i = be.wrap(HostArrays.create(idx, HostArrays.longs(out)), DType.I64, out);
         return new TopK(v, i);
+    }
+
+    /** Negative when a ranks before b: larger first, NaN first, equal values (also −0 and +0) tie. */
+    private static int compareDescending(double a, double b) {
+        boolean na = Double.isNaN(a), nb = Double.isNaN(b);
+        if (na || nb) return na == nb ? 0 : na ? -1 : 1;
+        return a > b ? -1 : a < b ? 1 : 0;
     }
 
     /** A fresh array in d's storage type from host values (exact for F32/BF16 values held as doubles). */

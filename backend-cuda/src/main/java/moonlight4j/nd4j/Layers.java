@@ -58,8 +58,8 @@ final class Layers {
 
     /**
      * With {@code r = (mean(x²) + eps)^(−1/2)}, {@code n = x·r}, {@code dn = dy ⊙ w}:
-     * {@code dx = r·dn − x · r³ · (Σ_c dn⊙x) / C} and {@code dw = Σ_rows dy ⊙ n} (n rounded to bf16 for BF16, as the
-     * forward multiplied it). fp32 compute, one rounding of dx and of dw for BF16.
+     * {@code dx = r·dn − x · r³ · (Σ_c dn⊙x) / C} and {@code dw = Σ_rows dy ⊙ n}. As the oracle, the forward's bf16 rounding
+     * of n is not differentiated (taken as identity). fp32 compute, one rounding of dx and of dw for BF16.
      */
     static RmsNormGrads rmsNormBackward(Nd4jBackend be, Tensor x, Tensor w, double eps, Tensor dy) {
         Shapes.checkRmsNorm(x, w);
@@ -72,7 +72,6 @@ final class Layers {
         try (INDArray r = rsqrtMeanSquare(x2, computeScalar(eps, d));
              INDArray n = x2.mulColumnVector(r);
              INDArray dn = dy2.mulRowVector(be.arr(w))) {
-            if (d == DType.BF16) Bf16.roundInPlace(n);
             try (INDArray dyn = dy2.mul(n)) {
                 dw = dyn.sum(0);                             // (C)
             }

@@ -10,7 +10,7 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 /**
  * Cross-entropy, forward and backward side by side. Per row n (fp32 for F32/BF16, fp64 for F64):
  * {@code m = max_v x_nv}, {@code s = Σ_v e^(x_nv − m)} (ND4J), {@code loss_n = log s − (x_{n,t} − m)}; the rows'
- * losses are summed on the host in row order; BF16 result rounded once.
+ * losses are summed on the host in double, in row order; the sum is rounded once to the dtype.
  */
 final class Losses {
 
@@ -44,7 +44,7 @@ final class Losses {
             if (t[r] == ignoreIndex) continue;
             double xt = x.getDouble(r, t[r]);
             double loss = f64 ? logS[r] - (xt - m[r]) : (float) (logS[r] - (float) (xt - m[r]));
-            total = f64 ? total + loss : (float) (total + loss);
+            total += loss;                                  // row losses summed in double, rounded once at the end
         }
         INDArray out = Nd4j.scalar(x.dataType(), total);
         return be.finish(out, logits.dtype(), new int[0]);

@@ -111,10 +111,15 @@ public final class Nd4jBackend implements Backend {
 
     @Override
     public Tensor full(DType dtype, double value, int... shape) {
+        if (!dtype.isFloating()) {
+            if (value != Math.rint(value) || Double.isInfinite(value) || Math.abs(value) >= 0x1p63) {
+                throw new IllegalArgumentException("full: value " + value + " is not an integer, cannot fill " + dtype);
+            }
+            if (dtype == DType.I32) Transfer.checkI32("full", (long) value);
+        }
         Tensor t = zeros(dtype, shape);
-        double v = dtype.isFloating() ? scalar(value, dtype) : value;
-        if (dtype.isFloating() && v != 0) arr(t).assign(v);
-        else if (!dtype.isFloating()) arr(t).assign((long) value);
+        if (dtype.isFloating()) arr(t).assign(scalar(value, dtype));
+        else arr(t).assign((long) value);
         return t;
     }
 
@@ -162,14 +167,11 @@ public final class Nd4jBackend implements Backend {
 
     @Override
     public float[] toFloats(Tensor t) {
-        if (t.dtype() == DType.F64) {
+        if (t.dtype() == DType.F64 || !t.dtype().isFloating()) {
             double[] d = HostArrays.doubles(arr(t));
             float[] f = new float[d.length];
             for (int i = 0; i < d.length; i++) f[i] = (float) d[i];
             return f;
-        }
-        if (!t.dtype().isFloating()) {
-            throw new IllegalArgumentException("toFloats: expected a floating dtype (F32, BF16, F64), got " + t.dtype());
         }
         return HostArrays.floats(arr(t));
     }
@@ -187,7 +189,7 @@ public final class Nd4jBackend implements Backend {
 
     @Override
     public short[] toBf16Bits(Tensor t) {
-        if (t.dtype() != DType.BF16) throw new IllegalArgumentException("toBf16Bits: expected BF16, got " + t.dtype());
+        if (t.dtype() != DType.BF16) throw new IllegalArgumentException("toBf16Bits: expected a BF16 tensor, got " + t.dtype());
         float[] f = HostArrays.floats(arr(t));
         short[] s = new short[f.length];
         for (int i = 0; i < f.length; i++) s[i] = (short) (Float.floatToRawIntBits(f[i]) >>> 16);

@@ -1,8 +1,8 @@
 package moonlight4j.nd4j;
 
+import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.pairwise.arithmetic.MulOp;
 import org.nd4j.linalg.factory.Nd4j;
@@ -14,8 +14,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * o = x[..., 1::2], c/s = cos/sin(pos·inv_freq_j) {@code [B, 1, S, D/2]}:
  * forward {@code y = cat(e·c − o·s, o·c + e·s)} (half-split order); backward, from g = cat(g1, g2),
  * {@code dx[0::2] = g1·c + g2·s}, {@code dx[1::2] = g2·c − g1·s} (rotation by −angle). All fp32 (fp64 for F64),
- * BF16 rounded once. The small cos/sin tables are computed on the host:
- * {@code inv_freq_j = 1 / θ^(2j/D)} in fp32, {@code f = pos·inv_freq_j} in fp32, {@code cos f} rounded to fp32.
+ * BF16 forward rounds each product to bf16 before the sum, as the release; results rounded once to the dtype. The
+ * small cos/sin tables are computed on the host (see {@link #tables}).
  */
 final class Rope {
 
@@ -26,12 +26,15 @@ final class Rope {
         int[] s = Shapes.checkRope(x, positionIds);
         INDArray X = be.arr(x);
         int half = s[3] / 2;
-        INDArray[] cs = tables(be, positionIds, theta, s[3], X);
+        INDArray[] cs = tables(be, positionIds, theta, s[3], x.dtype());
         INDArray y;
         try (INDArray c = cs[0]; INDArray sn = cs[1]) {
             INDArray e = X.get(last(NDArrayIndex.interval(0, 2, s[3]))), o = X.get(last(NDArrayIndex.interval(1, 2, s[3])));
             INDArray y1 = mul(e, c), y2 = mul(o, c);
             try (INDArray os = mul(o, sn); INDArray es = mul(e, sn)) {
+                if (x.dtype() == DType.BF16) {   // the release rounds each bf16 product before the sum (SPEC §4.4)
+                    for (INDArray t : new INDArray[]{y1, y2, os, es}) Bf16.roundInPlace(t);
+                }
                 y1.subi(os);
                 y2.addi(es);
             }
@@ -39,7 +42,6 @@ final class Rope {
             y1.close();
             y2.close();
         }
-        assert half * 2 == s[3];
         return be.finish(y, x.dtype(), s);
     }
 
@@ -47,7 +49,7 @@ final class Rope {
         int[] s = Shapes.checkRope(dy, positionIds);
         INDArray G = be.arr(dy);
         int half = s[3] / 2;
-        INDArray[] cs = tables(be, positionIds, theta, s[3], G);
+        INDArray[] cs = tables(be, positionIds, theta, s[3], dy.dtype());
         INDArray dx = Nd4j.create(G.dataType(), HostArrays.longs(s), 'c');
         try (INDArray c = cs[0]; INDArray sn = cs[1]) {
             INDArray g1 = G.get(last(NDArrayIndex.interval(0, half))), g2 = G.get(last(NDArrayIndex.interval(half, s[3])));
@@ -73,27 +75,44 @@ final class Rope {
         return r;
     }
 
-    /** cos and sin tables {@code [B, 1, S, D/2]} in the storage type of {@code like}. */
-    private static INDArray[] tables(Nd4jBackend be, Tensor positionIds, double theta, int dim, INDArray like) {
+    /** {@code v} at the compute precision: fp32 for F32/BF16, fp64 for F64. */
+    private static double compute(DType d, double v) {
+        return d == DType.F64 ? v : (float) v;
+    }
+
+    /** {@code v} rounded to the dtype (BF16: via fp32). */
+    private static double store(DType d, double v) {
+        return d == DType.F64 ? v : d == DType.F32 ? (float) v : Bf16.round((float) v);
+    }
+
+    /**
+     * cos and sin tables {@code [B, 1, S, D/2]}: {@code inv_freq_j = fl(1 / fl(fl(θ)^fl(2j/D)))},
+     * {@code f = fl(fl(pos)·inv_freq_j)}, cos/sin rounded to fp32 and then to the dtype (the release casts its
+     * cached cos/sin to the activation dtype), in the dtype's storage type.
+     */
+    private static INDArray[] tables(Nd4jBackend be, Tensor positionIds, double theta, int dim, DType dtype) {
         int[] p = positionIds.shape();
         long[] pos = HostArrays.longValues(be.arr(positionIds));
         int half = dim / 2;
-        boolean f64 = like.dataType() == DataType.DOUBLE;   // F64: the same formulas in fp64
+        DType d = dtype;
         double[] invFreq = new double[half];
+        double base = compute(d, theta);
         for (int j = 0; j < half; j++) {
-            invFreq[j] = f64 ? 1.0 / Math.pow(theta, 2.0 * j / dim) : 1f / (float) Math.pow(theta, (float) (2 * j) / dim);
+            double e = compute(d, (2.0 * j) / dim);
+            invFreq[j] = compute(d, 1.0 / compute(d, Math.pow(base, e)));
         }
         double[] cos = new double[pos.length * half], sin = new double[pos.length * half];
         for (int i = 0; i < pos.length; i++) {
+            double pp = compute(d, (double) pos[i]);
             for (int j = 0; j < half; j++) {
-                double f = f64 ? pos[i] * invFreq[j] : (float) pos[i] * (float) invFreq[j];
-                cos[i * half + j] = f64 ? Math.cos(f) : (float) Math.cos(f);
-                sin[i * half + j] = f64 ? Math.sin(f) : (float) Math.sin(f);
+                double f = compute(d, pp * invFreq[j]);
+                cos[i * half + j] = store(d, compute(d, Math.cos(f)));
+                sin[i * half + j] = store(d, compute(d, Math.sin(f)));
             }
         }
         long[] shape = {p[0], 1, p[1], half};
         INDArray c = HostArrays.create(cos, shape), sn = HostArrays.create(sin, shape);
-        INDArray c2 = c.castTo(like.dataType()), s2 = sn.castTo(like.dataType());
+        INDArray c2 = c.castTo(HostArrays.storage(dtype)), s2 = sn.castTo(HostArrays.storage(dtype));
         if (c2 != c) c.close();
         if (s2 != sn) sn.close();
         return new INDArray[]{c2, s2};

@@ -21,8 +21,8 @@ final class Transfer {
         int n = Shapes.numelInt(shape);
         long bytes = (long) n * dtype.byteSize();
         if (data.remaining() < bytes) {
-            throw new IllegalArgumentException("fromBuffer: " + data.remaining() + " bytes left in the buffer, expected "
-                    + bytes + " for " + dtype + " " + Shapes.str(shape));
+            throw new IllegalArgumentException("fromBuffer: " + data.remaining() + " bytes remaining, expected " + bytes
+                    + " for " + dtype + " " + Shapes.str(shape));
         }
         ByteBuffer b = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         long[] s = HostArrays.longs(shape);
@@ -61,8 +61,8 @@ final class Transfer {
         int n = Math.toIntExact(t.numel());
         long bytes = (long) n * t.dtype().byteSize();
         if (out.remaining() < bytes) {
-            throw new IllegalArgumentException("writeTo: " + out.remaining() + " bytes left in the buffer, expected "
-                    + bytes + " for " + t.dtype() + " " + Shapes.str(t.shape()));
+            throw new IllegalArgumentException("writeTo: " + out.remaining() + " bytes remaining, expected " + bytes
+                    + " for " + t.dtype() + " " + Shapes.str(t.shape()));
         }
         ByteBuffer o = out.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         switch (t.dtype()) {
@@ -86,10 +86,12 @@ final class Transfer {
     /** A copy in {@code dtype}: to BF16 rounds to nearest even; floating → integer is rejected. */
     static Tensor cast(Nd4jBackend be, Tensor t, DType dtype) {
         if (t.dtype().isFloating() && !dtype.isFloating()) {
-            throw new IllegalArgumentException("cast: " + t.dtype() + " → " + dtype
-                    + " is not supported (floating to integer)");
+            throw new IllegalArgumentException("cast: cannot cast floating " + t.dtype() + " to integer " + dtype);
         }
         INDArray a = be.arr(t);
+        if (t.dtype() == DType.I64 && dtype == DType.I32) {
+            for (long v : HostArrays.longValues(a)) checkI32("cast", v);
+        }
         INDArray c = a.dataType() == HostArrays.storage(dtype) ? a.dup('c') : a.castTo(HostArrays.storage(dtype));
         if (dtype == DType.BF16 && t.dtype() != DType.BF16) {
             INDArray r = Bf16.rounded(c);
@@ -97,6 +99,14 @@ final class Transfer {
             c = r;
         }
         return be.wrap(c, dtype, t.shape());
+    }
+
+    /** I32 values must fit an int. */
+    static long checkI32(String op, long v) {
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": value " + v + " does not fit I32");
+        }
+        return v;
     }
 
     static Tensor slice(Nd4jBackend be, Tensor x, int axis, int from, int to) {

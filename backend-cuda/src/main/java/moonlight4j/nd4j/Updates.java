@@ -4,6 +4,7 @@ import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /** In-place optimizer updates: compute in the storage precision, round a BF16 destination once, allocate only temporaries. */
 final class Updates {
@@ -39,13 +40,18 @@ final class Updates {
         if (p.dtype() == DType.BF16) Bf16.roundInPlace(a);
     }
 
-    /** {@code p ← p + α·u} with α in p's dtype, u widened to p's precision, then one rounding for BF16. */
+    /**
+     * {@code p ← p + α·u} by BLAS axpy (fused multiply-add: one rounding of {@code p + α·u} in the storage
+     * precision); α at p's compute precision (fp32 for F32/BF16, as PyTorch's {@code add_(u, alpha=α)}), u widened
+     * or rounded to p's storage type first, then one rounding to bf16 for BF16.
+     */
     static void axpyInPlace(Nd4jBackend be, Tensor p, double alpha, Tensor u) {
         Shapes.checkInPlace("axpyInPlace", p, u);
         INDArray a = be.arr(p), uu = be.arr(u);
         INDArray w = as(uu, a);
-        try (INDArray t = w.mul(Nd4jBackend.scalar(alpha, p.dtype()))) {
-            a.addi(t);
+        double al = p.dtype() == DType.F64 ? alpha : (float) alpha;
+        if (a.length() > 0) {
+            Nd4j.getBlasWrapper().level1().axpy(a.length(), al, w.reshape('c', a.length()), a.reshape('c', a.length()));
         }
         if (w != uu) w.close();
         if (p.dtype() == DType.BF16) Bf16.roundInPlace(a);
