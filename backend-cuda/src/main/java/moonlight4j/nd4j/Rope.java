@@ -29,7 +29,8 @@ final class Rope {
         INDArray[] cs = tables(be, positionIds, theta, s[3], x.dtype());
         INDArray y;
         try (INDArray c = cs[0]; INDArray sn = cs[1]) {
-            INDArray e = X.get(last(NDArrayIndex.interval(0, 2, s[3]))), o = X.get(last(NDArrayIndex.interval(1, 2, s[3])));
+            INDArray pairs = X.reshape('c', s[0], s[1], s[2], half, 2);    // (B, H, S, D/2, 2) view
+            INDArray e = pairs.get(pair(0)), o = pairs.get(pair(1));        // (B, H, S, D/2) views
             INDArray y1 = mul(e, c), y2 = mul(o, c);
             try (INDArray os = mul(o, sn); INDArray es = mul(e, sn)) {
                 if (x.dtype() == DType.BF16) {   // the release rounds each bf16 product before the sum (SPEC §4.4)
@@ -56,11 +57,18 @@ final class Rope {
             try (INDArray de = mul(g1, c); INDArray g2s = mul(g2, sn); INDArray dO = mul(g2, c); INDArray g1s = mul(g1, sn)) {
                 de.addi(g2s);
                 dO.subi(g1s);
-                dx.get(last(NDArrayIndex.interval(0, 2, s[3]))).assign(de);
-                dx.get(last(NDArrayIndex.interval(1, 2, s[3]))).assign(dO);
+                INDArray pairs = dx.reshape('c', s[0], s[1], s[2], half, 2);   // (B, H, S, D/2, 2) view of dx
+                pairs.get(pair(0)).assign(de);
+                pairs.get(pair(1)).assign(dO);
             }
         }
         return be.finish(dx, dy.dtype(), s);
+    }
+
+    /** Index selecting element {@code i} of each pair of a {@code (B, H, S, D/2, 2)} array. */
+    private static INDArrayIndex[] pair(int i) {
+        return new INDArrayIndex[]{NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(),
+                NDArrayIndex.point(i)};
     }
 
     /** Index selecting {@code [..., idx]} of a rank-4 array. */
