@@ -20,7 +20,7 @@ final class Losses {
     /** Targets as longs after checking each non-ignored one is in {@code [0, V)}. */
     private static long[] targets(Nd4jBackend be, Tensor targets, long ignoreIndex, int v) {
         long[] t = HostArrays.longValues(be.arr(targets));
-        for (long id : t) if (id != ignoreIndex) Shapes.checkIdRange("crossEntropy", "the vocabulary", id, v);
+        for (long id : t) if (id != ignoreIndex) Shapes.checkIdRange("crossEntropy", "vocabulary", id, v);
         return t;
     }
 

@@ -51,7 +51,8 @@ final class Updates {
         INDArray w = as(uu, a);
         double al = p.dtype() == DType.F64 ? alpha : (float) alpha;
         if (a.length() > 0) {
-            Nd4j.getBlasWrapper().level1().axpy(a.length(), al, w.reshape('c', a.length()), a.reshape('c', a.length()));
+            long[] flat = {a.length()};
+            Nd4j.getBlasWrapper().level1().axpy(a.length(), al, w.reshape('c', flat), a.reshape('c', flat));
         }
         if (w != uu) w.close();
         if (p.dtype() == DType.BF16) Bf16.roundInPlace(a);
