@@ -7,10 +7,6 @@ import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
 import moonlight4j.api.TopK;
 
-import java.nio.ByteBuffer;
-import java.util.Arrays;
-import java.util.EnumSet;
-import java.util.Set;
 import java.util.function.DoubleBinaryOperator;
 import java.util.function.DoubleUnaryOperator;
 
@@ -29,10 +25,7 @@ import java.util.function.DoubleUnaryOperator;
  * small kernel classes: {@link Transfer}, {@link Layout}, {@link Gemm}, {@link Elementwise}, {@link Reductions},
  * {@link SoftmaxKernels}, {@link LayerKernels}, {@link IndexKernels}.
  */
-public final class CpuBackend implements Backend, AutoCloseable {
-
-    /** System property with the GEMM thread count (default: all available processors). */
-    public static final String THREADS_PROPERTY = "moonlight.cpu.threads";
+public final class CpuBackend extends CpuDataOps implements AutoCloseable {
 
     private final Gemm gemm;
 
@@ -46,19 +39,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
         this(threadsFromProperty());
     }
 
-    static int threadsFromProperty() {
-        String p = System.getProperty(THREADS_PROPERTY);
-        if (p == null || p.isBlank()) return Runtime.getRuntime().availableProcessors();
-        try {
-            int t = Integer.parseInt(p.trim());
-            if (t >= 1) return t;
-        } catch (NumberFormatException ignored) {
-            // fall through to the error below
-        }
-        throw new IllegalArgumentException("system property " + THREADS_PROPERTY + " = '" + p
-                + "': expected a positive integer");
-    }
-
+    @Override
     public int threads() {
         return gemm.threads();
     }
@@ -68,197 +49,22 @@ public final class CpuBackend implements Backend, AutoCloseable {
         gemm.close();
     }
 
-    // =============================================================== identity
-
-    @Override
-    public String name() {
-        return "cpu";
-    }
-
-    @Override
-    public String device() {
-        return "CPU " + System.getProperty("os.arch") + ", " + gemm.threads() + " GEMM threads of "
-                + Runtime.getRuntime().availableProcessors() + " processors (plain Java, "
-                + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ")";
-    }
-
-    @Override
-    public Set<DType> dtypes() {
-        return EnumSet.allOf(DType.class);
-    }
-
-    @Override
-    public String dtypeNotes() {
-        return String.join("\n",
-                "F32: fp32 arithmetic; sums and dot products accumulate in fp32 in index order (matmul k = 0..K-1)",
-                "BF16: bf16 storage; widened to fp32, computed in fp32, each op's result rounded to bf16 (nearest even)",
-                "F64: fp64 arithmetic, fp64 accumulation in index order",
-                "I32, I64: index tensors (gathers, embedding, targets, position ids)");
-    }
-
-    // =============================================================== creation and transfer
-
-    @Override
-    public Tensor zeros(DType dtype, int... shape) {
-        return CpuTensor.zeros(this, dtype, shape);
-    }
-
-    @Override
-    public Tensor full(DType dtype, double value, int... shape) {
-        CpuTensor t = CpuTensor.zeros(this, dtype, shape);
-        if (dtype.isFloating()) {
-            double v = Precision.scalar(dtype, value);
-            for (int i = 0; i < t.n; i++) t.put(i, v);
-        } else {
-            Arrays.fill(t.l, Transfer.integral("full", dtype, value));
-        }
-        return t;
-    }
-
-    @Override
-    public Tensor fromFloats(float[] data, int... shape) {
-        Shapes.checkData("fromFloats", data.length, shape);
-        return CpuTensor.wrapFloats(this, DType.F32, data.clone(), shape);
-    }
-
-    @Override
-    public Tensor fromDoubles(double[] data, int... shape) {
-        Shapes.checkData("fromDoubles", data.length, shape);
-        return CpuTensor.wrapDoubles(this, data.clone(), shape);
-    }
-
-    @Override
-    public Tensor fromBf16Bits(short[] bits, int... shape) {
-        Shapes.checkData("fromBf16Bits", bits.length, shape);
-        float[] f = new float[bits.length];
-        for (int i = 0; i < f.length; i++) f[i] = Bf16.fromBits(bits[i]);
-        return CpuTensor.wrapFloats(this, DType.BF16, f, shape);
-    }
-
-    @Override
-    public Tensor fromInts(int[] data, int... shape) {
-        Shapes.checkData("fromInts", data.length, shape);
-        long[] l = new long[data.length];
-        for (int i = 0; i < l.length; i++) l[i] = data[i];
-        return CpuTensor.wrapLongs(this, DType.I32, l, shape);
-    }
-
-    @Override
-    public Tensor fromLongs(long[] data, int... shape) {
-        Shapes.checkData("fromLongs", data.length, shape);
-        return CpuTensor.wrapLongs(this, DType.I64, data.clone(), shape);
-    }
-
-    @Override
-    public Tensor fromBuffer(ByteBuffer data, DType dtype, int... shape) {
-        return Transfer.fromBuffer(this, data, dtype, shape);
-    }
-
-    @Override
-    public void writeTo(Tensor t, ByteBuffer out) {
-        Transfer.writeTo(CpuTensor.of("writeTo", t), out);
-    }
-
-    @Override
-    public float[] toFloats(Tensor t) {
-        CpuTensor x = CpuTensor.of("toFloats", t);
-        if (x.f != null) return x.f.clone();
-        float[] r = new float[x.n];
-        for (int i = 0; i < r.length; i++) r[i] = (float) x.at(i);
-        return r;
-    }
-
-    @Override
-    public double[] toDoubles(Tensor t) {
-        CpuTensor x = CpuTensor.of("toDoubles", t);
-        double[] r = new double[x.n];
-        for (int i = 0; i < r.length; i++) r[i] = x.at(i);
-        return r;
-    }
-
-    @Override
-    public short[] toBf16Bits(Tensor t) {
-        CpuTensor x = CpuTensor.of("toBf16Bits", t);
-        if (x.dtype() != DType.BF16) {
-            throw new IllegalArgumentException("toBf16Bits: expected a BF16 tensor, got " + x.dtype());
-        }
-        short[] r = new short[x.n];
-        for (int i = 0; i < r.length; i++) r[i] = Bf16.toBits(x.f[i]);
-        return r;
-    }
-
-    @Override
-    public long[] toLongs(Tensor t) {
-        CpuTensor x = CpuTensor.of("toLongs", t);
-        Shapes.checkIndex("toLongs", x);
-        return x.l.clone();
-    }
-
-    @Override
-    public double item(Tensor t) {
-        CpuTensor x = CpuTensor.of("item", t);
-        if (x.n != 1) {
-            throw new IllegalArgumentException("item: expected a tensor with one element, got shape "
-                    + Shapes.str(x.shapeRef()));
-        }
-        return x.at(0);
-    }
-
-    @Override
-    public Tensor cast(Tensor t, DType dtype) {
-        return Transfer.cast(this, CpuTensor.of("cast", t), dtype);
-    }
-
-    @Override
-    public Tensor copy(Tensor t) {
-        CpuTensor x = CpuTensor.of("copy", t);
-        return Transfer.cast(this, x, x.dtype());
-    }
-
-    @Override
-    public Tensor reshape(Tensor x, int... shape) {
-        CpuTensor c = CpuTensor.of("reshape", x);
-        return c.view(Shapes.checkReshape(c, shape));
-    }
-
-    @Override
-    public Tensor permute(Tensor x, int... axes) {
-        CpuTensor c = CpuTensor.of("permute", x);
-        CpuTensor out = CpuTensor.zeros(this, c.dtype(), Shapes.checkPermute(c, axes));
-        Layout.permute(c, axes, out);
-        return out;
-    }
-
-    @Override
-    public Tensor slice(Tensor x, int axis, int from, int to) {
-        CpuTensor c = CpuTensor.of("slice", x);
-        CpuTensor out = CpuTensor.zeros(this, c.dtype(), Shapes.checkSlice(c, axis, from, to));
-        Layout.slice(c, Shapes.axis("slice", axis, c.rank()), from, to, out);
-        return out;
-    }
-
-    @Override
-    public Tensor concat(int axis, Tensor... parts) {
-        CpuTensor[] ps = new CpuTensor[parts.length];
-        for (int i = 0; i < parts.length; i++) ps[i] = CpuTensor.of("concat", parts[i]);
-        int[] shape = Shapes.checkConcat(axis, ps);
-        CpuTensor out = CpuTensor.zeros(this, ps[0].dtype(), shape);
-        Layout.concat(Shapes.axis("concat", axis, shape.length), ps, out);
-        return out;
-    }
-
     // =============================================================== linear algebra
 
     @Override
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         CpuTensor ca = CpuTensor.of("matmul", a), cb = CpuTensor.of("matmul", b);
         int[] shape = Shapes.checkMatmul(ca, cb, transA, transB);
-        CpuTensor am = transA ? lastTwoSwapped(ca) : ca;      // (B, M, K) contiguous
-        CpuTensor bm = transB ? lastTwoSwapped(cb) : cb;      // (B, K, N) or (K, N)
+        CpuTensor am = transA ? Layout.lastTwoSwapped(this, ca) : ca;      // (B, M, K) contiguous
+        CpuTensor bm = transB ? Layout.lastTwoSwapped(this, cb) : cb;      // (B, K, N) or (K, N)
         int r = shape.length;
         int batch = r == 3 ? shape[0] : 1, m = shape[r - 2], n = shape[r - 1];
         int k = am.shapeRef()[am.rank() - 1];
         boolean shared = cb.rank() == 2;
+        if (shared) {                                         // (B, M, K)·(K, N) is one (B·M, K)·(K, N) product
+            m *= batch;
+            batch = 1;
+        }
         CpuTensor c = CpuTensor.zeros(this, ca.dtype(), shape);
         if (ca.dtype() == DType.F64) {
             gemm.f64(am.d, bm.d, c.d, batch, m, k, n, shared);
@@ -269,17 +75,6 @@ public final class CpuBackend implements Backend, AutoCloseable {
             }
         }
         return c;
-    }
-
-    private CpuTensor lastTwoSwapped(CpuTensor x) {
-        int r = x.rank();
-        int[] axes = new int[r];
-        for (int i = 0; i < r; i++) axes[i] = i;
-        axes[r - 2] = r - 1;
-        axes[r - 1] = r - 2;
-        CpuTensor out = CpuTensor.zeros(this, x.dtype(), Shapes.checkPermute(x, axes));
-        Layout.permute(x, axes, out);
-        return out;
     }
 
     // =============================================================== elementwise
@@ -503,14 +298,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor embeddingBackward(Tensor dy, Tensor ids, int vocab) {
         String op = "embeddingBackward";
         CpuTensor cdy = CpuTensor.of(op, dy), ci = CpuTensor.of(op, ids);
-        Shapes.checkFloating(op, cdy);
-        Shapes.checkIndex(op, ci);
-        int[] sd = cdy.shapeRef(), si = ci.shapeRef();
-        if (sd.length != si.length + 1 || !Arrays.equals(Arrays.copyOf(sd, si.length), si) || vocab < 0) {
-            throw new IllegalArgumentException(op + ": expected dy [...ids, C] for ids " + Shapes.str(si)
-                    + " and vocab ≥ 0, got dy " + Shapes.str(sd) + " and vocab " + vocab);
-        }
-        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), vocab, sd[sd.length - 1]);
+        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), IndexKernels.checkEmbeddingBackward(cdy, ci, vocab));
         IndexKernels.embeddingBackward(cdy, ci, out);
         return out;
     }
@@ -553,15 +341,7 @@ public final class CpuBackend implements Backend, AutoCloseable {
     public Tensor scatterAddLastDim(Tensor dy, Tensor idx, int size) {
         String op = "scatterAddLastDim";
         CpuTensor cdy = CpuTensor.of(op, dy), ci = CpuTensor.of(op, idx);
-        Shapes.checkFloating(op, cdy);
-        Shapes.checkIndex(op, ci);
-        if (cdy.rank() < 1 || !Arrays.equals(cdy.shapeRef(), ci.shapeRef()) || size < 0) {
-            throw new IllegalArgumentException(op + ": expected dy [..., k] and idx of the same shape and size ≥ 0, got "
-                    + Shapes.str(cdy.shapeRef()) + ", " + Shapes.str(ci.shapeRef()) + " and size " + size);
-        }
-        int[] shape = cdy.shape();
-        shape[shape.length - 1] = size;
-        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), shape);
+        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), IndexKernels.checkScatterAddLastDim(cdy, ci, size));
         IndexKernels.scatterAddLastDim(cdy, ci, out, size);
         return out;
     }

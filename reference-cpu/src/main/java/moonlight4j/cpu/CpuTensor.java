@@ -16,7 +16,7 @@ import moonlight4j.api.Tensor;
  */
 final class CpuTensor implements Tensor {
 
-    private final CpuBackend backend;
+    private final CpuDataOps backend;
     private final int[] shape;
     private final DType dtype;
     final int n;
@@ -25,7 +25,7 @@ final class CpuTensor implements Tensor {
     final long[] l;
     private volatile boolean closed;
 
-    private CpuTensor(CpuBackend backend, DType dtype, int[] shape, float[] f, double[] d, long[] l) {
+    private CpuTensor(CpuDataOps backend, DType dtype, int[] shape, float[] f, double[] d, long[] l) {
         this.backend = backend;
         this.dtype = dtype;
         this.shape = shape.clone();
@@ -36,7 +36,7 @@ final class CpuTensor implements Tensor {
     }
 
     /** A zero tensor. */
-    static CpuTensor zeros(CpuBackend be, DType dtype, int... shape) {
+    static CpuTensor zeros(CpuDataOps be, DType dtype, int... shape) {
         int n = Shapes.numelInt(shape);
         return switch (dtype) {
             case F32, BF16 -> new CpuTensor(be, dtype, shape, new float[n], null, null);
@@ -46,15 +46,15 @@ final class CpuTensor implements Tensor {
     }
 
     /** A tensor wrapping {@code f} without copying (F32 or BF16; BF16 values must already be bf16). */
-    static CpuTensor wrapFloats(CpuBackend be, DType dtype, float[] f, int... shape) {
+    static CpuTensor wrapFloats(CpuDataOps be, DType dtype, float[] f, int... shape) {
         return new CpuTensor(be, dtype, shape, f, null, null);
     }
 
-    static CpuTensor wrapDoubles(CpuBackend be, double[] d, int... shape) {
+    static CpuTensor wrapDoubles(CpuDataOps be, double[] d, int... shape) {
         return new CpuTensor(be, DType.F64, shape, null, d, null);
     }
 
-    static CpuTensor wrapLongs(CpuBackend be, DType dtype, long[] l, int... shape) {
+    static CpuTensor wrapLongs(CpuDataOps be, DType dtype, long[] l, int... shape) {
         return new CpuTensor(be, dtype, shape, null, null, l);
     }
 
@@ -70,8 +70,9 @@ final class CpuTensor implements Tensor {
     static CpuTensor of(String op, Tensor t) {
         if (t == null) throw new IllegalArgumentException(op + ": tensor is null");
         if (!(t instanceof CpuTensor c)) {
+            String owner = t.backend() == null ? "(none)" : "'" + t.backend().name() + "'";
             throw new IllegalArgumentException(op + ": tensor " + Shapes.str(t.shape()) + " " + t.dtype()
-                    + " belongs to backend '" + t.backend().name() + "', not 'cpu'; copy it across with toFloats/fromFloats");
+                    + " belongs to backend " + owner + ", not 'cpu'; copy it across with toFloats/fromFloats");
         }
         if (c.closed) {
             throw new IllegalStateException(op + ": tensor " + Shapes.str(c.shape) + " " + c.dtype + " is closed");

@@ -56,6 +56,18 @@ final class Layout {
         }
     }
 
+    /** A contiguous copy of x with its last two dimensions swapped (for matmul's transposes). */
+    static CpuTensor lastTwoSwapped(CpuDataOps owner, CpuTensor x) {
+        int r = x.rank();
+        int[] axes = new int[r];
+        for (int i = 0; i < r; i++) axes[i] = i;
+        axes[r - 2] = r - 1;
+        axes[r - 1] = r - 2;
+        CpuTensor out = CpuTensor.zeros(owner, x.dtype(), Shapes.checkPermute(x, axes));
+        permute(x, axes, out);
+        return out;
+    }
+
     /** One element, same dtype, no rounding. */
     static void copy(CpuTensor x, int i, CpuTensor out, int o) {
         if (x.f != null) out.f[o] = x.f[i];

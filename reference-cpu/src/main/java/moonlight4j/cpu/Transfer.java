@@ -13,7 +13,7 @@ final class Transfer {
     }
 
     /** Reads numel little-endian elements of {@code dtype} from {@code data}'s position (position unchanged). */
-    static CpuTensor fromBuffer(CpuBackend be, ByteBuffer data, DType dtype, int... shape) {
+    static CpuTensor fromBuffer(CpuDataOps be, ByteBuffer data, DType dtype, int... shape) {
         int n = Shapes.numelInt(shape);
         long bytes = (long) n * dtype.byteSize();
         if (data.remaining() < bytes) {
@@ -80,7 +80,7 @@ final class Transfer {
      * round-to-nearest-even); integer → floating converts; integer → integer range-checks I32; floating → integer
      * is rejected.
      */
-    static CpuTensor cast(CpuBackend be, CpuTensor x, DType dtype) {
+    static CpuTensor cast(CpuDataOps be, CpuTensor x, DType dtype) {
         DType from = x.dtype();
         if (from.isFloating() && !dtype.isFloating()) {
             throw new IllegalArgumentException("cast: cannot cast floating " + from + " to integer " + dtype);
