@@ -19,7 +19,9 @@ final class MatMul {
     static Tensor matmul(Nd4jBackend be, Tensor a, Tensor b, boolean transA, boolean transB) {
         int[] out = Shapes.checkMatmul(a, b, transA, transB);
         INDArray A = be.arr(a), B = be.arr(b);
-        INDArray C = Nd4j.create(A.dataType(), HostArrays.longs(out), 'c');
+        int k = transA ? a.dim(-2) : a.dim(-1);
+        long[] cs = HostArrays.longs(out);                            // every element is written unless K = 0
+        INDArray C = k == 0 ? Nd4j.create(A.dataType(), cs, 'c') : Nd4j.createUninitialized(A.dataType(), cs, 'c');
         if (Shapes.numel(out) > 0) {
             if (out.length == 2) {
                 gemm(A, B, C, transA, transB);

@@ -95,11 +95,7 @@ public final class Nd4jBackend implements Backend {
             out = r.reshape('c', HostArrays.longs(shape)).dup('c');
             r.close();
         }
-        if (d == DType.BF16) {
-            INDArray q = Bf16.rounded(out);
-            out.close();
-            out = q;
-        }
+        if (d == DType.BF16) Bf16.roundInPlace(out);
         return wrap(out, d, shape);
     }
 

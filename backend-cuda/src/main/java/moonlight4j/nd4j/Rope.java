@@ -78,7 +78,7 @@ final class Rope {
 
     /** {@code a ⊙ b}, b broadcast over the heads axis; fresh, shaped like a. */
     private static INDArray mul(INDArray a, INDArray b) {
-        INDArray r = Nd4j.create(a.dataType(), a.shape(), 'c');
+        INDArray r = Nd4j.createUninitialized(a.dataType(), a.shape(), 'c');
         Nd4j.exec(new MulOp(a, b, r));
         return r;
     }
