@@ -24,7 +24,7 @@ final class Elementwise {
     }
 
     /** {@code a ∘ b} with numpy broadcasting (libnd4j's broadcastable pairwise ops). */
-    static Tensor binary(Nd4jBackend be, Op op, Tensor a, Tensor b) {
+    static Tensor binary(Nd4jDataOps be, Op op, Tensor a, Tensor b) {
         String name = op.name().toLowerCase();
         int[] out = Shapes.checkBinary(name, a, b);
         INDArray A = be.arr(a), B = be.arr(b);
@@ -41,18 +41,18 @@ final class Elementwise {
         return be.finish(r, a.dtype(), out);
     }
 
-    static Tensor addScalar(Nd4jBackend be, Tensor x, double s) {
+    static Tensor addScalar(Nd4jDataOps be, Tensor x, double s) {
         Shapes.checkFloating("addScalar", x);
         return be.finish(be.arr(x).add(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
     }
 
-    static Tensor mulScalar(Nd4jBackend be, Tensor x, double s) {
+    static Tensor mulScalar(Nd4jDataOps be, Tensor x, double s) {
         Shapes.checkFloating("mulScalar", x);
         return be.finish(be.arr(x).mul(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
     }
 
     /** sqrt, exp, log, sigmoid {@code 1/(1+e^−x)}, silu {@code x·σ(x)}. */
-    static Tensor unary(Nd4jBackend be, String op, Tensor x) {
+    static Tensor unary(Nd4jDataOps be, String op, Tensor x) {
         Shapes.checkFloating(op, x);
         INDArray X = be.arr(x);
         INDArray r = switch (op) {
@@ -67,7 +67,7 @@ final class Elementwise {
     }
 
     /** {@code dx = (dy ⊙ y) ⊙ (1 − y)}. */
-    static Tensor sigmoidBackward(Nd4jBackend be, Tensor y, Tensor dy) {
+    static Tensor sigmoidBackward(Nd4jDataOps be, Tensor y, Tensor dy) {
         String op = "sigmoidBackward";
         Shapes.checkFloating(op, y);
         Shapes.checkSameDtype(op, y, dy);
@@ -81,7 +81,7 @@ final class Elementwise {
     }
 
     /** {@code dx = (dy ⊙ σ(x)) ⊙ (1 + x ⊙ (1 − σ(x)))}. */
-    static Tensor siluBackward(Nd4jBackend be, Tensor x, Tensor dy) {
+    static Tensor siluBackward(Nd4jDataOps be, Tensor x, Tensor dy) {
         String op = "siluBackward";
         Shapes.checkFloating(op, x);
         Shapes.checkSameDtype(op, x, dy);
@@ -96,7 +96,7 @@ final class Elementwise {
     }
 
     /** PyTorch's lerp: {@code a + w(b − a)} when |w| &lt; 0.5, else {@code b − (b − a)(1 − w)}; w in the dtype. */
-    static Tensor lerp(Nd4jBackend be, Tensor a, Tensor b, double w) {
+    static Tensor lerp(Nd4jDataOps be, Tensor a, Tensor b, double w) {
         String op = "lerp";
         Shapes.checkFloating(op, a);
         Shapes.checkSameDtype(op, a, b);

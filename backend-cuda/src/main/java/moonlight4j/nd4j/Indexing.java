@@ -23,7 +23,7 @@ final class Indexing {
     }
 
     /** Ids as ints after checking each is in {@code [0, size)}. */
-    private static int[] ids(Nd4jBackend be, String op, String what, Tensor ids, int size) {
+    private static int[] ids(Nd4jDataOps be, String op, String what, Tensor ids, int size) {
         long[] l = HostArrays.longValues(be.arr(ids));
         int[] r = new int[l.length];
         for (int i = 0; i < l.length; i++) {
@@ -39,14 +39,14 @@ final class Indexing {
         return Nd4j.pullRows(x, 1, rows, 'c');
     }
 
-    static Tensor embedding(Nd4jBackend be, Tensor table, Tensor ids) {
+    static Tensor embedding(Nd4jDataOps be, Tensor table, Tensor ids) {
         int[] out = Shapes.checkEmbedding(table, ids);
         int[] rows = ids(be, "embedding", "vocabulary", ids, table.dim(0));
         return be.finish(pull(be.arr(table), rows), table.dtype(), out);
     }
 
     /** Rows of dy added into a zero {@code [vocab, C]} in index order, each addition rounded to the dtype. */
-    static Tensor embeddingBackward(Nd4jBackend be, Tensor dy, Tensor ids, int vocab) {
+    static Tensor embeddingBackward(Nd4jDataOps be, Tensor dy, Tensor ids, int vocab) {
         String op = "embeddingBackward";
         Shapes.checkFloating(op, dy);
         Shapes.checkIndex(op, ids);
@@ -63,14 +63,14 @@ final class Indexing {
         return be.wrap(out, dy.dtype(), new int[]{vocab, c});
     }
 
-    static Tensor gatherRows(Nd4jBackend be, Tensor x, Tensor idx) {
+    static Tensor gatherRows(Nd4jDataOps be, Tensor x, Tensor idx) {
         int[] out = Shapes.checkGatherRows(x, idx);
         int[] rows = ids(be, "gatherRows", "rows of x", idx, x.dim(0));
         return be.finish(pull(be.arr(x), rows), x.dtype(), out);
     }
 
     /** {@code target[idx[m]] += src[m]} for m in order; a BF16 target is rounded after each row update. */
-    static void indexAddInPlace(Nd4jBackend be, Tensor target, Tensor idx, Tensor src) {
+    static void indexAddInPlace(Nd4jDataOps be, Tensor target, Tensor idx, Tensor src) {
         Shapes.checkIndexAdd(target, idx, src);
         int[] rows = ids(be, "indexAddInPlace", "rows of target", idx, target.dim(0));
         addRows(be.arr(target), rows, be.arr(src), target.dtype() == DType.BF16);
@@ -86,7 +86,7 @@ final class Indexing {
     }
 
     /** {@code y[..., j] = x[..., idx[..., j]]} on host copies. */
-    static Tensor gatherLastDim(Nd4jBackend be, Tensor x, Tensor idx) {
+    static Tensor gatherLastDim(Nd4jDataOps be, Tensor x, Tensor idx) {
         int[] out = Shapes.checkGatherLastDim(x, idx);
         int e = x.dim(-1), k = idx.dim(-1);
         double[] xv = HostArrays.doubles(be.arr(x));
@@ -99,7 +99,7 @@ final class Indexing {
     }
 
     /** A zero {@code [..., size]} with {@code dy[..., j]} added at {@code idx[..., j]}, j in order. */
-    static Tensor scatterAddLastDim(Nd4jBackend be, Tensor dy, Tensor idx, int size) {
+    static Tensor scatterAddLastDim(Nd4jDataOps be, Tensor dy, Tensor idx, int size) {
         String op = "scatterAddLastDim";
         Shapes.checkFloating(op, dy);
         Shapes.checkIndex(op, idx);
@@ -125,7 +125,7 @@ final class Indexing {
     }
 
     /** The k largest of the last axis, descending; ties keep the lower index first; NaN ranks above every number. */
-    static TopK topk(Nd4jBackend be, Tensor x, int k) {
+    static TopK topk(Nd4jDataOps be, Tensor x, int k) {
         int[] out = Shapes.checkTopk(x, k);
         int e = x.dim(-1);
         double[] xv = HostArrays.doubles(be.arr(x));

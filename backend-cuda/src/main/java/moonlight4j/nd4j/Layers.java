@@ -41,7 +41,7 @@ final class Layers {
      * SPEC §4.2: {@code y = w ⊙ cast_x(x · rsqrt(mean(x²) + eps))}; for BF16 the normalised x is rounded to bf16
      * before the weight multiply and the product is rounded again (two PyTorch ops).
      */
-    static Tensor rmsNorm(Nd4jBackend be, Tensor x, Tensor w, double eps) {
+    static Tensor rmsNorm(Nd4jDataOps be, Tensor x, Tensor w, double eps) {
         int[] out = Shapes.checkRmsNorm(x, w);
         int c = x.dim(-1);
         DType d = x.dtype();
@@ -61,7 +61,7 @@ final class Layers {
      * {@code dx = r·dn − x · r³ · (Σ_c dn⊙x) / C} and {@code dw = Σ_rows dy ⊙ n}. As the oracle, the forward's bf16 rounding
      * of n is not differentiated (taken as identity). fp32 compute, one rounding of dx and of dw for BF16.
      */
-    static RmsNormGrads rmsNormBackward(Nd4jBackend be, Tensor x, Tensor w, double eps, Tensor dy) {
+    static RmsNormGrads rmsNormBackward(Nd4jDataOps be, Tensor x, Tensor w, double eps, Tensor dy) {
         Shapes.checkRmsNorm(x, w);
         Shapes.checkSameDtype("rmsNormBackward", x, dy);
         Shapes.checkSameShape("rmsNormBackward", x, dy);
@@ -92,7 +92,7 @@ final class Layers {
     }
 
     /** {@code y = e^(x − max) / Σ e^(x − max)} over the last axis, fp32 for F32/BF16, rounded once. */
-    static Tensor softmax(Nd4jBackend be, Tensor x) {
+    static Tensor softmax(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("softmax", x);
         if (x.rank() < 1) throw new IllegalArgumentException("softmax: expected rank ≥ 1, got " + Shapes.str(x.shape()));
         INDArray x2 = rows(be.arr(x), x.dim(-1));
@@ -108,7 +108,7 @@ final class Layers {
     }
 
     /** {@code dx = y ⊙ (dy − Σ_last(dy ⊙ y))}. */
-    static Tensor softmaxBackward(Nd4jBackend be, Tensor y, Tensor dy) {
+    static Tensor softmaxBackward(Nd4jDataOps be, Tensor y, Tensor dy) {
         String op = "softmaxBackward";
         Shapes.checkFloating(op, y);
         Shapes.checkSameDtype(op, y, dy);

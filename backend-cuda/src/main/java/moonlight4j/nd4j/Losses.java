@@ -18,13 +18,13 @@ final class Losses {
     }
 
     /** Targets as longs after checking each non-ignored one is in {@code [0, V)}. */
-    private static long[] targets(Nd4jBackend be, Tensor targets, long ignoreIndex, int v) {
+    private static long[] targets(Nd4jDataOps be, Tensor targets, long ignoreIndex, int v) {
         long[] t = HostArrays.longValues(be.arr(targets));
         for (long id : t) if (id != ignoreIndex) Shapes.checkIdRange("crossEntropy", "vocabulary", id, v);
         return t;
     }
 
-    static Tensor crossEntropySum(Nd4jBackend be, Tensor logits, Tensor targets, long ignoreIndex) {
+    static Tensor crossEntropySum(Nd4jDataOps be, Tensor logits, Tensor targets, long ignoreIndex) {
         Shapes.checkCrossEntropy(logits, targets);
         int n = logits.dim(0), v = logits.dim(1);
         long[] t = targets(be, targets, ignoreIndex, v);
@@ -51,7 +51,7 @@ final class Losses {
     }
 
     /** {@code scale · (softmax(x_n) − onehot(t_n))}, zero rows where ignored; BF16 rounded once. */
-    static Tensor crossEntropyBackward(Nd4jBackend be, Tensor logits, Tensor targets, long ignoreIndex, double scale) {
+    static Tensor crossEntropyBackward(Nd4jDataOps be, Tensor logits, Tensor targets, long ignoreIndex, double scale) {
         Shapes.checkCrossEntropy(logits, targets);
         int n = logits.dim(0), v = logits.dim(1);
         long[] t = targets(be, targets, ignoreIndex, v);

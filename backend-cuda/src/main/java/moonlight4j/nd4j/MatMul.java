@@ -1,6 +1,5 @@
 package moonlight4j.nd4j;
 
-import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -16,7 +15,7 @@ final class MatMul {
     private MatMul() {
     }
 
-    static Tensor matmul(Nd4jBackend be, Tensor a, Tensor b, boolean transA, boolean transB) {
+    static Tensor matmul(Nd4jDataOps be, Tensor a, Tensor b, boolean transA, boolean transB) {
         int[] out = Shapes.checkMatmul(a, b, transA, transB);
         INDArray A = be.arr(a), B = be.arr(b);
         int k = transA ? a.dim(-2) : a.dim(-1);

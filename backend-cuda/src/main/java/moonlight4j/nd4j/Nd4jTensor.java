@@ -13,12 +13,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 final class Nd4jTensor implements Tensor {
 
-    private final Nd4jBackend backend;
+    private final Nd4jDataOps backend;
     private final DType dtype;
     private final int[] shape;
     private INDArray array;
 
-    Nd4jTensor(Nd4jBackend backend, DType dtype, int[] shape, INDArray array) {
+    Nd4jTensor(Nd4jDataOps backend, DType dtype, int[] shape, INDArray array) {
         this.backend = backend;
         this.dtype = dtype;
         this.shape = shape.clone();

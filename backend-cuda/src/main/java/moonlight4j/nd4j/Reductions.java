@@ -1,6 +1,5 @@
 package moonlight4j.nd4j;
 
-import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,31 +18,31 @@ final class Reductions {
     private Reductions() {
     }
 
-    static Tensor sum(Nd4jBackend be, Tensor x, int axis) {
+    static Tensor sum(Nd4jDataOps be, Tensor x, int axis) {
         int[] out = Shapes.checkReduce("sum", x, axis);
         int a = Shapes.axis("sum", axis, x.rank());
         return be.finish(be.arr(x).sum(a), x.dtype(), out);
     }
 
-    static Tensor sumAll(Nd4jBackend be, Tensor x) {
+    static Tensor sumAll(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("sumAll", x);
         return be.finish(be.arr(x).sum(), x.dtype(), new int[0]);
     }
 
     /** {@code Σ x²}. */
-    static Tensor sumSquares(Nd4jBackend be, Tensor x) {
+    static Tensor sumSquares(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("sumSquares", x);
         return be.finish(Nd4j.getExecutioner().exec(new SquaredNorm(be.arr(x))), x.dtype(), new int[0]);
     }
 
     /** {@code √(Σ x²)} in fp32 (fp64 for F64), then one rounding to x's dtype. */
-    static Tensor frobeniusNorm(Nd4jBackend be, Tensor x) {
+    static Tensor frobeniusNorm(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("frobeniusNorm", x);
         return be.finish(be.arr(x).norm2(), x.dtype(), new int[0]);
     }
 
     /** Largest element; NaN when any element is NaN. */
-    static Tensor maxAll(Nd4jBackend be, Tensor x) {
+    static Tensor maxAll(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("maxAll", x);
         if (x.numel() == 0) throw new IllegalArgumentException("maxAll: empty tensor " + Shapes.str(x.shape()));
         INDArray X = be.arr(x);
@@ -53,7 +52,7 @@ final class Reductions {
         return be.finish(X.max(), x.dtype(), new int[0]);
     }
 
-    static boolean allFinite(Nd4jBackend be, Tensor x) {
+    static boolean allFinite(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("allFinite", x);
         return x.numel() == 0 || count(be.arr(x), Conditions.notFinite()) == 0;
     }

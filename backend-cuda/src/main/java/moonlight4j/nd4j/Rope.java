@@ -22,7 +22,7 @@ final class Rope {
     private Rope() {
     }
 
-    static Tensor forward(Nd4jBackend be, Tensor x, Tensor positionIds, double theta) {
+    static Tensor forward(Nd4jDataOps be, Tensor x, Tensor positionIds, double theta) {
         int[] s = Shapes.checkRope(x, positionIds);
         INDArray X = be.arr(x);
         int half = s[3] / 2;
@@ -46,7 +46,7 @@ final class Rope {
         return be.finish(y, x.dtype(), s);
     }
 
-    static Tensor backward(Nd4jBackend be, Tensor dy, Tensor positionIds, double theta) {
+    static Tensor backward(Nd4jDataOps be, Tensor dy, Tensor positionIds, double theta) {
         int[] s = Shapes.checkRope(dy, positionIds);
         INDArray G = be.arr(dy);
         int half = s[3] / 2;
@@ -98,7 +98,7 @@ final class Rope {
      * {@code f = fl(fl(pos)·inv_freq_j)}, cos/sin rounded to fp32 and then to the dtype (the release casts its
      * cached cos/sin to the activation dtype), in the dtype's storage type.
      */
-    private static INDArray[] tables(Nd4jBackend be, Tensor positionIds, double theta, int dim, DType dtype) {
+    private static INDArray[] tables(Nd4jDataOps be, Tensor positionIds, double theta, int dim, DType dtype) {
         int[] p = positionIds.shape();
         long[] pos = HostArrays.longValues(be.arr(positionIds));
         int half = dim / 2;

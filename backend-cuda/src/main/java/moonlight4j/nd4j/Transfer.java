@@ -17,7 +17,7 @@ final class Transfer {
     private Transfer() {
     }
 
-    static Tensor fromBuffer(Nd4jBackend be, ByteBuffer data, DType dtype, int... shape) {
+    static Tensor fromBuffer(Nd4jDataOps be, ByteBuffer data, DType dtype, int... shape) {
         int n = Shapes.numelInt(shape);
         long bytes = (long) n * dtype.byteSize();
         if (data.remaining() < bytes) {
@@ -56,7 +56,7 @@ final class Transfer {
         return be.wrap(a, dtype, shape);
     }
 
-    static void writeTo(Nd4jBackend be, Tensor t, ByteBuffer out) {
+    static void writeTo(Nd4jDataOps be, Tensor t, ByteBuffer out) {
         INDArray a = be.arr(t);
         int n = Math.toIntExact(t.numel());
         long bytes = (long) n * t.dtype().byteSize();
@@ -84,7 +84,7 @@ final class Transfer {
     }
 
     /** A copy in {@code dtype}: to BF16 rounds to nearest even; floating → integer is rejected. */
-    static Tensor cast(Nd4jBackend be, Tensor t, DType dtype) {
+    static Tensor cast(Nd4jDataOps be, Tensor t, DType dtype) {
         if (t.dtype().isFloating() && !dtype.isFloating()) {
             throw new IllegalArgumentException("cast: cannot cast floating " + t.dtype() + " to integer " + dtype);
         }
@@ -109,7 +109,7 @@ final class Transfer {
         return v;
     }
 
-    static Tensor slice(Nd4jBackend be, Tensor x, int axis, int from, int to) {
+    static Tensor slice(Nd4jDataOps be, Tensor x, int axis, int from, int to) {
         int[] out = Shapes.checkSlice(x, axis, from, to);
         int a = Shapes.axis("slice", axis, x.rank());
         INDArrayIndex[] idx = new INDArrayIndex[x.rank()];
@@ -118,7 +118,7 @@ final class Transfer {
         return be.wrap(be.arr(x).get(idx).dup('c'), x.dtype(), out);
     }
 
-    static Tensor concat(Nd4jBackend be, int axis, Tensor... parts) {
+    static Tensor concat(Nd4jDataOps be, int axis, Tensor... parts) {
         int[] out = Shapes.checkConcat(axis, parts);
         int a = Shapes.axis("concat", axis, out.length);
         INDArray[] arrays = new INDArray[parts.length];

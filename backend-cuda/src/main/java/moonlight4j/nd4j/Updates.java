@@ -18,7 +18,7 @@ final class Updates {
     }
 
     /** {@code dst ← src}, widened or rounded (RNE) to dst's dtype. */
-    static void copyInto(Nd4jBackend be, Tensor dst, Tensor src) {
+    static void copyInto(Nd4jDataOps be, Tensor dst, Tensor src) {
         Shapes.checkInPlace("copyInto", dst, src);
         INDArray d = be.arr(dst), s = be.arr(src);
         if (dst.dtype() == DType.BF16 && src.dtype() != DType.BF16) {
@@ -33,7 +33,7 @@ final class Updates {
     }
 
     /** {@code p ← s·p}, s in p's dtype. */
-    static void scaleInPlace(Nd4jBackend be, Tensor p, double s) {
+    static void scaleInPlace(Nd4jDataOps be, Tensor p, double s) {
         Shapes.checkFloating("scaleInPlace", p);
         INDArray a = be.arr(p);
         a.muli(Nd4jBackend.scalar(s, p.dtype()));
@@ -45,7 +45,7 @@ final class Updates {
      * precision); α at p's compute precision (fp32 for F32/BF16, as PyTorch's {@code add_(u, alpha=α)}), u widened
      * or rounded to p's storage type first, then one rounding to bf16 for BF16.
      */
-    static void axpyInPlace(Nd4jBackend be, Tensor p, double alpha, Tensor u) {
+    static void axpyInPlace(Nd4jDataOps be, Tensor p, double alpha, Tensor u) {
         Shapes.checkInPlace("axpyInPlace", p, u);
         INDArray a = be.arr(p), uu = be.arr(u);
         INDArray w = as(uu, a);
@@ -59,7 +59,7 @@ final class Updates {
     }
 
     /** {@code a ← lerp(a, b, w)}. */
-    static void lerpInPlace(Nd4jBackend be, Tensor a, Tensor b, double w) {
+    static void lerpInPlace(Nd4jDataOps be, Tensor a, Tensor b, double w) {
         String op = "lerpInPlace";
         Shapes.checkFloating(op, a);
         Shapes.checkSameDtype(op, a, b);
