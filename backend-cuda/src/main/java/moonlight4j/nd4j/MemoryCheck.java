@@ -5,8 +5,9 @@ import moonlight4j.api.Backends;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
 import org.bytedeco.javacpp.Pointer;
-import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 /**
@@ -15,10 +16,10 @@ import java.util.Random;
  * through {@link BenchTable#newtonSchulz5}), {@code p ← p·(1 − lr·wd)}, {@code p ← p − lr'·u} — printing the JVM
  * heap used after a GC and JavaCPP's off-heap counters ({@link Pointer#totalBytes()} = bytes JavaCPP has allocated
  * and not freed, {@link Pointer#physicalBytes()} = resident memory of the process) every 20 updates.
- * ND4J's own count of allocated host bytes ({@code MemoryManager.allocatedMemory}) is printed too where it tracks.
- * Arguments: [backend] [updates (default 200, i.e. 1,000 NS steps)] [dtype (F32|BF16, default BF16)] [leak]; with
- * {@code leak} the NS output is never closed, a control run showing what a leak of one 4 MiB tensor per update
- * looks like in these figures.
+ * (JavaCPP's totalBytes stays 0 on nd4j-native: libnd4j allocates its host buffers itself, so the resident size is
+ * the figure to watch.) Arguments: [backend] [updates (default 200, i.e. 1,000 NS steps)] [dtype (F32|BF16, default
+ * BF16)] [leak]; with {@code leak} every NS output is kept (a real leak of one 4 MiB tensor per update), a control
+ * run showing what a leak looks like in these figures.
  */
 public final class MemoryCheck {
 
@@ -30,6 +31,7 @@ public final class MemoryCheck {
         int updates = args.length > 1 ? Integer.parseInt(args[1]) : 200;
         DType nsType = args.length > 2 ? DType.parse(args[2]) : DType.BF16;
         boolean leak = args.length > 3 && args[3].equals("leak");
+        List<Tensor> leaked = new ArrayList<>();
         System.out.println("memory check: " + be.name() + " (" + be.device() + "), " + updates + " updates × 5 NS steps ("
                 + nsType + ") on 1024×1024" + (leak ? ", LEAKING the NS output (control)" : ""));
         int n = 1024;
@@ -47,7 +49,8 @@ public final class MemoryCheck {
                         Tensor u = BenchTable.newtonSchulz5(be, gn, nsType);
                         be.scaleInPlace(p, 1 - 1e-3 * 0.1);
                         be.axpyInPlace(p, -1e-3 * 0.2 * Math.sqrt(n), u);
-                        if (!leak) u.close();
+                        if (leak) leaked.add(u);
+                        else u.close();
                     }
                 }
                 if (t % 20 == 0) report(t);
@@ -59,9 +62,8 @@ public final class MemoryCheck {
         System.gc();
         Runtime rt = Runtime.getRuntime();
         long heap = rt.totalMemory() - rt.freeMemory();
-        long nd4j = Nd4j.getMemoryManager().allocatedMemory(0);
         System.out.printf("update %4d (NS steps %5d): heap used %6.1f MiB, JavaCPP totalBytes %7.1f MiB, "
-                        + "ND4J allocated %7.1f MiB, process physicalBytes (RSS) %7.1f MiB%n", t, 5 * t, heap / 1048576.0,
-                Pointer.totalBytes() / 1048576.0, nd4j / 1048576.0, Pointer.physicalBytes() / 1048576.0);
+                        + "process physicalBytes (RSS) %7.1f MiB%n", t, 5 * t, heap / 1048576.0,
+                Pointer.totalBytes() / 1048576.0, Pointer.physicalBytes() / 1048576.0);
     }
 }
