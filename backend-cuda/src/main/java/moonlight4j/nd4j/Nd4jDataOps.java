@@ -41,7 +41,8 @@ abstract class Nd4jDataOps implements Backend {
         return String.join("\n",
                 "F32: ND4J FLOAT, fp32 arithmetic; matmul by " + DeviceInfo.blas() + " (blocked/FMA summation order)",
                 "BF16: stored as bf16-exact FLOAT; every op computes in fp32 (matmul accumulates in fp32) and rounds"
-                        + " its result once to bf16, round-to-nearest-even (ND4J's bf16 matmul is not used)",
+                        + " its result once to bf16, round-to-nearest-even, emulated (ND4J's bf16 matmul is not used);"
+                        + " rmsNorm and rope round where the release's PyTorch ops do, scatter-adds round every addition",
                 "F64: ND4J DOUBLE, fp64 arithmetic",
                 "I32/I64: ND4J INT/LONG, index tensors only");
     }
