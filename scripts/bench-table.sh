@@ -6,8 +6,7 @@
 #   scripts/bench-table.sh [threads (default 2)] [fp32 peak GFLOP/s (default 402: 2 Zen 5 cores, VERSIONS.md)]
 #
 # Needs: the project built by ./moonlight (writes verification/target/classpath.txt), python3 with numpy (pyenv),
-# /usr/bin/python3 with torch (Debian python3-torch). On AVX-512 machines OPENBLAS_CORETYPE defaults to SKYLAKEX for
-# the JVM (ND4J's OpenBLAS 0.3.19 does not know Zen 4/5), not for numpy (its OpenBLAS 0.3.31 does).
+# /usr/bin/python3 with torch (Debian python3-torch). numpy and torch run with the environment as it is.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -20,12 +19,23 @@ cp="$root/verification/target/classes:$(cat "$root/verification/target/classpath
 rows="$(mktemp)"
 trap 'rm -f "$rows"' EXIT
 
-# ND4J's OpenBLAS 0.3.19 does not know Zen 4/5: SKYLAKEX on AVX-512 machines (for the JVM only, as ./moonlight does)
-javaenv=()
-grep -q avx512f /proc/cpuinfo 2>/dev/null && javaenv=(env "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SKYLAKEX}")
+# ND4J's OpenBLAS 0.3.19 does not know Zen 4/5. The nd4j column runs with the OPENBLAS_CORETYPE that ./moonlight
+# would use (the environment's, else SKYLAKEX on AVX-512); on AVX-512 machines a second nd4j column forces SKYLAKEX.
+avx512=0
+grep -q avx512f /proc/cpuinfo 2>/dev/null && avx512=1
+core="${OPENBLAS_CORETYPE:-}"
+[ -z "$core" ] && [ "$avx512" = 1 ] && core=SKYLAKEX
 echo "bench-table: $threads threads, $(nproc) CPUs, load: $(uptime | sed 's/.*load average: //')" >&2
-"${javaenv[@]}" java -Xmx8g -Dmoonlight.cpu.threads="$threads" -cp "$cp" \
-    moonlight4j.nd4j.BenchTable cpu nd4j 2> >(grep -v -e DEBUG -e SLF4J >&2) >> "$rows"
+bench_java() {   # bench_java CORETYPE LABEL BACKEND...
+  local ct="$1" label="$2"
+  shift 2
+  env ${ct:+OPENBLAS_CORETYPE="$ct"} java -Xmx8g -Dmoonlight.cpu.threads="$threads" -cp "$cp" \
+      moonlight4j.nd4j.BenchTable "$@" 2> >(grep -v -e DEBUG -e SLF4J >&2) | sed "s/^nd4j\t/$label\t/" >> "$rows"
+}
+bench_java "$core" "nd4j ${core:-default}" cpu nd4j
+if [ "$avx512" = 1 ] && [ "$core" != SKYLAKEX ]; then
+  bench_java SKYLAKEX "nd4j SKYLAKEX" nd4j
+fi
 if python3 -c 'import numpy' 2>/dev/null; then
   python3 "$root/scripts/bench_numpy.py" >> "$rows"
 else
