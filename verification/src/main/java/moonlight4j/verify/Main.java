@@ -8,6 +8,8 @@ import picocli.CommandLine.Command;
         description = "Moonlight (Muon + DeepSeek-V3-style MoE) on the JVM.",
         subcommands = {
                 BackendsCommand.class,
+                VerifyCommand.class,
+                BenchCommand.class,
         })
 public final class Main {
 

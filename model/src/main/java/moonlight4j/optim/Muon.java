@@ -1,0 +1,203 @@
+package moonlight4j.optim;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.api.Shapes;
+import moonlight4j.api.Tensor;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Muon as released with Moonlight ({@code examples/toy_train.py}, class {@code Muon}), SPEC §1.10:
+ *
+ * <pre>
+ * for each param p with a gradient g:
+ *   if split.useMuon(p):                                   # hidden matrices, SPEC §1.5
+ *     buf = μ·buf + g                                      # Eq. 1, SPEC §1.2
+ *     g'  = nesterov ? g + μ·buf : buf
+ *     O   = NS5(g')                                        # SPEC §1.1 (bf16 like the release)
+ *     p   = p·(1 − lr·wd)                                  # Eq. 4, SPEC §1.3: decay with the unscaled lr first
+ *     p   = p − lr·0.2·√max(A,B)·O                         # adjust_lr = match_rms_adamw
+ *   else:                                                  # internal AdamW, SPEC §1.4
+ *     t += 1;  m = lerp(m, g, 1−β1);  v = lerp(v, g², 1−β2)
+ *     p = p·(1 − lr·wd);  p = p − lr·√(1−β2^t)/(1−β1^t) · m/(eps + √v)
+ * </pre>
+ *
+ * A parameter without a gradient in a step is skipped entirely (no decay, no state change, no step count).
+ */
+public final class Muon implements Optimizer {
+
+    /**
+     * Hyper-parameters; {@link #defaults()} are the release's (SPEC §1.6) except lr, which is passed to each step.
+     *
+     * @param weightDecay  decoupled weight decay λ, shared by both sides (release {@code wd}, 0.1)
+     * @param momentum     μ (0.95)
+     * @param nesterov     feed {@code g + μ·buf} to NS instead of {@code buf} (true)
+     * @param newtonSchulz the orthogonalization (5 × (3.4445, −4.7750, 2.0315) in bf16)
+     * @param adjustLr     the per-matrix lr scale (match_rms_adamw)
+     * @param beta1        internal AdamW β1 (0.9)
+     * @param beta2        internal AdamW β2 (0.95)
+     * @param eps          internal AdamW ε, added to the uncorrected √v (1e-8)
+     * @param split        which parameters Muon updates (the release rule)
+     */
+    public record Options(double weightDecay, double momentum, boolean nesterov, NewtonSchulz newtonSchulz,
+                          AdjustLr adjustLr, double beta1, double beta2, double eps, ParamSplit split) {
+
+        public static Options defaults() {
+            return new Options(0.1, 0.95, true, NewtonSchulz.release(), AdjustLr.MATCH_RMS_ADAMW, 0.9, 0.95, 1e-8,
+                    ParamSplit.RELEASE);
+        }
+
+        public Options withWeightDecay(double wd) {
+            return new Options(wd, momentum, nesterov, newtonSchulz, adjustLr, beta1, beta2, eps, split);
+        }
+
+        public Options withMomentum(double mu, boolean nest) {
+            return new Options(weightDecay, mu, nest, newtonSchulz, adjustLr, beta1, beta2, eps, split);
+        }
+
+        public Options withNewtonSchulz(NewtonSchulz ns) {
+            return new Options(weightDecay, momentum, nesterov, ns, adjustLr, beta1, beta2, eps, split);
+        }
+
+        public Options withAdjustLr(AdjustLr mode) {
+            return new Options(weightDecay, momentum, nesterov, newtonSchulz, mode, beta1, beta2, eps, split);
+        }
+
+        public Options withAdamW(double b1, double b2, double e) {
+            return new Options(weightDecay, momentum, nesterov, newtonSchulz, adjustLr, b1, b2, e, split);
+        }
+
+        public Options withSplit(ParamSplit s) {
+            return new Options(weightDecay, momentum, nesterov, newtonSchulz, adjustLr, beta1, beta2, eps, s);
+        }
+    }
+
+    static final String MOMENTUM_BUFFER = "momentum_buffer";
+    static final String MOMENT1 = "moment1";
+    static final String MOMENT2 = "moment2";
+
+    private final Backend be;
+    private final Options opt;
+    private final OptimizerState state;
+
+    public Muon(Backend be, Options options) {
+        this.be = be;
+        this.opt = options;
+        this.state = new OptimizerState(be, Set.of(MOMENTUM_BUFFER, MOMENT1, MOMENT2));
+    }
+
+    public Options options() {
+        return opt;
+    }
+
+    @Override
+    public Map<String, Double> step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
+        StepChecks.check(params, grads);
+        Map<String, Double> updateRms = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {
+            String name = e.getKey();
+            Tensor p = e.getValue();
+            Tensor g = grads.get(name);
+            if (g == null) continue;                       // SPEC §1.10: grad None → skipped entirely
+            double rms = opt.split().useMuon(name, p.shape()) ? muonUpdate(name, p, g, lr) : adamwUpdate(name, p, g, lr);
+            updateRms.put(name, rms);
+        }
+        return updateRms;
+    }
+
+    /** One Muon update of matrix {@code p}; returns the RMS of {@code adjusted_lr · O}. */
+    private double muonUpdate(String name, Tensor p, Tensor g, double lr) {
+        int[] shape = p.shape();                                         // (A, B) = (out, in)
+        Tensor buf = state.slot(name, MOMENTUM_BUFFER, g);
+        be.scaleInPlace(buf, opt.momentum());                            // Eq. 1: M_t = μ·M_{t−1} ...
+        be.axpyInPlace(buf, 1.0, g);                                     //         ... + G_t
+        Tensor nsInput;                                                  // g' (SPEC §1.2)
+        if (opt.nesterov()) {
+            nsInput = be.copy(g);
+            be.axpyInPlace(nsInput, opt.momentum(), buf);                // g' = g + μ·buf (the updated buf)
+        } else {
+            nsInput = buf;                                               // g' = buf
+        }
+        try {
+            // The release views an n-D gradient as (size(0), −1) before NS (SPEC §1.2; dead there for 2-D params).
+            Tensor matrix = shape.length == 2 ? nsInput : be.reshape(nsInput, shape[0], -1);
+            try (Tensor o = opt.newtonSchulz().apply(be, matrix);        // O_t = NS5(g')        (A, B)
+                 Tensor u = shape.length == 2 ? null : be.reshape(o, shape)) {
+                double adjustedLr = opt.adjustLr().adjust(lr, shape[0], shape[1]);
+                be.scaleInPlace(p, 1 - lr * opt.weightDecay());          // Eq. 4: W·(1 − η·λ), unscaled η
+                be.axpyInPlace(p, -adjustedLr, u == null ? o : u);       // Eq. 4: W − η·0.2·√max(A,B)·O
+                return adjustedLr * rms(o);                              // Algorithm 1 line 14
+            }
+        } finally {
+            if (nsInput != buf) nsInput.close();
+        }
+    }
+
+    /** The release's internal AdamW (SPEC §1.4) for a parameter that is not a hidden matrix. */
+    private double adamwUpdate(String name, Tensor p, Tensor g, double lr) {
+        long t = state.nextStep(name);                                   // per-parameter step count
+        Tensor m = state.slot(name, MOMENT1, g);
+        Tensor v = state.slot(name, MOMENT2, g);
+        be.lerpInPlace(m, g, 1 - opt.beta1());                           // m = lerp(m, g, 1−β1)
+        try (Tensor g2 = be.mul(g, g)) {
+            be.lerpInPlace(v, g2, 1 - opt.beta2());                      // v = lerp(v, g², 1−β2)
+        }
+        try (Tensor sqrtV = be.sqrt(v);
+             Tensor denom = be.addScalar(sqrtV, opt.eps());              // eps + √v (uncorrected v)
+             Tensor direction = be.div(m, denom)) {                      // m / (eps + √v)
+            double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);
+            double biasCorrection2 = 1 - Math.pow(opt.beta2(), t);
+            double scale = biasCorrection1 / Math.pow(biasCorrection2, 0.5);
+            double stepSize = lr / scale;                                // lr·√(1−β2^t)/(1−β1^t)
+            be.scaleInPlace(p, 1 - lr * opt.weightDecay());              // decoupled decay first
+            be.axpyInPlace(p, -stepSize, direction);
+            return stepSize * rms(direction);
+        }
+    }
+
+    /**
+     * {@code √(Σx² / n)}. A BF16 sum would be rounded to bf16 (0.4% error), so a BF16 tensor is widened first and
+     * the sum kept in fp32.
+     */
+    private double rms(Tensor x) {
+        if (x.dtype() == DType.BF16) {
+            try (Tensor wide = be.cast(x, DType.F32)) {
+                return rms(wide);
+            }
+        }
+        try (Tensor ss = be.sumSquares(x)) {
+            return Math.sqrt(be.item(ss) / x.numel());
+        }
+    }
+
+    @Override
+    public Map<String, Tensor> stateDict() {
+        return state.toStateDict();
+    }
+
+    @Override
+    public void loadStateDict(Map<String, Tensor> s) {
+        state.load(s);
+    }
+
+    @Override
+    public void close() {
+        state.close();
+    }
+
+    @Override
+    public String toString() {
+        return "Muon(wd " + opt.weightDecay() + ", μ " + opt.momentum() + (opt.nesterov() ? " nesterov" : "") + ", "
+                + opt.newtonSchulz() + ", " + opt.adjustLr() + ", AdamW betas (" + opt.beta1() + ", " + opt.beta2()
+                + ") eps " + opt.eps() + ")";
+    }
+
+    /** Muon's adjusted lr for a parameter of {@code shape} (uses its first two dimensions, as the release). */
+    public double adjustedLr(double lr, int[] shape) {
+        if (shape.length < 2) throw new IllegalArgumentException("adjust_lr needs ≥ 2 dims, got " + Shapes.str(shape));
+        return opt.adjustLr().adjust(lr, shape[0], shape[1]);
+    }
+}
