@@ -1,5 +1,6 @@
 package moonlight4j.nd4j;
 
+import org.nd4j.linalg.api.environment.Nd4jEnvironment;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.IOException;
@@ -15,8 +16,13 @@ final class DeviceInfo {
     private DeviceInfo() {
     }
 
+    private static volatile Boolean cuda;
+
+    /** True under nd4j-cuda (ND4J's environment is not the CPU one). */
     static boolean cuda() {
-        return Nd4j.getBackend().getClass().getName().toLowerCase().contains("cuda");
+        Boolean c = cuda;
+        if (c == null) cuda = c = !Nd4j.getEnvironment().isCPU();
+        return c;
     }
 
     static String describe() {
@@ -46,10 +52,10 @@ final class DeviceInfo {
     @SuppressWarnings("unchecked")
     private static String gpu() {
         Properties p = Nd4j.getExecutioner().getEnvironmentInformation();
-        Object devs = p.get("cuda.devicesInformation");
+        Object devs = p.get(Nd4jEnvironment.CUDA_DEVICE_INFORMATION_KEY);
         if (devs instanceof List<?> list && !list.isEmpty() && list.get(0) instanceof Map<?, ?> m) {
-            Object name = ((Map<String, Object>) m).get("cuda.deviceName");
-            Object mem = ((Map<String, Object>) m).get("cuda.totalMemory");
+            Object name = ((Map<String, Object>) m).get(Nd4jEnvironment.CUDA_DEVICE_NAME_KEY);
+            Object mem = ((Map<String, Object>) m).get(Nd4jEnvironment.CUDA_TOTAL_MEMORY_KEY);
             String gib = mem instanceof Number n ? String.format(" %.1f GiB", n.doubleValue() / (1L << 30)) : "";
             return name + gib + (list.size() > 1 ? " (device 0 of " + list.size() + ")" : "") + ", cuBLAS";
         }

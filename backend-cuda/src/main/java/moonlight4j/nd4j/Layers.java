@@ -43,6 +43,7 @@ final class Layers {
      */
     static Tensor rmsNorm(Nd4jDataOps be, Tensor x, Tensor w, double eps) {
         int[] out = Shapes.checkRmsNorm(x, w);
+        if (x.numel() == 0) return be.zeros(x.dtype(), out);          // libnd4j refuses reductions of empty arrays
         int c = x.dim(-1);
         DType d = x.dtype();
         INDArray x2 = rows(be.arr(x), c);                   // (rows, C)
@@ -65,6 +66,7 @@ final class Layers {
         Shapes.checkRmsNorm(x, w);
         Shapes.checkSameDtype("rmsNormBackward", x, dy);
         Shapes.checkSameShape("rmsNormBackward", x, dy);
+        if (x.numel() == 0) return new RmsNormGrads(be.zeros(x.dtype(), x.shape()), be.zeros(w.dtype(), w.shape()));
         int c = x.dim(-1);
         DType d = x.dtype();
         INDArray x2 = rows(be.arr(x), c), dy2 = rows(be.arr(dy), c);
@@ -95,6 +97,7 @@ final class Layers {
     static Tensor softmax(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("softmax", x);
         if (x.rank() < 1) throw new IllegalArgumentException("softmax: expected rank ≥ 1, got " + Shapes.str(x.shape()));
+        if (x.numel() == 0) return be.zeros(x.dtype(), x.shape());
         INDArray x2 = rows(be.arr(x), x.dim(-1));
         INDArray e;
         try (INDArray m = x2.max(true, 1)) {
@@ -114,6 +117,7 @@ final class Layers {
         Shapes.checkSameDtype(op, y, dy);
         Shapes.checkSameShape(op, y, dy);
         if (y.rank() < 1) throw new IllegalArgumentException(op + ": expected rank ≥ 1, got " + Shapes.str(y.shape()));
+        if (y.numel() == 0) return be.zeros(y.dtype(), y.shape());
         int c = y.dim(-1);
         INDArray y2 = rows(be.arr(y), c), dy2 = rows(be.arr(dy), c);
         INDArray dx;

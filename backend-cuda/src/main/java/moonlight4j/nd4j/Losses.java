@@ -28,6 +28,7 @@ final class Losses {
         Shapes.checkCrossEntropy(logits, targets);
         int n = logits.dim(0), v = logits.dim(1);
         long[] t = targets(be, targets, ignoreIndex, v);
+        if (logits.numel() == 0) return be.zeros(logits.dtype());     // no rows (or every row ignored with V = 0)
         boolean f64 = logits.dtype() == DType.F64;
         INDArray x = be.arr(logits);
         double[] m, logS;
@@ -55,6 +56,7 @@ final class Losses {
         Shapes.checkCrossEntropy(logits, targets);
         int n = logits.dim(0), v = logits.dim(1);
         long[] t = targets(be, targets, ignoreIndex, v);
+        if (logits.numel() == 0) return be.zeros(logits.dtype(), logits.shape());
         INDArray x = be.arr(logits);
         INDArray p;
         try (INDArray mx = x.max(true, 1)) {

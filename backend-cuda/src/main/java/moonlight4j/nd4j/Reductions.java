@@ -32,12 +32,14 @@ final class Reductions {
     /** {@code Σ x²}. */
     static Tensor sumSquares(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("sumSquares", x);
+        if (x.numel() == 0) return be.zeros(x.dtype());
         return be.finish(Nd4j.getExecutioner().exec(new SquaredNorm(be.arr(x))), x.dtype(), new int[0]);
     }
 
     /** {@code √(Σ x²)} in fp32 (fp64 for F64), then one rounding to x's dtype. */
     static Tensor frobeniusNorm(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("frobeniusNorm", x);
+        if (x.numel() == 0) return be.zeros(x.dtype());               // libnd4j refuses norm2 of an empty array
         return be.finish(be.arr(x).norm2(), x.dtype(), new int[0]);
     }
 

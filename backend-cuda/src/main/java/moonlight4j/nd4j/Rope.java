@@ -24,6 +24,7 @@ final class Rope {
 
     static Tensor forward(Nd4jDataOps be, Tensor x, Tensor positionIds, double theta) {
         int[] s = Shapes.checkRope(x, positionIds);
+        if (x.numel() == 0) return be.zeros(x.dtype(), s);
         INDArray X = be.arr(x);
         int half = s[3] / 2;
         INDArray[] cs = tables(be, positionIds, theta, s[3], x.dtype());
@@ -48,6 +49,7 @@ final class Rope {
 
     static Tensor backward(Nd4jDataOps be, Tensor dy, Tensor positionIds, double theta) {
         int[] s = Shapes.checkRope(dy, positionIds);
+        if (dy.numel() == 0) return be.zeros(dy.dtype(), s);
         INDArray G = be.arr(dy);
         int half = s[3] / 2;
         INDArray[] cs = tables(be, positionIds, theta, s[3], dy.dtype());

@@ -131,4 +131,30 @@ class CrossBackendTransferTest {
             closeAll(p[0], p[1], u[0], u[1], b[0], b[1], po, pn);
         });
     }
+
+    /** Zero-sized dimensions: every op returns the oracle's (empty or zero) result instead of libnd4j's refusal. */
+    @Test
+    void emptyTensorsAreHandledLikeTheOracle() {
+        for (DType dt : FLOATING) {
+            java.util.Map<String, java.util.function.Function<moonlight4j.api.Backend, Tensor>> ops = new java.util.LinkedHashMap<>();
+            ops.put("matmul K=0", be -> be.matmul(be.zeros(dt, 2, 0), be.zeros(dt, 0, 3), false, false));
+            ops.put("sum over empty axis", be -> be.sum(be.zeros(dt, 2, 0), 1));
+            ops.put("sumSquares", be -> be.sumSquares(be.zeros(dt, 0, 3)));
+            ops.put("frobeniusNorm", be -> be.frobeniusNorm(be.zeros(dt, 0)));
+            ops.put("add broadcast", be -> be.add(be.zeros(dt, 0, 3), be.zeros(dt, 3)));
+            ops.put("softmax", be -> be.softmax(be.zeros(dt, 0, 3)));
+            ops.put("softmaxBackward", be -> be.softmaxBackward(be.zeros(dt, 0, 3), be.zeros(dt, 0, 3)));
+            ops.put("rmsNorm", be -> be.rmsNorm(be.zeros(dt, 0, 3), be.full(dt, 1, 3), 1e-6));
+            ops.put("rmsNormBackward dw", be -> be.rmsNormBackward(be.zeros(dt, 0, 3), be.full(dt, 1, 3), 1e-6,
+                    be.zeros(dt, 0, 3)).dw());
+            ops.put("crossEntropySum", be -> be.crossEntropySum(be.zeros(dt, 0, 3), be.zeros(DType.I64, 0), -100));
+            ops.put("crossEntropyBackward", be -> be.crossEntropyBackward(be.zeros(dt, 0, 3), be.zeros(DType.I64, 0), -100, 1));
+            ops.put("rope", be -> be.rope(be.zeros(dt, 1, 0, 2, 4), be.zeros(DType.I64, 1, 2), 1e4));
+            ops.put("embedding", be -> be.embedding(be.full(dt, 1, 3, 2), be.zeros(DType.I64, 0)));
+            ops.put("embeddingBackward", be -> be.embeddingBackward(be.zeros(dt, 0, 2), be.zeros(DType.I64, 0), 3));
+            ops.put("concat", be -> be.concat(0, be.full(dt, 1, 1, 2), be.zeros(dt, 0, 2)));
+            ops.put("slice", be -> be.slice(be.full(dt, 1, 2, 3), 1, 1, 1));
+            ops.forEach((name, op) -> assertExact(name + " " + dt, op.apply(CPU), op.apply(ND4J)));
+        }
+    }
 }
