@@ -54,6 +54,7 @@ final class Bf16 {
      * otherwise (views, GPU memory) by ND4J's casts, after a NaN count.
      */
     static void roundInPlace(INDArray x) {
+        if (x.isEmpty()) return;
         boolean dense = !x.isView() && x.ordering() == 'c' && x.offset() == 0 && x.data().length() == x.length();
         if (dense && !DeviceInfo.cuda()) {
             FloatBuffer fb = x.data().asNioFloat();

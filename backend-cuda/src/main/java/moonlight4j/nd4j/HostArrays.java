@@ -56,6 +56,7 @@ final class HostArrays {
     }
 
     static float[] floats(INDArray a) {
+        if (a.isEmpty()) return new float[0];
         INDArray d = dense(a);
         float[] f = d.data().asFloat();
         if (d != a) d.close();
@@ -63,6 +64,7 @@ final class HostArrays {
     }
 
     static double[] doubles(INDArray a) {
+        if (a.isEmpty()) return new double[0];
         INDArray d = dense(a);
         double[] f = d.data().asDouble();
         if (d != a) d.close();
@@ -70,6 +72,7 @@ final class HostArrays {
     }
 
     static long[] longValues(INDArray a) {
+        if (a.isEmpty()) return new long[0];
         INDArray d = dense(a);
         long[] f = d.data().asLong();
         if (d != a) d.close();
