@@ -2,8 +2,6 @@ package moonlight4j.nd4j;
 
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.reduce.longer.MatchCondition;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.conditions.Conditions;
 
 import java.nio.FloatBuffer;
@@ -65,8 +63,7 @@ final class Bf16 {
             });
             return;
         }
-        long nans = Nd4j.getExecutioner().exec(new MatchCondition(x, Conditions.isNan())).getLong(0);
-        if (nans > 0) {
+        if (Reductions.count(x, Conditions.isNan()) > 0) {
             float[] f = HostArrays.floats(x);
             for (int i = 0; i < f.length; i++) f[i] = round(f[i]);
             try (INDArray r = HostArrays.create(f, x.shape())) {
