@@ -41,8 +41,8 @@ final class Updates {
     }
 
     /**
-     * {@code p ← p + α·u} by BLAS axpy (fused multiply-add: one rounding of {@code p + α·u} in the storage
-     * precision); α at p's compute precision (fp32 for F32/BF16, as PyTorch's {@code add_(u, alpha=α)}), u widened
+     * {@code p ← p + α·u} by BLAS axpy (measured here to round α·u and then the sum: two roundings in the
+     * storage precision, where the oracle rounds once); α at p's compute precision (fp32 for F32/BF16, as PyTorch's {@code add_(u, alpha=α)}), u widened
      * or rounded to p's storage type first, then one rounding to bf16 for BF16.
      */
     static void axpyInPlace(Nd4jDataOps be, Tensor p, double alpha, Tensor u) {
