@@ -24,8 +24,10 @@ public final class Runners {
         );
     }
 
-    /** Runners for JSON Lines cases ({@code tokenizer}: not yet). */
+    /** Runners for JSON Lines cases. */
     public static List<LinesCaseRunner> lines() {
-        return List.of();
+        return List.of(
+                new TokenizerRunner()
+        );
     }
 }
