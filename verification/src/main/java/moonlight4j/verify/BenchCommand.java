@@ -23,7 +23,8 @@ import java.util.function.Supplier;
         description = "Measure GEMM or Newton–Schulz speed (median time, GFLOP/s) on a backend.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "gemm|ns|forward", description = "what to measure: gemm, ns or forward")
+    @Parameters(index = "0", paramLabel = "gemm|ns|forward|train",
+            description = "what to measure: gemm, ns, forward or train (one optimizer step)")
     String what;
 
     @Mixin
@@ -49,9 +50,10 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps must be ≥ 1 and --warmup ≥ 0");
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16, got " + dtype);
-        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward")) {
-            throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
+        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward") && !what.equals("train")) {
+            throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward' or 'train', got '" + what + "'");
         }
+        if (what.equals("train")) backend.defaultTo("cpu");   // training is measured on the oracle by default
         Backend be = backend.resolve();
         switch (what) {
             case "gemm" -> {
@@ -74,7 +76,11 @@ final class BenchCommand implements Callable<Integer> {
                 int[] s = parse(shape == null ? "4x64" : shape, 2, "BxT");
                 ForwardBench.run(be, preset, s[0], s[1], dtype, warmup, reps);
             }
-            default -> throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
+            case "train" -> {
+                int[] s = parse(shape == null ? "16x64" : shape, 2, "BxT");
+                TrainBench.run(be, preset, s[0], s[1], warmup, reps);
+            }
+            default -> throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward' or 'train', got '" + what + "'");
         }
         return 0;
     }

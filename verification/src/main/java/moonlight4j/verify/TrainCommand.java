@@ -57,10 +57,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--save-every", defaultValue = "0", description = "checkpoint every N steps (0 = never)")
     int saveEvery;
 
-    @Option(names = "--steps", defaultValue = "300", description = "optimizer steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "120", description = "optimizer steps (default ${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--batch", defaultValue = "16", description = "rows per micro-batch (default ${DEFAULT-VALUE})")
+    @Option(names = "--batch", defaultValue = "32", description = "rows per micro-batch (default ${DEFAULT-VALUE})")
     int batch;
 
     @Option(names = "--seq-len", defaultValue = "64", description = "tokens per row (default ${DEFAULT-VALUE})")
@@ -87,7 +87,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "1234", description = "seed of the weights and the data order")
     long seed;
 
-    @Option(names = "--eval-every", defaultValue = "25", description = "validation every N steps")
+    @Option(names = "--eval-every", defaultValue = "20", description = "validation every N steps")
     int evalEvery;
 
     @Option(names = "--eval-chunks", defaultValue = "64", description = "validation chunks per evaluation")
@@ -138,6 +138,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         String runName = name != null ? name : dataset == null ? "arithmetic" : stem(dataset);
         Path dir = out != null ? out : Path.of("runs", runName);
+        backend.defaultTo("cpu");
         Backend be = backend.resolve();
         Parameters initial = initialWeights(be, cfg);    // also checks --init against the config
         Files.createDirectories(dir);
