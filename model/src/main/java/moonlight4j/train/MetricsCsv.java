@@ -26,7 +26,7 @@ public final class MetricsCsv implements AutoCloseable {
     public MetricsCsv(Path file, List<String> matrices) throws IOException {
         this.matrices = List.copyOf(matrices);
         StringBuilder h = new StringBuilder("run,step,tokens,loss,val_loss,lr,grad_norm,tokens_per_s,optimizer_s,"
-                + "max_attn_logit,max_load_violation");
+                + "max_attn_logit,max_load_violation,expert_load");
         for (String m : matrices) h.append(",update_rms:").append(m);
         for (String m : matrices) h.append(",weight_rms:").append(m);
         boolean append = Files.isRegularFile(file) && Files.size(file) > 0
@@ -47,7 +47,7 @@ public final class MetricsCsv implements AutoCloseable {
                     .append(',').append(Double.isNaN(valLoss) ? "" : num(valLoss)).append(',').append(num(r.lr()))
                     .append(',').append(num(r.gradNorm())).append(',').append(num(r.tokens() / r.seconds()))
                     .append(',').append(num(r.optimizerSeconds())).append(',').append(num(r.maxAttnLogit()))
-                    .append(',').append(num(r.maxLoadViolation()));
+                    .append(',').append(num(r.maxLoadViolation())).append(',').append(load(r.expertLoad()));
             for (String m : matrices) {
                 Double u = r.updateRms().get(m);
                 b.append(',').append(u == null ? "" : num(u));          // empty: grad None this step
@@ -59,6 +59,18 @@ public final class MetricsCsv implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** Per-expert selections of the step, {@code L1=12/30/...;L2=...} (layer index, counts per expert). */
+    private static String load(Map<Integer, long[]> load) {
+        StringBuilder b = new StringBuilder();
+        for (Map.Entry<Integer, long[]> e : load.entrySet()) {
+            if (b.length() > 0) b.append(';');
+            b.append('L').append(e.getKey()).append('=');
+            long[] c = e.getValue();
+            for (int i = 0; i < c.length; i++) b.append(i == 0 ? "" : "/").append(c[i]);
+        }
+        return b.toString();
     }
 
     private static String num(double v) {

@@ -57,7 +57,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--save-every", defaultValue = "0", description = "checkpoint every N steps (0 = never)")
     int saveEvery;
 
-    @Option(names = "--steps", defaultValue = "120", description = "optimizer steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "180", description = "optimizer steps (default ${DEFAULT-VALUE})")
     int steps;
 
     @Option(names = "--batch", defaultValue = "32", description = "rows per micro-batch (default ${DEFAULT-VALUE})")
@@ -69,7 +69,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--grad-accum", defaultValue = "1", description = "micro-batches per step (default ${DEFAULT-VALUE})")
     int gradAccum;
 
-    @Option(names = "--lr", description = "peak lr (default 3e-3 for both: Muon reuses AdamW's lr, SPEC §2.1)")
+    @Option(names = "--lr", description = "peak lr (default 5e-3 for both: Muon reuses AdamW's lr, SPEC §2.1)")
     Double lr;
 
     @Option(names = "--wd", defaultValue = "0.1", description = "weight decay (default ${DEFAULT-VALUE}, SPEC §2.6)")
@@ -120,7 +120,7 @@ final class TrainCommand implements Callable<Integer> {
         if (evalEvery < 1) throw new IllegalArgumentException("--eval-every must be ≥ 1, got " + evalEvery);
         if (evalChunks < 1) throw new IllegalArgumentException("--eval-chunks must be ≥ 1, got " + evalChunks);
         if (accuracySamples < 1) throw new IllegalArgumentException("--accuracy-samples must be ≥ 1");
-        double peak = lr != null ? lr : 3e-3;
+        double peak = lr != null ? lr : 5e-3;
         int warm = warmup != null ? warmup : Math.max(1, steps / 20);
         TrainOptions base = new TrainOptions(opts.get(0), peak, wd, steps, batch, gradAccum, warm, clip, biasUpdate,
                 seed, saveEvery);

@@ -48,7 +48,7 @@ final class TrainRun {
         long tokensRun = 0;
         long tokensPerStep = opt.tokensPerStep(train.seqLen());
         ProgressBarBuilder pbb = new ProgressBarBuilder().setTaskName(opt.optimizer()).setInitialMax(opt.steps())
-                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).showSpeed();
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(150);
         if (quiet) pbb.setConsumer(new me.tongfei.progressbar.DelegatingProgressBarConsumer(s -> { }));
         try (ProgressBar pb = pbb.build()) {
             pb.stepTo(t.stepCount());
