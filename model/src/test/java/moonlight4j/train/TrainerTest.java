@@ -43,6 +43,17 @@ class TrainerTest {
     }
 
     @Test
+    void denseConfigsTrainToo() {
+        MoonlightConfig dense = MoonlightConfig.fromJson(CFG.toJson().putNull("n_routed_experts"), "dense");
+        try (Trainer t = new Trainer(BE, dense, ArithmeticExperiment.init(BE, dense, 5), DATA,
+                TrainTestSupport.options("muon", 6))) {
+            List<Double> l = losses(t, 6);
+            assertThat(l.get(5)).isLessThan(l.get(0) - 0.1);
+            assertThat(t.model().layers()).noneMatch(moonlight4j.model.DecoderLayer::isMoe);
+        }
+    }
+
+    @Test
     void resumedRunReproducesTheUninterruptedLossSequenceBitForBit(@TempDir Path dir) throws IOException {
         for (String o : TrainOptions.OPTIMIZERS) {
             TrainOptions opt = TrainTestSupport.options(o, 6);

@@ -22,7 +22,6 @@ final class LossPlot {
     static void save(Path png, String title, List<Curve> curves) throws IOException {
         XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle("tokens")
                 .yAxisTitle("loss (nats / token)").build();
-        chart.getStyler().setYAxisLogarithmic(true);
         for (Curve c : curves) {
             if (c.points().isEmpty()) continue;
             double[] x = new double[c.points().size()], y = new double[x.length];

@@ -75,6 +75,10 @@ class TrainCommandTest {
         assertThat(Files.readAllLines(out.resolve("metrics.csv"))).hasSize(3);    // header + 2 steps
         assertThat(Files.readAllLines(out.resolve("model-muon/tiktoken.model"))).hasSize(256);
         assertThat(r[1]).contains("model (muon): " + out.resolve("model-muon").toAbsolutePath());
+        // --init starts from the saved HF-layout model directory
+        r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--seq-len", "16", "--batch", "2",
+                "--steps", "1", "--init", out.resolve("model-muon").toString(), "--out", dir.resolve("run3").toString());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
         // resuming that run with another optimizer is refused before any step
         r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--seq-len", "16", "--batch", "2",
                 "--steps", "3", "--optimizer", "adamw", "--resume", out.resolve("muon").toString(),
