@@ -1,0 +1,155 @@
+package moonlight4j.verify;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.generate.GenerationConfig;
+import moonlight4j.generate.Generator;
+import moonlight4j.model.MlaCache;
+import moonlight4j.model.MoonlightCheckpoint;
+import moonlight4j.model.MoonlightModel;
+import moonlight4j.tokenizer.ChatMessage;
+import moonlight4j.tokenizer.ChatTemplate;
+import moonlight4j.tokenizer.SpecialTokens;
+import moonlight4j.tokenizer.StreamDecoder;
+import moonlight4j.tokenizer.TiktokenLoader;
+import moonlight4j.tokenizer.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code moonlight generate --model DIR --prompt TEXT}: loads an HF-layout model directory (config, safetensors, and
+ * the tokenizer files {@code tiktoken.model} + {@code tokenizer_config.json}), continues the prompt with the cached
+ * generator ({@link Generator}) and streams the text to stdout as tokens arrive (an unfinished UTF-8 character is held
+ * back, {@link StreamDecoder}). Stops at {@code [EOS]}, {@code <|im_end|>} or config.json's {@code eos_token_id}.
+ * With {@code --chat} the prompt is one user turn in the chat template (SPEC §3.4), with a system turn only when
+ * {@code --system} is given. Timing and cache size go to stderr.
+ */
+@Command(name = "generate", mixinStandardHelpOptions = true,
+        description = "Continue a prompt with a model directory, streaming the text (compressed MLA cache).")
+final class GenerateCommand implements Callable<Integer> {
+
+    @Option(names = {"--model", "--checkpoint"}, required = true, paramLabel = "DIR",
+            description = "HF-layout model directory: config.json, safetensors, tiktoken.model, tokenizer_config.json")
+    Path model;
+
+    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "the prompt text")
+    String prompt;
+
+    @Option(names = "--chat", description = "render the prompt as a user turn of the chat template + generation prompt")
+    boolean chat;
+
+    @Option(names = "--system", paramLabel = "TEXT", description = "system prompt for --chat (none unless given)")
+    String system;
+
+    @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128", description = "default: ${DEFAULT-VALUE}")
+    int maxNewTokens;
+
+    @Option(names = "--temperature", paramLabel = "T", defaultValue = "0",
+            description = "0 = greedy (default), else sampling temperature")
+    double temperature;
+
+    @Option(names = "--top-k", paramLabel = "K", defaultValue = "0", description = "0 = off (default)")
+    int topK;
+
+    @Option(names = "--top-p", paramLabel = "P", defaultValue = "1", description = "1 = off (default)")
+    double topP;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "sampling seed (default 0)")
+    long seed;
+
+    @Option(names = "--truncate", description = "keep the end of a prompt longer than the model's context")
+    boolean truncate;
+
+    @Mixin
+    BackendOption backend;
+
+    @Override
+    public Integer call() throws Exception {
+        if (system != null && !chat) throw new IllegalArgumentException("--system needs --chat");
+        if (!Files.isDirectory(model)) throw new IllegalArgumentException("model directory " + model + " does not exist");
+        for (String f : new String[]{TiktokenLoader.RANKS_FILE, TiktokenLoader.CONFIG_FILE}) {
+            if (!Files.isRegularFile(model.resolve(f))) {
+                throw new IllegalArgumentException("model directory " + model + " has no tokenizer file " + f
+                        + " (needed: " + TiktokenLoader.RANKS_FILE + " and " + TiktokenLoader.CONFIG_FILE + ")");
+            }
+        }
+        GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topK, topP, seed, Set.of());
+        Backend be = backend.resolve();
+        Tokenizer tok = TiktokenLoader.load(model);
+        MoonlightCheckpoint.Loaded loaded = MoonlightCheckpoint.load(model, be);
+        MoonlightModel m = loaded.model(be);
+        int context = m.config().maxPositionEmbeddings();
+
+        long[] ids = toLongs(chat ? chatTemplate().encode(tok, messages(), true) : tok.encode(prompt));
+        if (ids.length == 0) throw new IllegalArgumentException("the prompt encodes to no tokens");
+        if (ids.length > context) {
+            if (!truncate) {
+                throw new IllegalArgumentException("the prompt has " + ids.length + " tokens, more than the model's "
+                        + "context of " + context + " (max_position_embeddings); shorten it or pass --truncate");
+            }
+            int keep = Math.max(1, context - maxNewTokens);
+            System.err.println("prompt truncated from " + ids.length + " to its last " + keep + " tokens");
+            ids = Arrays.copyOfRange(ids, ids.length - keep, ids.length);
+        }
+        Set<Long> stops = stopIds(tok, loaded.config().unused().get("eos_token_id"));
+        gen = gen.withStopIds(stops);
+
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+        StreamDecoder text = new StreamDecoder(tok);
+        Generator.Result r = new Generator(m).generate(new long[][]{ids}, gen, false, (row, token) -> {
+            if (stops.contains(token)) return;
+            out.print(token < tok.vocabSize() ? text.push((int) token) : "\uFFFD");
+            out.flush();
+        });
+        out.println(text.finish());
+
+        long n = r.tokens()[0].length;
+        double decodeS = r.decodeNanos() / 1e9, prefillS = r.prefillNanos() / 1e9;
+        DType dt = m.dtype();
+        System.err.printf("%d new tokens (%s); prefill %d tokens in %.3f s; decode %.2f tokens/s%n", n,
+                r.finish()[0].name().toLowerCase(), ids.length, prefillS, n > 1 ? (n - 1) / decodeS : 0.0);
+        System.err.printf("MLA cache: %,d bytes (%,d per token compressed vs %,d for full K/V, %s)%n", r.cacheBytes(),
+                MlaCache.bytesPerToken(m.config(), dt), MlaCache.fullKvBytesPerToken(m.config(), dt), dt);
+        return 0;
+    }
+
+    private ChatTemplate chatTemplate() throws java.io.IOException {
+        return ChatTemplate.fromModelDir(model);
+    }
+
+    private List<ChatMessage> messages() {
+        List<ChatMessage> msgs = new ArrayList<>();
+        if (system != null) msgs.add(ChatMessage.system(system));
+        msgs.add(ChatMessage.user(prompt));
+        return msgs;
+    }
+
+    /** The tokenizer's EOS, {@code <|im_end|>}, and config.json's {@code eos_token_id} (a number or a list). */
+    static Set<Long> stopIds(Tokenizer tok, JsonNode configEos) {
+        Set<Long> s = new LinkedHashSet<>();
+        s.add((long) tok.eosId());
+        if (tok.specialTokens().contains(SpecialTokens.IM_END)) s.add((long) tok.specialTokenId(SpecialTokens.IM_END));
+        if (configEos != null && configEos.isNumber()) s.add(configEos.asLong());
+        if (configEos != null && configEos.isArray()) configEos.forEach(e -> s.add(e.asLong()));
+        return s;
+    }
+
+    private static long[] toLongs(int[] a) {
+        long[] l = new long[a.length];
+        for (int i = 0; i < a.length; i++) l[i] = a[i];
+        return l;
+    }
+}

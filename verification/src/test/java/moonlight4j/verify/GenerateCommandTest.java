@@ -1,0 +1,125 @@
+package moonlight4j.verify;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.Backends;
+import moonlight4j.api.DType;
+import moonlight4j.generate.GenerationConfig;
+import moonlight4j.generate.Generator;
+import moonlight4j.model.ModelInit;
+import moonlight4j.model.MoonlightCheckpoint;
+import moonlight4j.model.MoonlightConfig;
+import moonlight4j.model.MoonlightModel;
+import moonlight4j.model.Parameters;
+import moonlight4j.tokenizer.ByteVocabulary;
+import moonlight4j.tokenizer.ChatMessage;
+import moonlight4j.tokenizer.ChatTemplate;
+import moonlight4j.tokenizer.Tokenizer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class GenerateCommandTest {
+
+    @TempDir
+    static Path tmp;
+    static Path dir;
+    static MoonlightModel model;
+    static final Backend BE = Backends.get("cpu");
+
+    /** A small random model over the byte vocabulary (514 ids), context 48, saved with its tokenizer. */
+    @BeforeAll
+    static void saveModel() throws Exception {
+        var j = MoonlightConfig.preset("tiny").toJson();
+        j.put("hidden_size", 32).put("intermediate_size", 64).put("moe_intermediate_size", 16)
+                .put("num_hidden_layers", 2).put("kv_lora_rank", 16).put("qk_nope_head_dim", 8)
+                .put("qk_rope_head_dim", 8).put("v_head_dim", 8).put("vocab_size", 514)
+                .put("max_position_embeddings", 48).put("eos_token_id", 257);
+        MoonlightConfig cfg = MoonlightConfig.fromJson(j, "generate test config");
+        Parameters p = ModelInit.random(cfg, BE, DType.F32, 21);
+        dir = tmp.resolve("model");
+        MoonlightCheckpoint.save(dir, cfg, p);
+        ByteVocabulary.write(dir);
+        model = new MoonlightModel(BE, cfg, p);
+    }
+
+    private static String[] run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        int rc;
+        try {
+            rc = Main.run(args);
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+        return new String[]{String.valueOf(rc), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+    }
+
+    /** What the generator itself produces for these ids, stop tokens removed, decoded. */
+    private static String expected(int[] ids, GenerationConfig cfg) {
+        Tokenizer tok = ByteVocabulary.create();
+        long[] p = Arrays.stream(ids).asLongStream().toArray();
+        long[] got = new Generator(model).generate(new long[][]{p}, cfg.withStopIds(java.util.Set.of(256L, 257L, 258L)),
+                false, null).tokens()[0];
+        return tok.decode(Arrays.stream(got).filter(t -> t < 256 || t > 258).toArray());
+    }
+
+    @Test
+    void plainPromptStreamsWhatTheGeneratorProduces() {
+        String[] r = run("generate", "--model", dir.toString(), "--prompt", "1+1=2, 1+2=", "--max-new-tokens", "7",
+                "--backend", "cpu");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        String want = expected(ByteVocabulary.create().encode("1+1=2, 1+2="), GenerationConfig.greedy(7));
+        assertThat(r[1]).isEqualTo("backend: cpu (" + BE.device() + ")\n" + want + "\n");
+        assertThat(r[2]).contains("tokens/s").contains("per token compressed");
+    }
+
+    @Test
+    void chatRendersTheTemplateWithTheExplicitSystemPromptAndSamplesBySeed() {
+        String[] r = run("generate", "--model", dir.toString(), "--prompt", "hi", "--chat", "--system", "be brief",
+                "--max-new-tokens", "6", "--temperature", "0.8", "--top-p", "0.9", "--seed", "5", "--backend", "cpu");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        int[] ids = ChatTemplate.moonlight().encode(ByteVocabulary.create(),
+                List.of(ChatMessage.system("be brief"), ChatMessage.user("hi")), true);
+        String want = expected(ids, new GenerationConfig(6, 0.8, 0, 0.9, 5, java.util.Set.of()));
+        assertThat(r[1]).endsWith("\n" + want + "\n");
+    }
+
+    @Test
+    void missingTokenizerFileIsNamed() throws Exception {
+        Path copy = tmp.resolve("no-tokenizer");
+        Files.createDirectories(copy);
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().equals("tiktoken.model")) Files.copy(f, copy.resolve(f.getFileName()));
+            }
+        }
+        String[] r = run("generate", "--model", copy.toString(), "--prompt", "x", "--backend", "cpu");
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2]).contains("no tokenizer file tiktoken.model");
+    }
+
+    @Test
+    void aPromptLongerThanTheContextIsAnErrorUnlessTruncated() {
+        String longPrompt = "x".repeat(60);
+        String[] r = run("generate", "--model", dir.toString(), "--prompt", longPrompt, "--backend", "cpu");
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2]).contains("60 tokens").contains("context of 48").contains("--truncate");
+        String[] t = run("generate", "--model", dir.toString(), "--prompt", longPrompt, "--truncate",
+                "--max-new-tokens", "3", "--backend", "cpu");
+        assertThat(t[0]).as(t[2]).isEqualTo("0");
+        assertThat(t[2]).contains("prompt truncated from 60 to its last 45 tokens");
+    }
+}
