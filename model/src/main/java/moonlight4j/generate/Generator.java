@@ -4,6 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 import moonlight4j.model.CachedModel;
 import moonlight4j.model.MlaCache;
+import moonlight4j.model.MlaDecoding;
 import moonlight4j.model.MoonlightModel;
 
 import java.util.ArrayList;
@@ -42,8 +43,13 @@ public final class Generator {
     private final Backend be;
     private final int vocab, context;
 
+    /** Decoding with {@link MlaDecoding#RECOMPUTE} (bit-identical to a full re-run on the reference backend). */
     public Generator(MoonlightModel model) {
-        this.cached = new CachedModel(model);
+        this(model, MlaDecoding.RECOMPUTE);
+    }
+
+    public Generator(MoonlightModel model, MlaDecoding mode) {
+        this.cached = new CachedModel(model, mode);
         this.be = model.backend();
         this.vocab = model.config().vocabSize();
         this.context = model.config().maxPositionEmbeddings();

@@ -19,7 +19,8 @@ import java.util.Arrays;
  * Recomputing {@code k_nope, v} row by row (rather than DeepSeek's "absorb" of {@code W_UK}/{@code W_UV} into the
  * query and output, SPEC §4.3 (I)) keeps every rounding point of the full forward: on the reference backend the logits
  * of cached decoding are bit-identical to a full re-run (CachedGenerationTest measures it). Letters as in
- * {@link MlaAttention}; n new tokens, T cached positions after the append.
+ * {@link MlaAttention}; n new tokens, T cached positions after the append. {@link MlaDecoding#ABSORB} replaces the
+ * rebuild by {@link AbsorbedAttention}.
  */
 final class CachedAttention {
 
@@ -30,10 +31,12 @@ final class CachedAttention {
     private final Integer rq;
     private final double theta, scale;
     private final RmsNorm qaNorm, kvaNorm;
+    private final AbsorbedAttention absorbed;   // null: RECOMPUTE
 
     /** @param prefix e.g. {@code model.layers.0.self_attn.} */
-    CachedAttention(Backend be, Parameters params, String prefix, MoonlightConfig cfg) {
+    CachedAttention(Backend be, Parameters params, String prefix, MoonlightConfig cfg, MlaDecoding mode) {
         this.be = be;
+        this.absorbed = mode == MlaDecoding.ABSORB ? new AbsorbedAttention(be, cfg) : null;
         this.params = params;
         this.p = prefix;
         this.c = cfg.hiddenSize();
@@ -84,11 +87,15 @@ final class CachedAttention {
         Tensor kRot = be.rope(kPe, positionIds, theta);                                      // (B, 1, n, dr)
         Tensor[] cached = cache.append(layer, latentNew, be.reshape(kRot, b, n, dr));
         int t = cached[0].dim(1);
+        Tensor kvB = params.get(p + "kv_b_proj.weight", h * (dn + dv), r);
+        if (absorbed != null) {
+            Tensor attn = absorbed.forward(qNope, qRot, cached[0], cached[1], mask, kvB);     // (B, n, H·dv)
+            return Linear.forward(be, attn, params.get(p + "o_proj.weight", c, h * dv));    // (B, n, C)
+        }
         Tensor ropeKey = be.reshape(cached[1], b, 1, t, dr);                                  // (B, 1, T, dr)
 
         // per-head keys and values rebuilt from the latent (R L792-800)
-        Tensor kv = Linear.forward(be, cached[0],
-                params.get(p + "kv_b_proj.weight", h * (dn + dv), r));                        // (B, T, H·(dn+dv))
+        Tensor kv = Linear.forward(be, cached[0], kvB);                                       // (B, T, H·(dn+dv))
         Tensor kvh = be.permute(be.reshape(kv, b, t, h, dn + dv), 0, 2, 1, 3);               // (B, H, T, dn+dv)
         Tensor kNope = be.slice(kvh, -1, 0, dn);                                              // (B, H, T, dn)
         Tensor v = be.slice(kvh, -1, dn, dn + dv);                                            // (B, H, T, dv)

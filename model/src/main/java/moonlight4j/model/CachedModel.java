@@ -29,7 +29,12 @@ public final class CachedModel {
     private final List<CachedAttention> attentions = new ArrayList<>();
     private final RmsNorm finalNorm;
 
+    /** {@link MlaDecoding#RECOMPUTE}: the release's rounding points. */
     public CachedModel(MoonlightModel model) {
+        this(model, MlaDecoding.RECOMPUTE);
+    }
+
+    public CachedModel(MoonlightModel model, MlaDecoding mode) {
         this.model = model;
         this.be = model.backend();
         this.params = model.parameters();
@@ -39,7 +44,7 @@ public final class CachedModel {
             inputNorms.add(new RmsNorm(be, params, p + "input_layernorm.", cfg.hiddenSize(), cfg.rmsNormEps()));
             postNorms.add(new RmsNorm(be, params, p + "post_attention_layernorm.", cfg.hiddenSize(),
                     cfg.rmsNormEps()));
-            attentions.add(new CachedAttention(be, params, p + "self_attn.", cfg));
+            attentions.add(new CachedAttention(be, params, p + "self_attn.", cfg, mode));
         }
         this.finalNorm = new RmsNorm(be, params, "model.norm.", cfg.hiddenSize(), cfg.rmsNormEps());
     }

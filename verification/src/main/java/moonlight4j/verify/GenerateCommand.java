@@ -6,6 +6,7 @@ import moonlight4j.api.DType;
 import moonlight4j.generate.GenerationConfig;
 import moonlight4j.generate.Generator;
 import moonlight4j.model.MlaCache;
+import moonlight4j.model.MlaDecoding;
 import moonlight4j.model.MoonlightCheckpoint;
 import moonlight4j.model.MoonlightModel;
 import moonlight4j.tokenizer.ChatMessage;
@@ -70,6 +71,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "0", description = "sampling seed (default 0)")
     long seed;
 
+    @Option(names = "--mla", paramLabel = "MODE", defaultValue = "recompute",
+            description = "recompute (default: k_nope/v rebuilt from the cached latent, the release's rounding) or "
+                    + "absorb (W_UK/W_UV folded into query and output, less work per token)")
+    String mla;
+
     @Option(names = "--truncate", description = "keep the end of a prompt longer than the model's context")
     boolean truncate;
 
@@ -86,6 +92,11 @@ final class GenerateCommand implements Callable<Integer> {
                         + " (needed: " + TiktokenLoader.RANKS_FILE + " and " + TiktokenLoader.CONFIG_FILE + ")");
             }
         }
+        MlaDecoding mode = switch (mla) {
+            case "recompute" -> MlaDecoding.RECOMPUTE;
+            case "absorb" -> MlaDecoding.ABSORB;
+            default -> throw new IllegalArgumentException("--mla must be recompute or absorb, got " + mla);
+        };
         GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topK, topP, seed, Set.of());
         Backend be = backend.resolve();
         Tokenizer tok = TiktokenLoader.load(model);
@@ -109,7 +120,7 @@ final class GenerateCommand implements Callable<Integer> {
 
         PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         StreamDecoder text = new StreamDecoder(tok);
-        Generator.Result r = new Generator(m).generate(new long[][]{ids}, gen, false, (row, token) -> {
+        Generator.Result r = new Generator(m, mode).generate(new long[][]{ids}, gen, false, (row, token) -> {
             if (stops.contains(token)) return;
             out.print(token < tok.vocabSize() ? text.push((int) token) : "\uFFFD");
             out.flush();

@@ -4,6 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 import moonlight4j.generate.GenerationConfig;
 import moonlight4j.generate.Generator;
+import moonlight4j.model.MlaDecoding;
 import moonlight4j.model.MoonlightModel;
 
 import java.util.Map;
@@ -14,6 +15,17 @@ import java.util.Map;
  * full re-run ({@link moonlight4j.model.Generation}) stays the reference of CachedGenerationTest.
  */
 final class GenerateGreedyRunner implements CaseRunner {
+
+    private final MlaDecoding mode;
+
+    /** The verified path: {@link MlaDecoding#RECOMPUTE}. */
+    GenerateGreedyRunner() {
+        this(MlaDecoding.RECOMPUTE);
+    }
+
+    GenerateGreedyRunner(MlaDecoding mode) {
+        this.mode = mode;
+    }
 
     @Override
     public String kind() {
@@ -28,7 +40,7 @@ final class GenerateGreedyRunner implements CaseRunner {
         long[] flat = c.longs("in.input_ids");
         long[][] prompt = new long[s[0]][s[1]];
         for (int i = 0; i < s[0]; i++) System.arraycopy(flat, i * s[1], prompt[i], 0, s[1]);
-        Generator.Result g = new Generator(model).generate(prompt, GenerationConfig.greedy(steps), true, null);
+        Generator.Result g = new Generator(model, mode).generate(prompt, GenerationConfig.greedy(steps), true, null);
         int b = s[0], vocab = model.config().vocabSize();
         long[] ids = new long[b * steps];
         float[] logits = new float[b * steps * vocab];

@@ -84,6 +84,12 @@ class GenerateCommandTest {
         String want = expected(ByteVocabulary.create().encode("1+1=2, 1+2="), GenerationConfig.greedy(7));
         assertThat(r[1]).isEqualTo("backend: cpu (" + BE.device() + ")\n" + want + "\n");
         assertThat(r[2]).contains("tokens/s").contains("per token compressed");
+        // the absorbed cache mode picks the same tokens on this F32 model (logits within 1e-6, CachedGenerationTest)
+        String[] a = run("generate", "--model", dir.toString(), "--prompt", "1+1=2, 1+2=", "--max-new-tokens", "7",
+                "--mla", "absorb", "--backend", "cpu");
+        assertThat(a[1]).isEqualTo(r[1]);
+        assertThat(run("generate", "--model", dir.toString(), "--prompt", "x", "--mla", "full")[2])
+                .contains("--mla must be recompute or absorb");
     }
 
     @Test
