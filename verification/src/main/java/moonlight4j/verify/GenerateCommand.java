@@ -148,13 +148,23 @@ final class GenerateCommand implements Callable<Integer> {
         return msgs;
     }
 
-    /** The tokenizer's EOS, {@code <|im_end|>}, and config.json's {@code eos_token_id} (a number or a list). */
+    /**
+     * The tokenizer's EOS, {@code <|im_end|>}, and config.json's {@code eos_token_id} (a number or a list) where it
+     * names one of the tokenizer's special tokens (a config copied from another vocabulary, e.g. the tiny preset's
+     * {@code eos_token_id 2}, would otherwise stop on an ordinary byte).
+     */
     static Set<Long> stopIds(Tokenizer tok, JsonNode configEos) {
         Set<Long> s = new LinkedHashSet<>();
         s.add((long) tok.eosId());
         if (tok.specialTokens().contains(SpecialTokens.IM_END)) s.add((long) tok.specialTokenId(SpecialTokens.IM_END));
-        if (configEos != null && configEos.isNumber()) s.add(configEos.asLong());
-        if (configEos != null && configEos.isArray()) configEos.forEach(e -> s.add(e.asLong()));
+        List<JsonNode> ids = new ArrayList<>();
+        if (configEos != null && configEos.isNumber()) ids.add(configEos);
+        if (configEos != null && configEos.isArray()) configEos.forEach(ids::add);
+        for (JsonNode id : ids) {
+            if (id.canConvertToInt() && id.asInt() >= 0 && id.asInt() < tok.vocabSize() && tok.isSpecial(id.asInt())) {
+                s.add(id.asLong());
+            }
+        }
         return s;
     }
 

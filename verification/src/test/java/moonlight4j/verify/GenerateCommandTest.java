@@ -104,6 +104,14 @@ class GenerateCommandTest {
     }
 
     @Test
+    void stopIdsAreEosImEndAndTheConfigsSpecialEos() {
+        Tokenizer tok = ByteVocabulary.create();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        assertThat(GenerateCommand.stopIds(tok, json.valueToTree(List.of(2, 262)))).containsExactly(257L, 258L, 262L);
+        assertThat(GenerateCommand.stopIds(tok, null)).containsExactly(257L, 258L);
+    }
+
+    @Test
     void missingTokenizerFileIsNamed() throws Exception {
         Path copy = tmp.resolve("no-tokenizer");
         Files.createDirectories(copy);
