@@ -75,6 +75,18 @@ public final class ChatJsonl {
 
     /** One line's conversation. @throws IllegalArgumentException saying what is wrong (without the location) */
     public static List<ChatMessage> parse(String line) {
+        return parse(line, true);
+    }
+
+    /**
+     * A conversation to continue (e.g. {@code generate --chat --messages}): the same format and checks, except that
+     * it need not contain an assistant turn.
+     */
+    public static List<ChatMessage> parseMessages(String json) {
+        return parse(json, false);
+    }
+
+    private static List<ChatMessage> parse(String line, boolean needAssistant) {
         JsonNode root;
         try {
             root = MAPPER.readTree(line);
@@ -108,7 +120,7 @@ public final class ChatJsonl {
             }
             messages.add(new ChatMessage(role.asText(), content.asText()));
         }
-        if (!hasAssistant) throw new IllegalArgumentException("no assistant turn (nothing to learn)");
+        if (needAssistant && !hasAssistant) throw new IllegalArgumentException("no assistant turn (nothing to learn)");
         return messages;
     }
 }

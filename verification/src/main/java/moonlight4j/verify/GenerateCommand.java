@@ -3,8 +3,10 @@ package moonlight4j.verify;
 import com.fasterxml.jackson.databind.JsonNode;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
+import moonlight4j.data.ChatJsonl;
 import moonlight4j.generate.GenerationConfig;
 import moonlight4j.generate.Generator;
+import moonlight4j.lora.LoraAdapters;
 import moonlight4j.model.MlaCache;
 import moonlight4j.model.MlaDecoding;
 import moonlight4j.model.MoonlightCheckpoint;
@@ -46,8 +48,18 @@ final class GenerateCommand implements Callable<Integer> {
             description = "HF-layout model directory: config.json, safetensors, tiktoken.model, tokenizer_config.json")
     Path model;
 
-    @Option(names = "--prompt", required = true, paramLabel = "TEXT", description = "the prompt text")
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "the prompt text (or the user turn with --chat)")
     String prompt;
+
+    @Option(names = "--messages", paramLabel = "FILE",
+            description = "--chat with a conversation: a JSON file {\"messages\": [{\"role\", \"content\"}, ...]} "
+                    + "(ms-swift format); the model answers after its last turn")
+    Path messagesFile;
+
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "a PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors), merged "
+                    + "into the weights in memory")
+    Path adapter;
 
     @Option(names = "--chat", description = "render the prompt as a user turn of the chat template + generation prompt")
     boolean chat;
@@ -85,6 +97,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (system != null && !chat) throw new IllegalArgumentException("--system needs --chat");
+        if (messagesFile != null && !chat) throw new IllegalArgumentException("--messages needs --chat");
+        if ((prompt == null) == (messagesFile == null)) {
+            throw new IllegalArgumentException("give exactly one of --prompt TEXT and --chat --messages FILE");
+        }
         if (!Files.isDirectory(model)) throw new IllegalArgumentException("model directory " + model + " does not exist");
         for (String f : new String[]{TiktokenLoader.RANKS_FILE, TiktokenLoader.CONFIG_FILE}) {
             if (!Files.isRegularFile(model.resolve(f))) {
@@ -102,6 +118,12 @@ final class GenerateCommand implements Callable<Integer> {
         Tokenizer tok = TiktokenLoader.load(model);
         MoonlightCheckpoint.Loaded loaded = MoonlightCheckpoint.load(model, be);
         MoonlightModel m = loaded.model(be);
+        if (adapter != null) {
+            LoraAdapters lora = LoraAdapters.load(adapter, loaded.config(), be);
+            m = new MoonlightModel(be, loaded.config(), lora.merged(be, loaded.parameters()));
+            System.err.println("LoRA adapter " + adapter + ": r " + lora.config().rank() + ", alpha "
+                    + lora.config().alpha() + ", " + lora.targets().size() + " weights merged");
+        }
         int context = m.config().maxPositionEmbeddings();
 
         long[] ids = toLongs(chat ? chatTemplate().encode(tok, messages(), true) : tok.encode(prompt));
@@ -141,8 +163,19 @@ final class GenerateCommand implements Callable<Integer> {
         return ChatTemplate.fromModelDir(model);
     }
 
-    private List<ChatMessage> messages() {
+    private List<ChatMessage> messages() throws java.io.IOException {
         List<ChatMessage> msgs = new ArrayList<>();
+        if (messagesFile != null) {
+            try {
+                msgs.addAll(ChatJsonl.parseMessages(Files.readString(messagesFile)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(messagesFile + ": " + e.getMessage());
+            }
+            if (system != null && msgs.stream().noneMatch(x -> x.role().equals("system"))) {
+                msgs.add(0, ChatMessage.system(system));
+            }
+            return msgs;
+        }
         if (system != null) msgs.add(ChatMessage.system(system));
         msgs.add(ChatMessage.user(prompt));
         return msgs;

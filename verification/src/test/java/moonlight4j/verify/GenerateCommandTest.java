@@ -3,7 +3,10 @@ package moonlight4j.verify;
 import moonlight4j.api.Backend;
 import moonlight4j.api.Backends;
 import moonlight4j.api.DType;
+import moonlight4j.api.Tensor;
 import moonlight4j.generate.GenerationConfig;
+import moonlight4j.lora.LoraAdapters;
+import moonlight4j.lora.LoraConfig;
 import moonlight4j.generate.Generator;
 import moonlight4j.model.ModelInit;
 import moonlight4j.model.MoonlightCheckpoint;
@@ -101,6 +104,56 @@ class GenerateCommandTest {
                 List.of(ChatMessage.system("be brief"), ChatMessage.user("hi")), true);
         String want = expected(ids, new GenerationConfig(6, 0.8, 0, 0.9, 5, java.util.Set.of()));
         assertThat(r[1]).endsWith("\n" + want + "\n");
+    }
+
+    @Test
+    void chatWithAMessagesFileContinuesTheConversation() throws Exception {
+        Path f = tmp.resolve("conv.json");
+        Files.writeString(f, "{\"messages\": [{\"role\": \"user\", \"content\": \"1+2=\"}, "
+                + "{\"role\": \"assistant\", \"content\": \"3\"}, {\"role\": \"user\", \"content\": \"2+2=\"}]}");
+        String[] r = run("generate", "--model", dir.toString(), "--chat", "--messages", f.toString(),
+                "--max-new-tokens", "5", "--backend", "cpu");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        int[] ids = ChatTemplate.moonlight().encode(ByteVocabulary.create(), List.of(ChatMessage.user("1+2="),
+                ChatMessage.assistant("3"), ChatMessage.user("2+2=")), true);
+        assertThat(r[1]).endsWith("\n" + expected(ids, GenerationConfig.greedy(5)) + "\n");
+        Files.writeString(f, "{\"messages\": [{\"role\": \"robot\", \"content\": \"x\"}]}");
+        String[] bad = run("generate", "--model", dir.toString(), "--chat", "--messages", f.toString());
+        assertThat(bad[2]).contains("conv.json").contains("unknown role \"robot\"");
+        assertThat(run("generate", "--model", dir.toString())[2]).contains("exactly one of --prompt");
+    }
+
+    @Test
+    void anAdapterIsMergedBeforeGenerating() throws Exception {
+        MoonlightConfig cfg = model.config();
+        LoraAdapters fresh = LoraAdapters.init(new LoraConfig(2, 4, List.of("q_proj", "o_proj"), false, null), cfg, BE,
+                DType.F32, 1);
+        Path freshDir = tmp.resolve("fresh-adapter");
+        fresh.save(freshDir);
+        String[] base = run("generate", "--model", dir.toString(), "--prompt", "abc", "--max-new-tokens", "6", "--backend", "cpu");
+        String[] same = run("generate", "--model", dir.toString(), "--prompt", "abc", "--max-new-tokens", "6",
+                "--adapter", freshDir.toString(), "--backend", "cpu");
+        assertThat(same[1]).isEqualTo(base[1]);              // B = 0: the adapted model is the base model
+        assertThat(same[2]).contains("r 2, alpha 4.0, 4 weights merged");
+        for (String w : fresh.targets()) {                   // move B away from zero, as training would
+            Tensor b = fresh.parameters().get(LoraAdapters.peftName(w, false));
+            float[] v = new float[(int) b.numel()];
+            java.util.Random rnd = new java.util.Random(w.hashCode());
+            for (int i = 0; i < v.length; i++) v[i] = (float) rnd.nextGaussian();
+            BE.axpyInPlace(b, 0.5, BE.fromFloats(v, b.shape()));
+        }
+        Path trainedDir = tmp.resolve("trained-adapter");
+        fresh.save(trainedDir);
+        String[] adapted = run("generate", "--model", dir.toString(), "--prompt", "abc", "--max-new-tokens", "6",
+                "--adapter", trainedDir.toString(), "--backend", "cpu");
+        assertThat(adapted[1]).isNotEqualTo(base[1]);
+        MoonlightModel merged = new MoonlightModel(BE, cfg, LoraAdapters.load(trainedDir, cfg, BE)
+                .merged(BE, model.parameters()));
+        long[] p = Arrays.stream(ByteVocabulary.create().encode("abc")).asLongStream().toArray();
+        long[] want = new Generator(merged).generate(new long[][]{p}, GenerationConfig.greedy(6)
+                .withStopIds(java.util.Set.of(256L, 257L, 258L)), false, null).tokens()[0];
+        assertThat(adapted[1]).endsWith("\n" + ByteVocabulary.create().decode(Arrays.stream(want)
+                .filter(t -> t < 256 || t > 258).toArray()) + "\n");
     }
 
     @Test
