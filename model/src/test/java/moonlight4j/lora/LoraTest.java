@@ -160,6 +160,28 @@ class LoraTest {
     }
 
     @Test
+    void aMergedModelDirectoryHoldsTheEffectiveWeightsAndTheTokenizer(@TempDir Path tmp) throws Exception {
+        MoonlightConfig cfg = small();
+        Parameters base = ModelInit.random(cfg, BE, DType.BF16, 1);
+        moonlight4j.model.MoonlightCheckpoint.save(tmp.resolve("base"), cfg, base);
+        moonlight4j.tokenizer.ByteVocabulary.write(tmp.resolve("base"));
+        LoraAdapters a = trained(cfg, "kv_b_proj,down_proj");
+        a.save(tmp.resolve("adapter"));
+        int n = LoraMerge.write(tmp.resolve("base"), tmp.resolve("adapter"), tmp.resolve("merged"), BE);
+        assertThat(n).isEqualTo(2 + 1 + 8 + 1);   // kv_b in 2 layers; down_proj: dense (layer 0), 8 experts + shared (layer 1)
+        var merged = moonlight4j.model.MoonlightCheckpoint.load(tmp.resolve("merged"), BE);
+        Parameters want = LoraAdapters.load(tmp.resolve("adapter"), cfg, BE).merged(BE, base);
+        for (String name : want.names()) {
+            assertThat(BE.toBf16Bits(merged.parameters().get(name))).as(name)
+                    .containsExactly(BE.toBf16Bits(want.get(name)));
+        }
+        assertThat(BE.toBf16Bits(merged.parameters().get("model.layers.1.self_attn.kv_b_proj.weight")))
+                .isNotEqualTo(BE.toBf16Bits(base.get("model.layers.1.self_attn.kv_b_proj.weight")));
+        assertThat(tmp.resolve("merged").resolve("tiktoken.model")).exists();
+        assertThat(tmp.resolve("merged").resolve("tokenizer_config.json")).exists();
+    }
+
+    @Test
     void badAdaptersAreClearErrors(@TempDir Path tmp) throws Exception {
         MoonlightConfig cfg = small();
         LoraAdapters a = trained(cfg, "q_proj");
