@@ -94,12 +94,24 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     BackendOption backend;
 
+    @Option(names = "--interactive",
+            description = "with --chat: read user turns from stdin, one per line, until an empty line or end of input")
+    boolean interactive;
+
+    private Tokenizer tok;
+    private MoonlightModel m;
+    private Generator generator;
+    private GenerationConfig gen;
+    private Set<Long> stops;
+
     @Override
     public Integer call() throws Exception {
         if (system != null && !chat) throw new IllegalArgumentException("--system needs --chat");
         if (messagesFile != null && !chat) throw new IllegalArgumentException("--messages needs --chat");
-        if ((prompt == null) == (messagesFile == null)) {
-            throw new IllegalArgumentException("give exactly one of --prompt TEXT and --chat --messages FILE");
+        if (interactive && !chat) throw new IllegalArgumentException("--interactive needs --chat");
+        if (!interactive && (prompt == null) == (messagesFile == null)) {
+            throw new IllegalArgumentException("give exactly one of --prompt TEXT and --chat --messages FILE "
+                    + "(or --chat --interactive)");
         }
         if (!Files.isDirectory(model)) throw new IllegalArgumentException("model directory " + model + " does not exist");
         for (String f : new String[]{TiktokenLoader.RANKS_FILE, TiktokenLoader.CONFIG_FILE}) {
@@ -113,20 +125,47 @@ final class GenerateCommand implements Callable<Integer> {
             case "absorb" -> MlaDecoding.ABSORB;
             default -> throw new IllegalArgumentException("--mla must be recompute or absorb, got " + mla);
         };
-        GenerationConfig gen = new GenerationConfig(maxNewTokens, temperature, topK, topP, seed, Set.of());
+        gen = new GenerationConfig(maxNewTokens, temperature, topK, topP, seed, Set.of());
         Backend be = backend.resolve();
-        Tokenizer tok = TiktokenLoader.load(model);
+        tok = TiktokenLoader.load(model);
         MoonlightCheckpoint.Loaded loaded = MoonlightCheckpoint.load(model, be);
-        MoonlightModel m = loaded.model(be);
+        m = loaded.model(be);
         if (adapter != null) {
             LoraAdapters lora = LoraAdapters.load(adapter, loaded.config(), be);
             m = new MoonlightModel(be, loaded.config(), lora.merged(be, loaded.parameters()));
             System.err.println("LoRA adapter " + adapter + ": r " + lora.config().rank() + ", alpha "
                     + lora.config().alpha() + ", " + lora.targets().size() + " weights merged");
         }
-        int context = m.config().maxPositionEmbeddings();
+        generator = new Generator(m, mode);
+        stops = stopIds(tok, loaded.config().unused().get("eos_token_id"));
+        gen = gen.withStopIds(stops);
+        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
 
-        long[] ids = toLongs(chat ? chatTemplate().encode(tok, messages(), true) : tok.encode(prompt));
+        if (!interactive) {
+            respond(toLongs(chat ? chatTemplate().encode(tok, messages(), true) : tok.encode(prompt)), out);
+            return 0;
+        }
+        List<ChatMessage> conversation = messagesFile != null || prompt != null ? messages() : new ArrayList<>();
+        if (system != null && conversation.isEmpty()) conversation.add(ChatMessage.system(system));
+        if (!conversation.isEmpty() && conversation.get(conversation.size() - 1).role().equals("user")) {
+            String reply = respond(toLongs(chatTemplate().encode(tok, conversation, true)), out);
+            conversation.add(ChatMessage.assistant(reply));
+        }
+        var in = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, StandardCharsets.UTF_8));
+        for (String line; ; ) {
+            System.err.print("> ");
+            System.err.flush();
+            if ((line = in.readLine()) == null || line.isEmpty()) break;
+            conversation.add(ChatMessage.user(line));
+            String reply = respond(toLongs(chatTemplate().encode(tok, conversation, true)), out);
+            conversation.add(ChatMessage.assistant(reply));
+        }
+        return 0;
+    }
+
+    /** Generates after {@code ids}, streaming the text to {@code out}; returns the text (stop token excluded). */
+    private String respond(long[] ids, PrintStream out) {
+        int context = m.config().maxPositionEmbeddings();
         if (ids.length == 0) throw new IllegalArgumentException("the prompt encodes to no tokens");
         if (ids.length > context) {
             if (!truncate) {
@@ -137,17 +176,18 @@ final class GenerateCommand implements Callable<Integer> {
             System.err.println("prompt truncated from " + ids.length + " to its last " + keep + " tokens");
             ids = Arrays.copyOfRange(ids, ids.length - keep, ids.length);
         }
-        Set<Long> stops = stopIds(tok, loaded.config().unused().get("eos_token_id"));
-        gen = gen.withStopIds(stops);
-
-        PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
         StreamDecoder text = new StreamDecoder(tok);
-        Generator.Result r = new Generator(m, mode).generate(new long[][]{ids}, gen, false, (row, token) -> {
+        StringBuilder reply = new StringBuilder();
+        Generator.Result r = generator.generate(new long[][]{ids}, gen, false, (row, token) -> {
             if (stops.contains(token)) return;
-            out.print(token < tok.vocabSize() ? text.push((int) token) : "\uFFFD");
+            String piece = token < tok.vocabSize() ? text.push((int) token) : "\uFFFD";
+            reply.append(piece);
+            out.print(piece);
             out.flush();
         });
-        out.println(text.finish());
+        String rest = text.finish();
+        reply.append(rest);
+        out.println(rest);
 
         long n = r.tokens()[0].length;
         double decodeS = r.decodeNanos() / 1e9, prefillS = r.prefillNanos() / 1e9;
@@ -156,7 +196,7 @@ final class GenerateCommand implements Callable<Integer> {
                 r.finish()[0].name().toLowerCase(), ids.length, prefillS, n > 1 ? (n - 1) / decodeS : 0.0);
         System.err.printf("MLA cache: %,d bytes (%,d per token compressed vs %,d for full K/V, %s)%n", r.cacheBytes(),
                 MlaCache.bytesPerToken(m.config(), dt), MlaCache.fullKvBytesPerToken(m.config(), dt), dt);
-        return 0;
+        return reply.toString();
     }
 
     private ChatTemplate chatTemplate() throws java.io.IOException {

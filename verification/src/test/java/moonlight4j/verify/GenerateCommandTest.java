@@ -39,14 +39,15 @@ class GenerateCommandTest {
     static MoonlightModel model;
     static final Backend BE = Backends.get("cpu");
 
-    /** A small random model over the byte vocabulary (514 ids), context 48, saved with its tokenizer. */
+    /** A small random model over the byte vocabulary (514 ids), context 128, saved with its tokenizer. */
     @BeforeAll
     static void saveModel() throws Exception {
         var j = MoonlightConfig.preset("tiny").toJson();
         j.put("hidden_size", 32).put("intermediate_size", 64).put("moe_intermediate_size", 16)
                 .put("num_hidden_layers", 2).put("kv_lora_rank", 16).put("qk_nope_head_dim", 8)
                 .put("qk_rope_head_dim", 8).put("v_head_dim", 8).put("vocab_size", 514)
-                .put("max_position_embeddings", 48).put("eos_token_id", 257);
+                .put("max_position_embeddings", 128).put("eos_token_id", 257)
+                .put("initializer_range", 0.5);   // large weights: outputs depend visibly on the prompt
         MoonlightConfig cfg = MoonlightConfig.fromJson(j, "generate test config");
         Parameters p = ModelInit.random(cfg, BE, DType.F32, 21);
         dir = tmp.resolve("model");
@@ -124,6 +125,30 @@ class GenerateCommandTest {
     }
 
     @Test
+    void interactiveChatCarriesTheConversationAcrossTurns() {
+        java.io.InputStream oldIn = System.in;
+        System.setIn(new java.io.ByteArrayInputStream("hi\nthere\n\nignored\n".getBytes(StandardCharsets.UTF_8)));
+        String[] r;
+        try {
+            r = run("generate", "--model", dir.toString(), "--chat", "--interactive", "--system", "s",
+                    "--max-new-tokens", "4", "--temperature", "1", "--seed", "7", "--backend", "cpu");
+        } finally {
+            System.setIn(oldIn);
+        }
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        var tok = ByteVocabulary.create();
+        var t = ChatTemplate.moonlight();
+        var sampled = new GenerationConfig(4, 1.0, 0, 1.0, 7, java.util.Set.of());
+        String one = expected(t.encode(tok, List.of(ChatMessage.system("s"), ChatMessage.user("hi")), true), sampled);
+        String two = expected(t.encode(tok, List.of(ChatMessage.system("s"), ChatMessage.user("hi"),
+                ChatMessage.assistant(one), ChatMessage.user("there")), true), sampled);
+        String alone = expected(t.encode(tok, List.of(ChatMessage.system("s"), ChatMessage.user("there")), true), sampled);
+        assertThat(two).isNotEqualTo(alone);   // the second reply depends on the first turn
+        assertThat(r[1]).isEqualTo("backend: cpu (" + BE.device() + ")\n" + one + "\n" + two + "\n");
+        assertThat(run("generate", "--model", dir.toString(), "--interactive")[2]).contains("--interactive needs --chat");
+    }
+
+    @Test
     void anAdapterIsMergedBeforeGenerating() throws Exception {
         MoonlightConfig cfg = model.config();
         LoraAdapters fresh = LoraAdapters.init(new LoraConfig(2, 4, List.of("q_proj", "o_proj"), false, null), cfg, BE,
@@ -180,13 +205,13 @@ class GenerateCommandTest {
 
     @Test
     void aPromptLongerThanTheContextIsAnErrorUnlessTruncated() {
-        String longPrompt = "x".repeat(60);
+        String longPrompt = "x".repeat(140);
         String[] r = run("generate", "--model", dir.toString(), "--prompt", longPrompt, "--backend", "cpu");
         assertThat(r[0]).isEqualTo("2");
-        assertThat(r[2]).contains("60 tokens").contains("context of 48").contains("--truncate");
+        assertThat(r[2]).contains("140 tokens").contains("context of 128").contains("--truncate");
         String[] t = run("generate", "--model", dir.toString(), "--prompt", longPrompt, "--truncate",
                 "--max-new-tokens", "3", "--backend", "cpu");
         assertThat(t[0]).as(t[2]).isEqualTo("0");
-        assertThat(t[2]).contains("prompt truncated from 60 to its last 45 tokens");
+        assertThat(t[2]).contains("prompt truncated from 140 to its last 125 tokens");
     }
 }
