@@ -94,6 +94,11 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     BackendOption backend;
 
+    @Option(names = "--stream", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "print each piece of text as its token is produced (default); --no-stream prints the reply "
+                    + "when it is complete")
+    boolean stream;
+
     @Option(names = "--interactive",
             description = "with --chat: read user turns from stdin, one per line, until an empty line or end of input")
     boolean interactive;
@@ -182,12 +187,14 @@ final class GenerateCommand implements Callable<Integer> {
             if (stops.contains(token)) return;
             String piece = token < tok.vocabSize() ? text.push((int) token) : "\uFFFD";
             reply.append(piece);
-            out.print(piece);
-            out.flush();
+            if (stream) {
+                out.print(piece);
+                out.flush();
+            }
         });
         String rest = text.finish();
         reply.append(rest);
-        out.println(rest);
+        out.println(stream ? rest : reply);
 
         long n = r.tokens()[0].length;
         double decodeS = r.decodeNanos() / 1e9, prefillS = r.prefillNanos() / 1e9;

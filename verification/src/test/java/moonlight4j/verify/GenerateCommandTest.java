@@ -92,6 +92,8 @@ class GenerateCommandTest {
         String[] a = run("generate", "--model", dir.toString(), "--prompt", "1+1=2, 1+2=", "--max-new-tokens", "7",
                 "--mla", "absorb", "--backend", "cpu");
         assertThat(a[1]).isEqualTo(r[1]);
+        assertThat(run("generate", "--model", dir.toString(), "--prompt", "1+1=2, 1+2=", "--max-new-tokens", "7",
+                "--no-stream", "--backend", "cpu")[1]).isEqualTo(r[1]);
         assertThat(run("generate", "--model", dir.toString(), "--prompt", "x", "--mla", "full")[2])
                 .contains("--mla must be recompute or absorb");
     }
