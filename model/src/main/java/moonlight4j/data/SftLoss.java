@@ -47,6 +47,25 @@ public final class SftLoss {
         }
     }
 
+    /**
+     * The gradient of the batch's mean loss with respect to the logits {@code (B·T, V)} F32 — what a model backward
+     * starts from: {@code (softmax(logits_t) − onehot(labels_{t+1})) / targets} on labelled positions, 0 elsewhere.
+     *
+     * @param logits {@code (B, T, V)} or {@code (B·T, V)} from the forward of {@code batch.inputIds()}
+     */
+    public static Tensor logitsGradient(Backend be, Tensor logits, SftBatch batch) {
+        int v = logits.dim(-1), rows = batch.batch() * batch.time();
+        if (logits.numel() != (long) rows * v) {
+            throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match the "
+                    + "batch (" + batch.batch() + ", " + batch.time() + ")");
+        }
+        if (batch.targets() == 0) throw new IllegalArgumentException("batch has no labelled tokens");
+        try (Tensor targets = be.fromLongs(shiftedTargets(batch), rows)) {
+            return be.crossEntropyBackward(be.reshape(logits, rows, v), targets, SftExample.IGNORE,
+                    1.0 / batch.targets());
+        }
+    }
+
     /** The mean loss over all predicted tokens of {@code batches} (e.g. the validation set). */
     public static double mean(MoonlightModel model, List<SftBatch> batches) {
         double loss = 0;
