@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 InspectCommand.class,
                 GenerateCommand.class,
+                SftCommand.class,
         })
 public final class Main {
 
