@@ -102,18 +102,21 @@ class CachedGenerationTest {
         MoonlightModel m = model(false, DType.BF16, 11);
         int vocab = m.config().vocabSize();
         long[][] prompts = {prompt(3, 3, vocab), prompt(4, 9, vocab), prompt(5, 5, vocab), prompt(6, 1, vocab)};
-        Generator g = new Generator(m);
-        for (GenerationConfig cfg : new GenerationConfig[]{GenerationConfig.greedy(8),
-                new GenerationConfig(8, 0.9, 20, 0.95, 1234, Set.of())}) {
-            Generator.Result batched = g.generate(prompts, cfg, true, null);
-            for (int i = 0; i < prompts.length; i++) {
-                GenerationConfig alone = new GenerationConfig(cfg.maxNewTokens(), cfg.temperature(), cfg.topK(),
-                        cfg.topP(), cfg.seed() + i, cfg.stopIds());
-                Generator.Result single = g.generate(new long[][]{prompts[i]}, alone, true, null);
-                assertThat(batched.tokens()[i]).as("row %d, T=%s", i, cfg.temperature())
-                        .containsExactly(single.tokens()[0]);
-                // masked pad keys get probability exactly 0, so the padded rows' logits are bit-identical (measured)
-                assertThat(batched.stepLogits()[i]).as("row %d logits", i).containsExactly(single.stepLogits()[0]);
+        for (MlaDecoding mode : MlaDecoding.values()) {
+            Generator g = new Generator(m, mode);
+            for (GenerationConfig cfg : new GenerationConfig[]{GenerationConfig.greedy(8),
+                    new GenerationConfig(8, 0.9, 20, 0.95, 1234, Set.of())}) {
+                Generator.Result batched = g.generate(prompts, cfg, true, null);
+                for (int i = 0; i < prompts.length; i++) {
+                    GenerationConfig alone = new GenerationConfig(cfg.maxNewTokens(), cfg.temperature(), cfg.topK(),
+                            cfg.topP(), cfg.seed() + i, cfg.stopIds());
+                    Generator.Result single = g.generate(new long[][]{prompts[i]}, alone, true, null);
+                    assertThat(batched.tokens()[i]).as("row %d, T=%s", i, cfg.temperature())
+                            .containsExactly(single.tokens()[0]);
+                    // masked pad keys get probability exactly 0, so the padded rows' logits are bit-identical (measured)
+                    assertThat(batched.stepLogits()[i]).as("%s row %d logits", mode, i)
+                            .containsExactly(single.stepLogits()[0]);
+                }
             }
         }
     }
