@@ -14,9 +14,11 @@ import java.util.List;
  * @param loraRank    0 for full fine-tuning, else the LoRA rank r
  * @param loraAlpha   LoRA alpha (scaling alpha / r)
  * @param loraTargets {@code all-linear} or module names ({@link moonlight4j.lora.LoraTargets})
+ * @param biasUpdate  full fine-tuning: the aux-loss-free bias update speed u (SPEC §5; 0 = bias frozen); LoRA keeps
+ *                    every base weight, the bias included, frozen
  */
 public record SftOptions(String optimizer, double lr, double weightDecay, int epochs, int batchSize, long seed,
-                         int loraRank, double loraAlpha, String loraTargets) {
+                         int loraRank, double loraAlpha, String loraTargets, double biasUpdate) {
 
     public static final List<String> OPTIMIZERS = List.of("muon", "adamw");
 

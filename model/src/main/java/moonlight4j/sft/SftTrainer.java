@@ -18,6 +18,7 @@ import moonlight4j.model.Parameters;
 import moonlight4j.optim.AdamW;
 import moonlight4j.optim.Muon;
 import moonlight4j.optim.Optimizer;
+import moonlight4j.train.LoadBalancer;
 
 import java.util.List;
 import java.util.function.Consumer;
@@ -31,7 +32,9 @@ import java.util.function.Consumer;
  *   full:  optimizer.step(all weights, grads)      (Muon: hidden matrices incl. the router; AdamW: the rest)
  *   LoRA:  dA, dB from the targeted dW; optimizer.step(adapters); W_eff = W + s·B·A   (LoraStep)
  * </pre>
- * The MoE's {@code e_score_correction_bias} gets no gradient (grad None) and is not updated during SFT.
+ * The MoE's {@code e_score_correction_bias} gets no gradient (grad None); in full fine-tuning it follows the
+ * aux-loss-free rule ({@link LoadBalancer}, SPEC §5) after each step — counting every routed token of the batch,
+ * padding included — and in LoRA runs it stays frozen with the rest of the base model.
  */
 public final class SftTrainer implements AutoCloseable {
 
@@ -46,6 +49,7 @@ public final class SftTrainer implements AutoCloseable {
     private final LoraAdapters lora;     // null for full fine-tuning
     private final MoonlightModel model;
     private final Optimizer optimizer;
+    private final LoadBalancer balancer;  // null for LoRA
     private int steps;
 
     public SftTrainer(Backend be, MoonlightConfig cfg, Parameters base, SftOptions opt) {
@@ -62,6 +66,7 @@ public final class SftTrainer implements AutoCloseable {
             this.weights = base;
         }
         this.model = new MoonlightModel(be, cfg, weights);
+        this.balancer = opt.lora() ? null : new LoadBalancer(be, model, opt.biasUpdate());
         this.optimizer = opt.optimizer().equals("muon")
                 ? new Muon(be, Muon.Options.defaults().withWeightDecay(opt.weightDecay()))
                 : new AdamW(be, new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8));   // toy_train betas
@@ -76,6 +81,7 @@ public final class SftTrainer implements AutoCloseable {
              Tensor labels = be.fromLongs(batch.labels(), b, t);
              Tensor logits = model.forward(ids);                                       // (B, T, V)
              Grads grads = new Grads()) {
+            if (balancer != null) balancer.count();
             CausalLmLoss l = CausalLmLoss.of(be, logits, labels);
             loss = l.mean();
             try (Tensor dLogits = l.backward(1.0 / l.count())) {                       // (B, T, V)
@@ -83,6 +89,7 @@ public final class SftTrainer implements AutoCloseable {
             }
             if (lora == null) {
                 optimizer.step(base.asMap(), grads.asMap(), opt.lr());
+                balancer.update();                                                     // SPEC §5, after the step
             } else {
                 LoraStep.step(be, lora, optimizer, grads.asMap(), opt.lr());
                 LoraStep.refresh(be, lora, base, weights);

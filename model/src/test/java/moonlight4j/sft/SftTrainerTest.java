@@ -47,7 +47,8 @@ class SftTrainerTest {
         SftDataset data = data();
         List<SftBatch> val = data.validationBatches(8);
         float[] router = BE.toFloats(p.get("model.layers.1.mlp.gate.weight"));
-        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 1, 0, 0, null))) {
+        float[] bias = BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"));
+        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 1, 0, 0, null, 1e-3))) {
             double before = t.loss(val);
             t.train(data, null);
             double after = t.loss(val);
@@ -56,13 +57,14 @@ class SftTrainerTest {
             assertThat(t.steps()).isEqualTo(27);
         }
         assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.weight"))).isNotEqualTo(router);   // MoE router trained
+        assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"))).isNotEqualTo(bias); // SPEC §5
     }
 
     /** A base model that has seen the corpus briefly (a random lm_head caps what adapters on the body can do). */
     static Parameters pretrained(MoonlightConfig cfg) throws Exception {
         Parameters p = ModelInit.random(cfg, BE, DType.F32, 2);
         SftDataset data = data();
-        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 7, 0, 0, null))) {
+        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 7, 0, 0, null, 1e-3))) {
             List<SftBatch> batches = data.trainBatches(8, 7, 0);
             for (SftBatch b : batches.subList(0, 3)) t.step(b);
         }
@@ -74,11 +76,12 @@ class SftTrainerTest {
         MoonlightConfig cfg = small();
         Parameters p = pretrained(cfg);
         float[] q = BE.toFloats(p.get("model.layers.0.self_attn.q_proj.weight"));
+        float[] bias = BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"));
         SftDataset data = data();
         List<SftBatch> val = data.validationBatches(8);
         double before, after;
         try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 1, 8, 16,
-                "all-linear"))) {
+                "all-linear", 1e-3))) {
             before = t.loss(val);
             t.train(data, null);
             after = t.loss(val);
@@ -88,6 +91,7 @@ class SftTrainerTest {
         // asserting a drop of at least 0.1 nat
         assertThat(after).isLessThan(before - 0.1);
         assertThat(BE.toFloats(p.get("model.layers.0.self_attn.q_proj.weight"))).containsExactly(q);   // base frozen
+        assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"))).containsExactly(bias);
         LoraAdapters back = LoraAdapters.load(tmp, cfg, BE);
         double reloaded = SftLoss.mean(new MoonlightModel(BE, cfg, back.merged(BE, p)), val);
         assertThat(reloaded).isEqualTo(after);   // same adapters, same merge: the same bits

@@ -49,70 +49,60 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "default ${DEFAULT-VALUE}")
     double weightDecay;
 
-    @Option(names = "--epochs", defaultValue = "1", description = "default ${DEFAULT-VALUE}")
-    int epochs;
-
     @Option(names = "--batch-size", defaultValue = "8", description = "conversations per step (default ${DEFAULT-VALUE})")
     int batchSize;
 
     @Option(names = "--seed", defaultValue = "42", description = "shuffle, split and LoRA init (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--validation-fraction", defaultValue = "0.1", description = "held-out share (default ${DEFAULT-VALUE})")
-    double validationFraction;
+    @Option(names = "--bias-update", defaultValue = "1e-3",
+            description = "full fine-tuning: aux-free bias update speed u (SPEC §5; default ${DEFAULT-VALUE})")
+    double biasUpdate;
 
-    @Option(names = "--max-length", paramLabel = "N", description = "cut longer conversations (default: the model's context)")
-    Integer maxLength;
-
-    @Option(names = "--skip-bad-lines", description = "skip malformed JSONL lines (counted) instead of stopping")
-    boolean skipBadLines;
-
-    @Option(names = "--lora-rank", defaultValue = "0", paramLabel = "R", description = "LoRA rank (0: full fine-tuning)")
-    int loraRank;
-
-    @Option(names = "--lora-alpha", defaultValue = "32", paramLabel = "A", description = "LoRA alpha (default ${DEFAULT-VALUE})")
-    double loraAlpha;
-
-    @Option(names = "--lora-targets", defaultValue = "all-linear", paramLabel = "all-linear|NAMES",
-            description = "modules to adapt: all-linear (default) or comma-separated names (q_proj,kv_b_proj,...)")
-    String loraTargets;
-
-    @Option(names = "--merge-lora", description = "also write base + adapters merged to OUT/merged")
-    boolean mergeLora;
-
-    @Option(names = "--log-every", defaultValue = "10", description = "print the training loss every N steps")
-    int logEvery;
+    @Mixin
+    SftFlags flags;
 
     @Mixin
     BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
-        if (mergeLora && loraRank == 0) throw new IllegalArgumentException("--merge-lora needs --lora-rank");
-        for (String f : new String[]{TiktokenLoader.RANKS_FILE, TiktokenLoader.CONFIG_FILE}) {
-            if (!Files.isRegularFile(init.resolve(f))) {
-                throw new IllegalArgumentException("model directory " + init + " has no tokenizer file " + f);
+        return run(backend, dataset, init, out, optimizer, lr, weightDecay, batchSize, seed, biasUpdate, flags);
+    }
+
+    /** The fine-tuning run; {@code moonlight train --dataset FILE.jsonl} comes here too. */
+    static int run(BackendOption backend, Path dataset, Path init, Path out, String optimizer, Double lr,
+                   double weightDecay, int batchSize, long seed, double biasUpdate, SftFlags f) throws Exception {
+        if (init == null) {
+            throw new IllegalArgumentException("fine-tuning on " + dataset + " needs --init DIR: an HF model directory "
+                    + "with its tokenizer (tiktoken.model, tokenizer_config.json), e.g. the model train writes");
+        }
+        if (out == null) throw new IllegalArgumentException("fine-tuning needs --out DIR");
+        if (f.mergeLora && f.loraRank == 0) throw new IllegalArgumentException("--merge-lora needs --lora-rank");
+        for (String file : new String[]{TiktokenLoader.RANKS_FILE, TiktokenLoader.CONFIG_FILE}) {
+            if (!Files.isRegularFile(init.resolve(file))) {
+                throw new IllegalArgumentException("model directory " + init + " has no tokenizer file " + file);
             }
         }
-        SftOptions opt = new SftOptions(optimizer, lr != null ? lr : loraRank > 0 ? 1e-4 : 1e-5, weightDecay, epochs,
-                batchSize, seed, loraRank, loraAlpha, loraTargets);
+        SftOptions opt = new SftOptions(optimizer, lr != null ? lr : f.loraRank > 0 ? 1e-4 : 1e-5, weightDecay,
+                f.epochs, batchSize, seed, f.loraRank, f.loraAlpha, f.loraTargets, biasUpdate);
         Backend be = backend.resolve();
         Tokenizer tok = TiktokenLoader.load(init);
         MoonlightCheckpoint.Loaded base = MoonlightCheckpoint.load(init, be);
         int context = base.config().maxPositionEmbeddings();
         SftDataset data = SftDataset.load(dataset, tok, ChatTemplate.fromModelDir(init),
-                maxLength != null ? maxLength : context, validationFraction, seed, skipBadLines);
+                f.maxLength != null ? f.maxLength : context, f.validationFraction, seed, f.skipBadLines);
         System.out.println(data.summary());
         try (SftTrainer t = new SftTrainer(be, base.config(), base.parameters(), opt)) {
             System.out.println(opt.lora()
-                    ? "LoRA r " + loraRank + ", alpha " + loraAlpha + ", " + t.adapters().targets().size()
+                    ? "LoRA r " + f.loraRank + ", alpha " + f.loraAlpha + ", " + t.adapters().targets().size()
                     + " weights (" + String.join(", ", t.adapters().config().targetModules()) + "); "
                     + ParamSplit.RELEASE.describe(t.adapters().parameters().asMap())
                     : "full fine-tuning; " + ParamSplit.RELEASE.describe(base.parameters().asMap()));
             boolean hasVal = !data.validation().isEmpty();
             if (hasVal) System.out.printf("validation loss before: %.4f%n", t.loss(data.validationBatches(batchSize)));
             t.train(data, s -> {
-                if (s.step() % logEvery == 0) {
+                if (s.step() % f.logEvery == 0) {
                     System.out.printf("epoch %d step %d loss %.4f (%d tokens)%n", s.epoch(), s.step(), s.loss(), s.targets());
                 }
             });
@@ -120,15 +110,15 @@ final class SftCommand implements Callable<Integer> {
             if (opt.lora()) {
                 t.adapters().save(out);
                 System.out.println("adapter written to " + out);
-                if (mergeLora) {
+                if (f.mergeLora) {
                     LoraMerge.write(init, out, out.resolve("merged"), be);
                     System.out.println("merged model written to " + out.resolve("merged"));
                 }
             } else {
                 MoonlightCheckpoint.save(out, base.config(), base.parameters());
-                for (String f : LoraMerge.SIDE_FILES) {
-                    if (Files.isRegularFile(init.resolve(f))) {
-                        Files.copy(init.resolve(f), out.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                for (String file : LoraMerge.SIDE_FILES) {
+                    if (Files.isRegularFile(init.resolve(file))) {
+                        Files.copy(init.resolve(file), out.resolve(file), StandardCopyOption.REPLACE_EXISTING);
                     }
                 }
                 System.out.println("model written to " + out);

@@ -42,8 +42,12 @@ final class TrainCommand implements Callable<Integer> {
             description = "one optimizer (default: both on the arithmetic corpus, muon on --dataset)")
     String optimizer;
 
-    @Option(names = "--dataset", paramLabel = "FILE.txt", description = "plain UTF-8 text, byte tokens, packed chunks")
+    @Option(names = "--dataset", paramLabel = "FILE.txt|FILE.jsonl", description = "plain UTF-8 text, byte tokens, packed "
+            + "chunks; or .jsonl conversations: supervised fine-tuning of --init (SftCommand)")
     Path dataset;
+
+    @picocli.CommandLine.Mixin
+    SftFlags sft;
 
     @Option(names = "--preset", defaultValue = "tiny", description = "model preset (default ${DEFAULT-VALUE})")
     String preset;
@@ -104,6 +108,10 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (dataset != null && dataset.getFileName().toString().endsWith(".jsonl")) {   // SFT on conversations
+            return SftCommand.run(backend, dataset, init, out, optimizer != null ? optimizer : "muon", lr, wd, batch,
+                    seed, biasUpdate, sft);
+        }
         // ---- every check before any work
         List<String> opts = new ArrayList<>();
         if (optimizer != null) {

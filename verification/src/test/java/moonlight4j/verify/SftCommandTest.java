@@ -98,6 +98,17 @@ class SftCommandTest {
     }
 
     @Test
+    void trainWithAJsonlDatasetFineTunes() {
+        Path out = tmp.resolve("via-train");
+        String[] r = run("train", "--dataset", data.toString(), "--init", base.toString(), "--out", out.toString(),
+                "--lora-rank", "2", "--lora-targets", "o_proj", "--lr", "0.02", "--batch", "16", "--backend", "cpu");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("LoRA r 2, alpha 32.0, 2 weights (o_proj)").contains("validation loss after");
+        assertThat(out.resolve("adapter_model.safetensors")).exists();
+        assertThat(run("train", "--dataset", data.toString(), "--backend", "cpu")[2]).contains("needs --init DIR");
+    }
+
+    @Test
     void aBadLineIsNamedOrSkipped() throws Exception {
         Path bad = tmp.resolve("bad.jsonl");
         List<String> lines = new java.util.ArrayList<>(Files.readAllLines(data).subList(0, 10));
