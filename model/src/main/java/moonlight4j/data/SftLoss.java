@@ -2,6 +2,7 @@ package moonlight4j.data;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
+import moonlight4j.model.CausalLmLoss;
 import moonlight4j.model.MoonlightModel;
 
 import java.util.List;
@@ -9,7 +10,8 @@ import java.util.List;
 /**
  * The SFT objective (SPEC §4.1 loss, as HF computes it from {@code labels}): shift by one — the logits at position t
  * predict {@code labels[t+1]} — and average {@code −log softmax(logits_t)[labels_{t+1}]} over the positions whose label
- * is not −100, i.e. over the assistant tokens only.
+ * is not −100, i.e. over the assistant tokens only. The arithmetic is {@link CausalLmLoss}'s; this class feeds it
+ * {@link SftBatch}es.
  */
 public final class SftLoss {
 
@@ -35,34 +37,28 @@ public final class SftLoss {
         return out;
     }
 
-    /** The summed loss of one batch under {@code model} (a forward pass, no gradients). */
+    /** The summed loss of one batch under {@code model} (a forward pass, no gradients; {@link CausalLmLoss}). */
     public static Sum sum(MoonlightModel model, SftBatch batch) {
         Backend be = model.backend();
-        int b = batch.batch(), t = batch.time(), v = model.config().vocabSize();
+        int b = batch.batch(), t = batch.time();
         try (Tensor ids = be.fromLongs(batch.inputIds(), b, t);
-             Tensor logits = model.forward(ids);                                        // (B, T, V) fp32
-             Tensor targets = be.fromLongs(shiftedTargets(batch), b * t);
-             Tensor s = be.crossEntropySum(be.reshape(logits, b * t, v), targets, SftExample.IGNORE)) {
-            return new Sum(be.item(s), batch.targets());
+             Tensor labels = be.fromLongs(batch.labels(), b, t);
+             Tensor logits = model.forward(ids)) {                                      // (B, T, V) fp32
+            CausalLmLoss loss = CausalLmLoss.of(be, logits, labels);
+            return new Sum(loss.sum(), loss.count());
         }
     }
 
     /**
-     * The gradient of the batch's mean loss with respect to the logits {@code (B·T, V)} F32 — what a model backward
+     * The gradient of the batch's mean loss with respect to the logits {@code (B, T, V)} — what a model backward
      * starts from: {@code (softmax(logits_t) − onehot(labels_{t+1})) / targets} on labelled positions, 0 elsewhere.
      *
-     * @param logits {@code (B, T, V)} or {@code (B·T, V)} from the forward of {@code batch.inputIds()}
+     * @param logits {@code (B, T, V)} from the forward of {@code batch.inputIds()}
      */
     public static Tensor logitsGradient(Backend be, Tensor logits, SftBatch batch) {
-        int v = logits.dim(-1), rows = batch.batch() * batch.time();
-        if (logits.numel() != (long) rows * v) {
-            throw new IllegalArgumentException("logits " + java.util.Arrays.toString(logits.shape()) + " do not match the "
-                    + "batch (" + batch.batch() + ", " + batch.time() + ")");
-        }
         if (batch.targets() == 0) throw new IllegalArgumentException("batch has no labelled tokens");
-        try (Tensor targets = be.fromLongs(shiftedTargets(batch), rows)) {
-            return be.crossEntropyBackward(be.reshape(logits, rows, v), targets, SftExample.IGNORE,
-                    1.0 / batch.targets());
+        try (Tensor labels = be.fromLongs(batch.labels(), batch.batch(), batch.time())) {
+            return CausalLmLoss.of(be, logits, labels).backward(1.0 / batch.targets());
         }
     }
 
