@@ -23,14 +23,15 @@ import java.util.function.Supplier;
         description = "Measure GEMM or Newton–Schulz speed (median time, GFLOP/s) on a backend.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "gemm|ns|forward", description = "what to measure: gemm, ns or forward")
+    @Parameters(index = "0", paramLabel = "gemm|ns|forward|generate",
+            description = "what to measure: gemm, ns, forward or generate")
     String what;
 
     @Mixin
     BackendOption backend;
 
     @Option(names = "--shape", paramLabel = "MxKxN|RxC",
-            description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096); forward: BxT (default 4x64)")
+            description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096); forward: BxT (default 4x64); generate: BxTxN (default 1x32x32)")
     String shape;
 
     @Option(names = "--preset", paramLabel = "NAME", description = "forward: model preset (default tiny)")
@@ -49,7 +50,7 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps must be ≥ 1 and --warmup ≥ 0");
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16, got " + dtype);
-        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward")) {
+        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward") && !what.equals("generate")) {
             throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
         }
         Backend be = backend.resolve();
@@ -73,6 +74,10 @@ final class BenchCommand implements Callable<Integer> {
             case "forward" -> {
                 int[] s = parse(shape == null ? "4x64" : shape, 2, "BxT");
                 ForwardBench.run(be, preset, s[0], s[1], dtype, warmup, reps);
+            }
+            case "generate" -> {
+                int[] s = parse(shape == null ? "1x32x32" : shape, 3, "BxTxN");
+                GenerateBench.run(be, preset, s[0], s[1], s[2], dtype, warmup, reps);
             }
             default -> throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
         }

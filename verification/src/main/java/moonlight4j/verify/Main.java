@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
                 VerifyCommand.class,
                 BenchCommand.class,
                 InspectCommand.class,
+                TrainCommand.class,
+                GenerateCommand.class,
+                SftCommand.class,
         })
 public final class Main {
 
