@@ -2,6 +2,7 @@ package moonlight4j.dist;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.Backends;
+import moonlight4j.api.Collective;
 import moonlight4j.api.CollectiveProvider;
 import moonlight4j.api.Collectives;
 import moonlight4j.api.DType;
@@ -101,7 +102,7 @@ class DistributedMuonTest {
         return out;
     }
 
-    private static Map<String, float[]> singleProcess(Muon.Options opt, int ranks, DType dtype) {
+    static Map<String, float[]> singleProcess(Muon.Options opt, int ranks, DType dtype) {
         Map<String, Tensor> params = initialParams(dtype);
         try (Muon muon = new Muon(BE, opt)) {
             for (int k = 1; k <= STEPS; k++) {
@@ -124,18 +125,21 @@ class DistributedMuonTest {
 
     /** Runs {@link #STEPS} Distributed Muon steps on {@code ranks} local ranks; returns every rank's parameters. */
     private static List<Result> distributed(Muon.Options opt, int ranks, DType dtype) {
-        return LOCAL.launch(ranks, Duration.ofSeconds(60), c -> {
-            Map<String, Tensor> params = initialParams(dtype);
-            try (DistributedMuon dm = new DistributedMuon(BE, opt, c)) {
-                Map<String, Double> rms = null;
-                for (int k = 1; k <= STEPS; k++) {
-                    Map<String, Tensor> g = rankGrads(k, c.rank(), dtype);
-                    rms = dm.step(params, g, LR);
-                    g.values().forEach(Tensor::close);
-                }
-                return new Result(snapshot(params), dm.stateBytes(), rms);
+        return LOCAL.launch(ranks, Duration.ofSeconds(60), c -> runRank(c, opt, dtype));
+    }
+
+    /** One rank's part of {@link #distributed} on any engine. */
+    static Result runRank(Collective c, Muon.Options opt, DType dtype) {
+        Map<String, Tensor> params = initialParams(dtype);
+        try (DistributedMuon dm = new DistributedMuon(BE, opt, c)) {
+            Map<String, Double> rms = null;
+            for (int k = 1; k <= STEPS; k++) {
+                Map<String, Tensor> g = rankGrads(k, c.rank(), dtype);
+                rms = dm.step(params, g, LR);
+                g.values().forEach(Tensor::close);
             }
-        });
+            return new Result(snapshot(params), dm.stateBytes(), rms);
+        }
     }
 
     record Result(Map<String, float[]> params, long stateBytes, Map<String, Double> rms) {
