@@ -23,7 +23,7 @@ import java.util.function.Supplier;
         description = "Measure GEMM or Newton–Schulz speed (median time, GFLOP/s) on a backend.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "gemm|ns|forward", description = "what to measure: gemm, ns or forward")
+    @Parameters(index = "0", paramLabel = "gemm|ns|forward|dist", description = "what to measure: gemm, ns, forward or dist")
     String what;
 
     @Mixin
@@ -35,6 +35,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--preset", paramLabel = "NAME", description = "forward: model preset (default tiny)")
     String preset;
+
+    @Option(names = "--dist", defaultValue = "local", description = "dist: collective engine, local or mpi (default ${DEFAULT-VALUE})")
+    String dist;
+
+    @Option(names = "--ranks", split = ",", description = "dist with local: rank counts to measure (default 1,2)")
+    java.util.List<Integer> ranks = new java.util.ArrayList<>();
 
     @Option(names = "--reps", defaultValue = "5", description = "timed repetitions (default ${DEFAULT-VALUE})")
     int reps;
@@ -49,8 +55,8 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps must be ≥ 1 and --warmup ≥ 0");
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16, got " + dtype);
-        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward")) {
-            throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
+        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward") && !what.equals("dist")) {
+            throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward' or 'dist', got '" + what + "'");
         }
         Backend be = backend.resolve();
         switch (what) {
@@ -74,7 +80,8 @@ final class BenchCommand implements Callable<Integer> {
                 int[] s = parse(shape == null ? "4x64" : shape, 2, "BxT");
                 ForwardBench.run(be, preset, s[0], s[1], dtype, warmup, reps);
             }
-            default -> throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
+            case "dist" -> moonlight4j.dist.DistBench.run(be, dist, ranks, preset, warmup, reps, System.out);
+            default -> throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward' or 'dist', got '" + what + "'");
         }
         return 0;
     }
