@@ -52,16 +52,22 @@ public final class DistBench {
         MoonlightConfig cfg = MoonlightConfig.preset(preset == null ? "tiny" : preset);
         List<Integer> sizes = engine.equals("local") ? (ranks.isEmpty() ? List.of(1, 2) : ranks) : List.of(0);
         long single = -1;
+        double singleStep = -1;
         boolean header = false;
         for (int n : sizes) {
             List<Row> rows = provider.launch(n, Duration.ofMinutes(5), c -> measure(be, cfg, c, warmup, reps));
             Row r0 = rows.get(0);
             if (r0.rank() != 0) continue;                      // mpi: only rank 0 prints
-            if (single < 0) single = singleProcessStateBytes(be, cfg);
+            if (single < 0) {
+                double[] stepTime = new double[1];
+                single = singleProcess(be, cfg, warmup, reps, stepTime);
+                singleStep = stepTime[0];
+            }
             if (!header) {
                 out.printf("bench dist: preset %s, %,d parameters (fp32), engine %s, backend %s, %d steps after %d warm-up%n",
                         preset == null ? "tiny" : preset, r0.total(), engine, be.name(), reps, warmup);
-                out.printf("single-process Muon state %,d B; distributed AdamW state would be 2·4·P/N B%n", single);
+                out.printf("single-process Muon: state %,d B, step %.4f s (median); distributed AdamW state would be"
+                        + " 2·4·P/N B%n", single, singleStep);
                 out.printf("%3s %4s %14s %8s %14s %14s %8s %10s %10s %8s%n", "N", "rank", "state B/rank", "·N/1proc",
                         "sent B/step", "AdamW formula", "ratio", "paper f", "step s", "comm");
                 header = true;
@@ -117,12 +123,25 @@ public final class DistBench {
         }
     }
 
-    private static long singleProcessStateBytes(Backend be, MoonlightConfig cfg) {
+    /** Single-process Muon's state bytes; its median step time goes to {@code stepTime[0]}. */
+    private static long singleProcess(Backend be, MoonlightConfig cfg, int warmup, int reps, double[] stepTime) {
         Map<String, Tensor> params = ModelInit.random(cfg, be, DType.F32, 1).asMap();
         Map<String, Tensor> grads = new LinkedHashMap<>();
-        params.forEach((k, p) -> grads.put(k, be.zeros(DType.F32, p.shape())));
+        Random rnd = new Random(100);
+        params.forEach((k, p) -> {
+            float[] g = new float[Math.toIntExact(p.numel())];
+            for (int i = 0; i < g.length; i++) g[i] = (float) (1e-3 * rnd.nextGaussian());
+            grads.put(k, be.fromFloats(g, p.shape()));
+        });
         try (Muon muon = new Muon(be, Muon.Options.defaults())) {
-            muon.step(params, grads, 1e-3);
+            for (int i = 0; i < warmup; i++) muon.step(params, grads, 1e-3);
+            double[] sec = new double[reps];
+            for (int i = 0; i < reps; i++) {
+                long t0 = System.nanoTime();
+                muon.step(params, grads, 1e-3);
+                sec[i] = (System.nanoTime() - t0) / 1e9;
+            }
+            stepTime[0] = median(sec);
             Map<String, Tensor> state = muon.stateDict();
             long bytes = state.entrySet().stream().filter(e -> !e.getKey().endsWith(".step"))
                     .mapToLong(e -> e.getValue().numel() * e.getValue().dtype().byteSize()).sum();
