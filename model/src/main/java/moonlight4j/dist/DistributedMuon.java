@@ -57,7 +57,10 @@ public final class DistributedMuon implements Optimizer {
 
     @Override
     public Map<String, Double> step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
-        if (layout == null) layout = new FlatLayout(params, comm.worldSize());
+        if (layout == null) {
+            layout = new FlatLayout(params, comm.worldSize());
+            DataParallel.checkSameConfig(comm, layout.describe());      // same parameter set on every rank
+        }
         layout.check(params);
         DType dtype = commonDtype(params, grads);
         int n = comm.worldSize(), r = comm.rank(), s = layout.partitionSize;

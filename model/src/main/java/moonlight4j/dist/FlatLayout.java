@@ -75,6 +75,13 @@ final class FlatLayout {
         return hi > lo ? new Piece(p, (int) (lo - p.offset()), (int) (hi - lo)) : null;
     }
 
+    /** The parameter names and shapes in order, one per line (hashed across ranks at the first step). */
+    String describe() {
+        StringBuilder sb = new StringBuilder();
+        for (Param p : params) sb.append(p.name()).append(' ').append(Shapes.str(p.shape())).append('\n');
+        return sb.toString();
+    }
+
     /** Checks that {@code params} still has this layout's names and shapes in the same order. */
     void check(Map<String, Tensor> current) {
         int i = 0;

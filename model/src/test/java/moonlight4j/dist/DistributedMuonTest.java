@@ -222,6 +222,31 @@ class DistributedMuonTest {
     }
 
     @Test
+    void ranksWithDifferentParameterSetsFailAtTheFirstStep() {
+        assertThatThrownBy(() -> LOCAL.launch(2, Duration.ofSeconds(30), c -> {
+            Map<String, Tensor> params = initialParams(DType.F32);
+            if (c.rank() == 1) params.remove("model.norm.weight").close();
+            try (DistributedMuon dm = new DistributedMuon(BE, Muon.Options.defaults(), c)) {
+                dm.step(params, new LinkedHashMap<>(), LR);
+            }
+            return null;
+        })).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ranks [1] were started with a different");
+    }
+
+    @Test
+    void deadRankDuringAStepStopsTheOthers() {
+        assertThatThrownBy(() -> LOCAL.launch(3, Duration.ofSeconds(30), c -> {
+            Map<String, Tensor> params = initialParams(DType.F32);
+            try (DistributedMuon dm = new DistributedMuon(BE, Muon.Options.defaults(), c)) {
+                dm.step(params, rankGrads(1, c.rank(), DType.F32), LR);
+                if (c.rank() == 1) throw new IllegalStateException("rank 1 ran out of memory");
+                dm.step(params, rankGrads(2, c.rank(), DType.F32), LR);
+            }
+            return null;
+        })).isInstanceOf(IllegalStateException.class).hasMessage("rank 1 ran out of memory");
+    }
+
+    @Test
     void shardOfAnotherWorldSizeIsRefused() {
         Map<String, Tensor> saved = LOCAL.launch(2, Duration.ofSeconds(30), c -> {
             Map<String, Tensor> params = initialParams(DType.F32);

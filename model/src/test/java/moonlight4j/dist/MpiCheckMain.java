@@ -25,10 +25,12 @@ public final class MpiCheckMain {
 
     public static void main(String[] args) {
         boolean hang = args.length > 0 && args[0].equals("--hang-rank-1");
-        List<Integer> done = Collectives.get("mpi").launch(0, Duration.ofSeconds(hang ? 3 : 120), c -> {
+        boolean die = args.length > 0 && args[0].equals("--die-rank-1");
+        List<Integer> done = Collectives.get("mpi").launch(0, Duration.ofSeconds(hang ? 3 : die ? 60 : 120), c -> {
             if (hang && c.rank() == 1) {
                 sleepForever();
             }
+            if (die && c.rank() == 1) throw new IllegalStateException("rank 1 died on purpose");
             collectives(c);
             distributedMuon(c);
             return c.rank();

@@ -48,6 +48,18 @@ class MpiEngineTest {
     }
 
     @Test
+    void deadRankEndsTheJob() throws Exception {
+        requireMpi();
+        long t0 = System.nanoTime();
+        Run run = mpirun(2, 120, "--die-rank-1");
+        long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+        assertThat(run.exit).as(run.output).isNotZero();
+        assertThat(run.output).contains("mpi rank 1 of 2 failed: java.lang.IllegalStateException: rank 1 died on purpose");
+        // mpirun ends rank 0 when rank 1 exits (measured 2 s), well before rank 0's 60 s collective timeout.
+        assertThat(seconds).isLessThan(30);
+    }
+
+    @Test
     void mpiOutsideMpirunOrOnJdk17SaysWhatItNeeds() {
         // Surefire puts target/classes (not a multi-release jar) on the class path, so on JDK 22+ this JVM sees the
         // JDK 17 stub, which says the binding is missing; MpiCheckMain's class path puts versions/22 first instead.
