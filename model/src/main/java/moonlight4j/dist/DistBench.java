@@ -36,7 +36,7 @@ public final class DistBench {
 
     /** One rank's figures. */
     record Row(int n, int rank, long stateBytes, long bytesPerStep, double stepSeconds, double commShare,
-               long total, long spanning, long controlBytes) {
+               long total, long spanning, long controlBytes, long adamwStateBytes, long adamwBytesPerStep) {
     }
 
     private DistBench() {
@@ -66,22 +66,24 @@ public final class DistBench {
             if (!header) {
                 out.printf("bench dist: preset %s, %,d parameters (fp32), engine %s, backend %s, %d steps after %d warm-up%n",
                         preset == null ? "tiny" : preset, r0.total(), engine, be.name(), reps, warmup);
-                out.printf("single-process Muon: state %,d B, step %.4f s (median); distributed AdamW state would be"
-                        + " 2·4·P/N B%n", single, singleStep);
-                out.printf("%3s %4s %14s %8s %14s %14s %8s %10s %10s %8s%n", "N", "rank", "state B/rank", "·N/1proc",
-                        "sent B/step", "AdamW formula", "ratio", "paper f", "step s", "comm");
+                out.printf("single-process Muon: state %,d B, step %.4f s (median)%n", single, singleStep);
+                out.printf("%3s %4s %14s %8s %14s %14s %14s %8s %8s %10s %8s%n", "N", "rank", "Muon state B",
+                        "·N/1proc", "AdamW state B", "Muon sent B", "AdamW sent B", "ratio", "formula", "step s", "comm");
                 header = true;
             }
             for (Row r : rows) {
-                double adamw = (r.n() - 1.0) / r.n() * 8.0 * r.total();
                 double f = (double) r.spanning() / r.total();
-                out.printf("%3d %4d %,14d %8.3f %,14d %,14.0f %8s %10s %10.4f %7.1f%%%n", r.n(), r.rank(), r.stateBytes(),
-                        (double) r.stateBytes() * r.n() / single, r.bytesPerStep(), adamw,
-                        r.n() == 1 ? "-" : String.format("%.4f", r.bytesPerStep() / adamw),
-                        String.format("%.4f", (4 + 2 * f + 4) / 8), r.stepSeconds(), 100 * r.commShare());
+                out.printf("%3d %4d %,14d %8.3f %,14d %,14d %,14d %8s %8.4f %10.4f %7.1f%%%n", r.n(), r.rank(),
+                        r.stateBytes(), (double) r.stateBytes() * r.n() / single, r.adamwStateBytes(), r.bytesPerStep(),
+                        r.adamwBytesPerStep(), r.n() == 1 ? "-" : String.format("%.4f",
+                                (double) r.bytesPerStep() / r.adamwBytesPerStep()),
+                        (4 + 2 * f + 4) / 8, r.stepSeconds(), 100 * r.commShare());
             }
-            out.printf("    N=%d: %,d of the bytes are control traffic (grad-None flags, update RMS); paper bounds of the"
-                    + " ratio: [1, 1.25]%n", r0.n(), r0.controlBytes());
+            double adamwFormula = (r0.n() - 1.0) / r0.n() * 8.0 * r0.total();
+            out.printf("    N=%d: distributed AdamW by the formula (N−1)/N·8P = %,.0f B; %,d B of each measured figure are"
+                    + " control traffic (grad-None flags, update RMS); %,d of %,d parameters are in matrices spanning"
+                    + " partitions (f = %.4f); paper bounds of the ratio: [1, 1.25]%n", r0.n(), adamwFormula,
+                    r0.controlBytes(), r0.spanning(), r0.total(), (double) r0.spanning() / r0.total());
         }
     }
 
@@ -115,11 +117,22 @@ public final class DistBench {
                 comm[i] = d.nanos() / 1e9 / sec[i];
                 bytes = d.bytes();
             }
+            long[] adamw = adamwFigures(be, c, params, grads);
             return new Row(n, c.rank(), dm.stateBytes(), bytes, median(sec), median(comm),
-                    layout.total, spanning, control);
+                    layout.total, spanning, control, adamw[0], adamw[1]);
         } finally {
             params.values().forEach(Tensor::close);
             grads.values().forEach(Tensor::close);
+        }
+    }
+
+    /** Distributed AdamW's state bytes and bytes sent in one step (after one warm-up step), on the same data. */
+    private static long[] adamwFigures(Backend be, Collective c, Map<String, Tensor> params, Map<String, Tensor> grads) {
+        try (DistributedAdamW da = new DistributedAdamW(be, moonlight4j.optim.AdamW.Options.toyTrain(), c)) {
+            da.step(params, grads, 1e-3);
+            Collective.Traffic before = c.traffic();
+            da.step(params, grads, 1e-3);
+            return new long[]{da.stateBytes(), c.traffic().minus(before).bytes()};
         }
     }
 

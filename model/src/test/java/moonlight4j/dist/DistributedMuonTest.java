@@ -60,7 +60,7 @@ class DistributedMuonTest {
     }
 
     /** Rank r's gradients at step k; "unused" has no gradient at step 1 on any rank and only on rank 0 later. */
-    private static Map<String, Tensor> rankGrads(int step, int rank, DType dtype) {
+    static Map<String, Tensor> rankGrads(int step, int rank, DType dtype) {
         Random rnd = new Random(31L * step + 7L * rank + 1);
         Map<String, Tensor> g = new LinkedHashMap<>();
         shapes().forEach((name, shape) -> {
@@ -72,7 +72,7 @@ class DistributedMuonTest {
         return g;
     }
 
-    private static Map<String, Tensor> initialParams(DType dtype) {
+    static Map<String, Tensor> initialParams(DType dtype) {
         Random rnd = new Random(42);
         Map<String, Tensor> p = new LinkedHashMap<>();
         shapes().forEach((name, shape) -> p.put(name, random(rnd, shape, 0.5, dtype)));
@@ -80,7 +80,7 @@ class DistributedMuonTest {
     }
 
     /** {@code ((g_0 + g_1) + g_2) …} in fp32, rounded once to the gradient dtype (the engine's reduction). */
-    private static Map<String, Tensor> summedGrads(int step, int ranks, DType dtype) {
+    static Map<String, Tensor> summedGrads(int step, int ranks, DType dtype) {
         Map<String, Tensor> sum = new LinkedHashMap<>();
         for (int r = 0; r < ranks; r++) {
             for (Map.Entry<String, Tensor> e : rankGrads(step, r, dtype).entrySet()) {
@@ -114,7 +114,7 @@ class DistributedMuonTest {
         return snapshot(params);
     }
 
-    private static Map<String, float[]> snapshot(Map<String, Tensor> params) {
+    static Map<String, float[]> snapshot(Map<String, Tensor> params) {
         Map<String, float[]> out = new LinkedHashMap<>();
         params.forEach((k, t) -> {
             out.put(k, BE.toFloats(t));
