@@ -45,8 +45,23 @@ public final class DecoderLayer extends Layer {
         return out;
     }
 
-    // backward(dout): dh = dout + postNorm.backward(ffn.backward(dout)); dx = dh + inputNorm.backward(attention
-    // .backward(dh)) — in the reverse order of the forward (later issue)
+    /**
+     * Backward of {@link #forward} (needs {@code keepForBackward}), in reverse order:
+     * {@code dh = dout + RMSNorm_post.backward(FFN.backward(dout))},
+     * {@code dx = dh + RMSNorm_in.backward(Attn.backward(dh))}. Weight gradients go into {@code grads}.
+     */
+    public Tensor backward(Tensor dout, Grads grads) {
+        if (saved == null) throw new IllegalStateException("layer " + index + ": backward without a recorded forward");
+        Tensor dNormedH = ffn.backward(dout, grads);                             // (B, T, C)
+        Tensor dhFfn = postNorm.backward(dNormedH, grads);                       // (B, T, C)
+        Tensor dh = be.add(dout, dhFfn);                                         // (B, T, C)
+        Tensor dNormedX = attention.backward(dh, grads);                         // (B, T, C)
+        Tensor dxAttn = inputNorm.backward(dNormedX, grads);                     // (B, T, C)
+        Tensor dx = be.add(dh, dxAttn);                                          // (B, T, C)
+        for (Tensor t : new Tensor[]{dNormedH, dhFfn, dh, dNormedX, dxAttn}) t.close();
+        saved = null;
+        return dx;
+    }
 
     public int index() {
         return index;

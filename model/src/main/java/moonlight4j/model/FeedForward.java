@@ -7,4 +7,7 @@ public interface FeedForward {
 
     /** x {@code (B, T, C)} → {@code (B, T, C)}. */
     Tensor forward(Tensor x);
+
+    /** Gradient of the last forward: dy {@code (B, T, C)} → dx, weight gradients accumulated into grads. */
+    Tensor backward(Tensor dy, Grads grads);
 }

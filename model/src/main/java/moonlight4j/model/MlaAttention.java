@@ -112,8 +112,73 @@ public final class MlaAttention extends Layer {
         return y;
     }
 
-    // backward(dy): o_proj → dP·V / Pᵀ·dO → softmaxBackward → ·scale → dQ, dK → split; ropeBackward on the rope
-    // parts (dk_pe summed over heads) → kv_b_proj, kv_a_layernorm, kv_a_proj, q projections (later issue)
+    /**
+     * Backward of {@link #forward} (needs {@code keepForBackward}); weight gradients are accumulated into
+     * {@code grads}, dx {@code (B, T, C)} is returned. In the reverse order of the forward:
+     * <pre>
+     *   dW_o = dyᵀ·attn, dO = dy·W_o                          (B, H, T, dv) per head
+     *   dP = dO·Vᵀ, dV = Pᵀ·dO;  dS = scale · P ⊙ (dP − Σ_keys dP ⊙ P)   (mask: no gradient)
+     *   dQ = dS·K, dK = dSᵀ·Q;  split into nope / rope parts; the shared k_pe collects Σ_heads
+     *   RoPE backward (rotation by −angle) on dq_pe, dk_pe;  kv_b_proj, kv_a_layernorm, kv_a_proj_with_mqa,
+     *   q_proj (or q_b_proj, q_a_layernorm, q_a_proj) backward; dx = Σ of the projections' input gradients
+     * </pre>
+     */
+    public Tensor backward(Tensor dy, Grads grads) {
+        Saved sv = saved;
+        if (sv == null) throw new IllegalStateException(p + ": attention backward without a recorded forward");
+        int b = sv.x().dim(0), t = sv.x().dim(1), dq = dn + dr;
+
+        // output projection and the weighted values
+        Tensor dAttn = Linear.backward(be, dy, sv.attn(), params.get(p + "o_proj.weight", c, h * dv), p + "o_proj.weight",
+                grads);                                                                        // (B, T, H·dv)
+        Tensor dOut = be.reshape(be.permute(be.reshape(dAttn, b, t, h, dv), 0, 2, 1, 3), b * h, t, dv); // (B·H, T, dv)
+        Tensor probs = be.reshape(sv.probs(), b * h, t, t);                                   // (B·H, T, T)
+        Tensor dProbs = be.matmul(dOut, be.reshape(sv.values(), b * h, t, dv), false, true);  // (B·H, T, T)
+        Tensor dV = be.reshape(be.matmul(probs, dOut, true, false), b, h, t, dv);             // (B, H, T, dv)
+
+        // softmax (fp32 in the release; here in the tensors' dtype) and the scale
+        Tensor dMasked = be.softmaxBackward(probs, dProbs);                                   // (B·H, T, T)
+        Tensor dScores = be.mulScalar(dMasked, scale);                                        // (B·H, T, T)
+        Tensor dQ = be.matmul(dScores, be.reshape(sv.keys(), b * h, t, dq), false, false);    // (B·H, T, dq)
+        Tensor dK = be.matmul(dScores, be.reshape(sv.queries(), b * h, t, dq), true, false);  // (B·H, T, dq)
+        dQ = be.reshape(dQ, b, h, t, dq);
+        dK = be.reshape(dK, b, h, t, dq);
+
+        // rope parts: the shared key head receives the sum over heads
+        Tensor dqPe = be.ropeBackward(be.slice(dQ, -1, dn, dq), sv.positionIds(), theta);     // (B, H, T, dr)
+        Tensor dkRot = be.reshape(be.sum(be.slice(dK, -1, dn, dq), 1), b, 1, t, dr);          // (B, 1, T, dr)
+        Tensor dkPe = be.ropeBackward(dkRot, sv.positionIds(), theta);                        // (B, 1, T, dr)
+
+        // kv path: kv_b_proj(kv_a_layernorm(c_kv)), then kv_a_proj_with_mqa
+        Tensor dkvh = be.concat(-1, be.slice(dK, -1, 0, dn), dV);                              // (B, H, T, dn+dv)
+        Tensor dkv = be.reshape(be.permute(dkvh, 0, 2, 1, 3), b, t, h * (dn + dv));           // (B, T, H·(dn+dv))
+        Tensor normedKv = kvaNorm.recomputeOutput();                                          // (B, T, r)
+        Tensor dNormedKv = Linear.backward(be, dkv, normedKv, params.get(p + "kv_b_proj.weight", h * (dn + dv), r),
+                p + "kv_b_proj.weight", grads);                                               // (B, T, r)
+        Tensor dcKv = kvaNorm.backward(dNormedKv, grads);                                     // (B, T, r)
+        Tensor dckv = be.concat(-1, dcKv, be.reshape(dkPe, b, t, dr));                        // (B, T, r+dr)
+        Tensor dx = Linear.backward(be, dckv, sv.x(), params.get(p + "kv_a_proj_with_mqa.weight", r + dr, c),
+                p + "kv_a_proj_with_mqa.weight", grads);                                      // (B, T, C)
+
+        // query path
+        Tensor dqh = be.concat(-1, be.slice(dQ, -1, 0, dn), dqPe);                             // (B, H, T, dq)
+        Tensor dqFlat = be.reshape(be.permute(dqh, 0, 2, 1, 3), b, t, h * dq);                // (B, T, H·dq)
+        Tensor dxq;
+        if (rq == null) {
+            dxq = Linear.backward(be, dqFlat, sv.x(), params.get(p + "q_proj.weight", h * dq, c), p + "q_proj.weight",
+                    grads);                                                                   // (B, T, C)
+        } else {
+            Tensor normedQa = qaNorm.recomputeOutput();                                       // (B, T, rq)
+            Tensor dNormedQa = Linear.backward(be, dqFlat, normedQa, params.get(p + "q_b_proj.weight", h * dq, rq),
+                    p + "q_b_proj.weight", grads);                                            // (B, T, rq)
+            Tensor dqa = qaNorm.backward(dNormedQa, grads);                                   // (B, T, rq)
+            dxq = Linear.backward(be, dqa, sv.x(), params.get(p + "q_a_proj.weight", rq, c), p + "q_a_proj.weight",
+                    grads);                                                                   // (B, T, C)
+        }
+        Tensor sum = be.add(dx, dxq);                                                         // (B, T, C)
+        saved = null;
+        return sum;
+    }
 
     @Override
     void keepForBackward(boolean on) {

@@ -50,5 +50,30 @@ public final class Mlp extends Layer implements FeedForward {
         return y;
     }
 
-    // backward(dy): dW_down = dyᵀ·h, dh = dy·W_down; da = dh ⊙ up, du = dh ⊙ a; dg = siluBackward(g, da); ... (later issue)
+    /**
+     * Backward of {@link #forward} (needs {@code keepForBackward}), with {@code a = silu(g)}, {@code h = a ⊙ u}:
+     * <pre>
+     *   dW_down = dyᵀ·h,  dh = dy·W_down
+     *   da = dh ⊙ u,  du = dh ⊙ a,  dg = da ⊙ σ(g)(1 + g(1 − σ(g)))
+     *   dW_gate = dgᵀ·x,  dW_up = duᵀ·x,  dx = dg·W_gate + du·W_up
+     * </pre>
+     * Weight gradients are accumulated into {@code grads}; returns dx {@code (..., C)}.
+     */
+    @Override
+    public Tensor backward(Tensor dy, Grads grads) {
+        Saved sv = saved;
+        if (sv == null) throw new IllegalStateException(downProj + ": backward without a recorded forward");
+        Tensor wDown = params.get(downProj, hidden, inter), wGate = params.get(gateProj, inter, hidden);
+        Tensor wUp = params.get(upProj, inter, hidden);
+        Tensor dh = Linear.backward(be, dy, sv.h(), wDown, downProj, grads);     // (..., I)
+        Tensor da = be.mul(dh, sv.up());                                          // (..., I)
+        Tensor du = be.mul(dh, sv.act());                                         // (..., I)
+        Tensor dg = be.siluBackward(sv.gate(), da);                               // (..., I)
+        Tensor dxg = Linear.backward(be, dg, sv.x(), wGate, gateProj, grads);    // (..., C)
+        Tensor dxu = Linear.backward(be, du, sv.x(), wUp, upProj, grads);        // (..., C)
+        Tensor dx = be.add(dxg, dxu);                                             // (..., C)
+        for (Tensor t : new Tensor[]{dh, da, du, dg, dxg, dxu, sv.gate(), sv.up(), sv.act(), sv.h()}) t.close();
+        saved = null;
+        return dx;
+    }
 }

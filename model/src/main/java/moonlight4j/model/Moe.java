@@ -26,6 +26,13 @@ public final class Moe extends Layer implements FeedForward {
     /** Routing of the last forward (kept for backward and for load-balancing statistics, SPEC §5). */
     private MoeGate.Routing lastRouting;
 
+    /** Kept for backward per expert that received tokens: its token rows, slot positions and output. */
+    record ExpertSaved(int expert, Tensor tokIdx, Tensor posIdx, Tensor ye) {
+    }
+
+    private final List<ExpertSaved> saved = new ArrayList<>();
+    private int savedTokens;
+
     /** @param prefix e.g. {@code model.layers.3.mlp.} (empty in module-level golden cases) */
     public Moe(Backend be, Parameters params, String prefix, MoonlightConfig cfg) {
         this.be = be;
@@ -57,7 +64,10 @@ public final class Moe extends Layer implements FeedForward {
         long[] bySlot = new long[idx.length];
         for (int p = 0; p < idx.length; p++) bySlot[fill[(int) idx[p]]++] = p;
 
-        Tensor acc = be.zeros(DType.F32, n, hidden);                            // (N, C) fp32 accumulator
+        saved.clear();
+        savedTokens = n;
+        DType accDtype = MoeGate.routerDtype(x.dtype());                        // fp32 (F64 in gradient checks)
+        Tensor acc = be.zeros(accDtype, n, hidden);                             // (N, C) fp32 accumulator
         Tensor wFlat = be.reshape(r.topkWeight(), n * k, 1);                    // (N·k, 1)
         for (int e = 0; e < nExperts; e++) {
             int count = start[e + 1] - start[e];
@@ -69,19 +79,22 @@ public final class Moe extends Layer implements FeedForward {
             Tensor posIdx = be.fromLongs(pos, pos.length);
             Tensor xe = be.gatherRows(flat, tokIdx);                             // (n_e, C) dispatch
             Tensor ye = experts.get(e).forward(xe);                              // (n_e, C) model dtype
-            Tensor ye32 = be.cast(ye, DType.F32);                                // (n_e, C) fp32
+            Tensor ye32 = be.cast(ye, accDtype);                                 // (n_e, C) fp32
             Tensor we = be.gatherRows(wFlat, posIdx);                            // (n_e, 1) routing weights
             Tensor contrib = be.mul(ye32, we);                                   // (n_e, C) w · Expert_e(x)
             be.indexAddInPlace(acc, tokIdx, contrib);                            // combine
-            for (Tensor t : new Tensor[]{posIdx, ye32, we, contrib}) t.close();
-            if (!keepForBackward) {                                              // else the expert keeps xe
+            for (Tensor t : new Tensor[]{ye32, we, contrib}) t.close();
+            if (keepForBackward) {
+                saved.add(new ExpertSaved(e, tokIdx, posIdx, ye));
+            } else {
+                posIdx.close();                                              // else the expert keeps xe
                 tokIdx.close();
                 xe.close();
                 ye.close();
             }
         }
         Tensor y = acc;
-        if (x.dtype() != DType.F32) {
+        if (x.dtype() != accDtype) {
             y = be.cast(acc, x.dtype());                                         // (N, C) back to the model dtype
             acc.close();
         }
@@ -94,8 +107,53 @@ public final class Moe extends Layer implements FeedForward {
         return be.reshape(y, shape);
     }
 
-    // backward(dy): shared MLP backward; per expert: d(contrib) = dy rows, dw = Σ_c (dy ⊙ ye32), dye = dy·w →
-    // expert backward → indexAdd into dx; gate backward with dw (later issue)
+    /**
+     * Backward of {@link #forward} (needs {@code keepForBackward}). With {@code y = Σ_k w_k·E_k(x) + Shared(x)}
+     * (the routed sum in fp32):
+     * <pre>
+     *   dx  = Shared.backward(dy)
+     *   per expert e and each slot (t, j) routed to it:  dw_tj = ⟨dy_t, E_e(x_t)⟩,  dE_e(x_t) = w_tj · dy_t
+     *   dx += E_e.backward(…) scattered back to the token rows;  dx += gate.backward(dw)
+     * </pre>
+     * Experts no token chose get no gradient (absent from grads: grad None). Returns dx shaped like dy.
+     */
+    @Override
+    public Tensor backward(Tensor dy, Grads grads) {
+        if (lastRouting == null || !keepForBackward) {
+            throw new IllegalStateException("MoE backward without a recorded forward");
+        }
+        int[] shape = dy.shape();
+        int n = savedTokens;
+        DType model = dy.dtype();
+        DType accDtype = MoeGate.routerDtype(model);
+        Tensor dyFlat = be.reshape(dy, n, hidden);                               // (N, C)
+        Tensor dx = shared != null ? shared.backward(dyFlat, grads) : be.zeros(model, n, hidden);  // (N, C)
+        Tensor dAcc = model == accDtype ? dyFlat : be.cast(dyFlat, accDtype);    // (N, C) grad of the fp32 sum
+        Tensor wFlat = be.reshape(lastRouting.topkWeight(), n * k, 1);           // (N·k, 1)
+        Tensor dWeight = be.zeros(accDtype, n * k, 1);                           // (N·k, 1)
+        for (ExpertSaved es : saved) {
+            Tensor dContrib = be.gatherRows(dAcc, es.tokIdx());                  // (n_e, C)
+            Tensor ye32 = be.cast(es.ye(), accDtype);                            // (n_e, C)
+            Tensor prod = be.mul(dContrib, ye32);                                // (n_e, C)
+            int ne = prod.dim(0);
+            Tensor dwe = be.reshape(be.sum(prod, -1), ne, 1);                    // (n_e, 1) d w for these slots
+            be.indexAddInPlace(dWeight, es.posIdx(), dwe);
+            Tensor we = be.gatherRows(wFlat, es.posIdx());                       // (n_e, 1)
+            Tensor dye32 = be.mul(dContrib, we);                                 // (n_e, C)
+            Tensor dye = model == accDtype ? dye32 : be.cast(dye32, model);      // (n_e, C) model dtype
+            Tensor dxe = experts.get(es.expert()).backward(dye, grads);          // (n_e, C)
+            be.indexAddInPlace(dx, es.tokIdx(), dxe);
+            for (Tensor t : new Tensor[]{dContrib, ye32, prod, dwe, we, dye32, dye, dxe, es.tokIdx(), es.posIdx(),
+                    es.ye()}) {
+                t.close();
+            }
+        }
+        saved.clear();
+        Tensor dxGate = gate.backward(be.reshape(dWeight, n, k), model, grads); // (N, C)
+        Tensor sum = be.add(dx, dxGate);                                         // (N, C)
+        for (Tensor t : new Tensor[]{dWeight, dxGate}) t.close();
+        return be.reshape(sum, shape);
+    }
 
     public MoeGate gate() {
         return gate;

@@ -60,13 +60,14 @@ public final class MoeGate extends Layer {
     /** x {@code (N, C)} in the model dtype → the routing of each of the N tokens. */
     public Routing forward(Tensor x) {
         int n = x.dim(0);
-        Tensor xf = be.cast(x, DType.F32);                                          // (N, C) fp32 (R L427)
-        Tensor wf = be.cast(params.get(weight, experts, hidden), DType.F32);        // (E, C)
+        DType rd = routerDtype(x.dtype());
+        Tensor xf = be.cast(x, rd);                                                 // (N, C) fp32 (R L427)
+        Tensor wf = be.cast(params.get(weight, experts, hidden), rd);               // (E, C)
         Tensor logits = be.matmul(xf, wf, false, true);                             // (N, E)
         Tensor s = be.sigmoid(logits);                                              // (N, E) unbiased scores
         logits.close();
         wf.close();
-        Tensor b = be.cast(params.get(bias, experts), DType.F32);                   // (E)
+        Tensor b = be.cast(params.get(bias, experts), rd);                          // (E)
         Tensor choice = be.add(s, b);                                               // (N, E) biased, selection only
         b.close();
         if (nGroup > 1) {
@@ -116,9 +117,9 @@ public final class MoeGate extends Layer {
         try (TopK best = be.topk(groupScores, topkGroup)) {
             keptGroups = be.copy(best.indices());                                   // (N, topk_group)
         }
-        Tensor ones = be.full(DType.F32, 1.0, n, topkGroup);
+        Tensor ones = be.full(choice.dtype(), 1.0, n, topkGroup);
         Tensor groupMask = be.scatterAddLastDim(ones, keptGroups, nGroup);          // (N, G) 1 kept, 0 dropped
-        Tensor expand = be.full(DType.F32, 1.0, 1, 1, per);
+        Tensor expand = be.full(choice.dtype(), 1.0, 1, 1, per);
         Tensor scoreMask = be.mul(be.reshape(groupMask, n, nGroup, 1), expand);     // (N, G, E/G)
         Tensor kept = be.mul(choice, be.reshape(scoreMask, n, experts));            // (N, E) dropped → ±0.0
         // masked_fill(…, 0.0) writes +0.0; c·0 gives −0.0 for negative c, and −0.0 + 0.0 = +0.0 (IEEE 754)
@@ -127,8 +128,60 @@ public final class MoeGate extends Layer {
         return out;
     }
 
-    // backward(dw): dw·rsf → through the normalisation → scatterAddLastDim into dS (N, E) → sigmoidBackward(s, dS)
-    // → dlogits → dW = dlogitsᵀ·x_f32, dx = dlogits·W (cast to the model dtype); the bias gets no gradient (later issue)
+    /**
+     * The router's compute dtype: fp32 for F32/BF16 models as the release (R L427-432); F64 stays F64 so that
+     * gradient checks run in fp64 throughout.
+     */
+    static DType routerDtype(DType model) {
+        return model == DType.F64 ? DType.F64 : DType.F32;
+    }
+
+    /**
+     * Backward of {@link #forward} (needs {@code keepForBackward}). The selection {@code idx} is not differentiated
+     * and the bias gets no gradient (grad None). With {@code r = s[idx]}, {@code S = Σr + 1e-20}:
+     * <pre>
+     *   dw  = dScaled · rsf
+     *   dr_j = dw_j / S − Σ_i dw_i r_i / S²            (only if k &gt; 1 and norm_topk_prob; else dr = dw)
+     *   ds  = scatter of dr into (N, E) at idx;  dlogits = ds ⊙ s(1 − s)
+     *   dW  = dlogitsᵀ · x_f32  (accumulated into grads),  dx = dlogits · W  (cast to the model dtype)
+     * </pre>
+     *
+     * @param dWeight gradient of the returned routing weights {@code (N, k)} in the router dtype
+     * @param xDtype  the model dtype of the forward's input
+     */
+    public Tensor backward(Tensor dWeight, DType xDtype, Grads grads) {
+        Saved sv = saved;
+        if (sv == null) throw new IllegalStateException(weight + ": gate backward without a recorded forward");
+        int n = sv.xF32().dim(0);
+        double[] dw = be.toDoubles(dWeight);
+        double[] raw = be.toDoubles(sv.rawWeight());
+        double[] dr = new double[dw.length];
+        for (int row = 0; row < n; row++) {
+            int o = row * k;
+            if (k > 1 && normTopkProb) {
+                double sum = 1e-20, dot = 0;
+                for (int j = 0; j < k; j++) sum += raw[o + j];
+                for (int j = 0; j < k; j++) dot += dw[o + j] * routedScalingFactor * raw[o + j];
+                for (int j = 0; j < k; j++) dr[o + j] = dw[o + j] * routedScalingFactor / sum - dot / (sum * sum);
+            } else {
+                for (int j = 0; j < k; j++) dr[o + j] = dw[o + j] * routedScalingFactor;
+            }
+        }
+        DType rd = sv.scores().dtype();
+        Tensor dr64 = be.fromDoubles(dr, n, k);
+        Tensor drT = rd == DType.F64 ? dr64 : be.cast(dr64, rd);                    // (N, k)
+        Tensor ds = be.scatterAddLastDim(drT, sv.topkIdx(), experts);                // (N, E)
+        Tensor dLogits = be.sigmoidBackward(sv.scores(), ds);                        // (N, E)
+        Tensor w = params.get(weight, experts, hidden);
+        Tensor dW = be.matmul(dLogits, sv.xF32(), true, false);                      // (E, C)
+        grads.accumulate(be, weight, dW.dtype() == w.dtype() ? dW : be.cast(dW, w.dtype()));
+        Tensor wf = be.cast(w, rd);                                                   // (E, C)
+        Tensor dxf = be.matmul(dLogits, wf, false, false);                           // (N, C)
+        Tensor dx = dxf.dtype() == xDtype ? dxf : be.cast(dxf, xDtype);
+        for (Tensor t : new Tensor[]{dr64, drT, ds, dLogits, wf, sv.xF32(), sv.scores(), sv.rawWeight()}) t.close();
+        saved = null;
+        return dx;
+    }
 
     public int experts() {
         return experts;

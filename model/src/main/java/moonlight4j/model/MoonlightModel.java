@@ -38,6 +38,12 @@ public final class MoonlightModel extends Layer {
     private final List<DecoderLayer> layers = new ArrayList<>();
     private final RmsNorm finalNorm;
 
+    /** Kept for backward: the token ids and the final-normed hidden states (B, T, C). */
+    record Saved(Tensor inputIds, Tensor normed) {
+    }
+
+    private Saved saved;
+
     /** Checks {@code params} against {@link ModelShapes#expected} (one error listing every problem). */
     public MoonlightModel(Backend be, MoonlightConfig cfg, Parameters params) {
         this.be = be;
@@ -104,16 +110,46 @@ public final class MoonlightModel extends Layer {
         Tensor normed = finalNorm.forward(h);                                                // (B, T, C)
         if (states != null) states.add(normed);
         Tensor logits = Linear.forward(be, normed, params.get("lm_head.weight"));            // (B, T, V)
-        if (logits.dtype() != DType.F32) {
+        if (logits.dtype() == DType.BF16) {
             Tensor f = be.cast(logits, DType.F32);                                           // logits.float()
             logits.close();
             logits = f;
         }
         mask.close();
+        saved = keepForBackward ? new Saved(inputIds, normed) : null;
         return new Output(logits, states == null ? List.of() : states);
     }
 
-    // backward(dlogits): lm_head, final norm, layers in reverse order, embedding scatter-add (later issue)
+    /**
+     * Backward of the last {@link #forward} (call {@link #training(boolean) training(true)} first): dlogits
+     * {@code (B, T, V)} (F32, or the model dtype) → gradients of every parameter that took part, accumulated into
+     * {@code grads} under their HF names. Order: lm_head ({@code dW = dlogitsᵀ·normed}), final norm, layers
+     * L−1…0, embedding (scatter-add of dh into the rows of the ids). Parameters that received no gradient stay
+     * absent from {@code grads} (grad None).
+     */
+    public void backward(Tensor dLogits, Grads grads) {
+        Saved sv = saved;
+        if (sv == null) throw new IllegalStateException("model backward without a recorded forward (training(true)?)");
+        Tensor d = dLogits.dtype() == dtype ? dLogits : be.cast(dLogits, dtype);           // (B, T, V)
+        Tensor dNormed = Linear.backward(be, d, sv.normed(), params.get("lm_head.weight"), "lm_head.weight",
+                grads);                                                                     // (B, T, C)
+        Tensor dh = finalNorm.backward(dNormed, grads);                                     // (B, T, C)
+        for (int i = layers.size() - 1; i >= 0; i--) {
+            Tensor next = layers.get(i).backward(dh, grads);                                // (B, T, C)
+            dh.close();
+            dh = next;
+        }
+        Tensor embed = params.get("model.embed_tokens.weight");
+        grads.accumulate(be, "model.embed_tokens.weight", be.embeddingBackward(dh, sv.inputIds(), embed.dim(0)));
+        dh.close();
+        if (d != dLogits) d.close();
+        saved = null;
+    }
+
+    /** Training mode: every layer records what its backward needs (off: inference, nothing retained). */
+    public void training(boolean on) {
+        keepForBackward(on);
+    }
 
     private void checkTokenIds(Tensor ids) {
         long[] v = be.toLongs(ids);

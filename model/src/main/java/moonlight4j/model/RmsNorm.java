@@ -38,7 +38,25 @@ public final class RmsNorm extends Layer {
         return be.rmsNorm(x, w, eps);                            // (..., C)
     }
 
-    // backward(dy): be.rmsNormBackward(saved.x, w, eps, dy) → dx, and dw accumulated into the gradient map (later issue)
+    /**
+     * Backward of {@link #forward} (needs {@code keepForBackward}). With {@code r = rsqrt(mean(x²) + eps)},
+     * {@code n = x·r}: {@code dw = Σ_rows dy ⊙ n} (accumulated into {@code grads}) and
+     * {@code dx = r·(g − n·mean(g ⊙ n))}, {@code g = dy ⊙ w}. Returns dx {@code (..., C)}.
+     */
+    public Tensor backward(Tensor dy, Grads grads) {
+        if (saved == null) throw new IllegalStateException(weight + ": backward without a recorded forward");
+        Tensor w = params.get(weight, dim);
+        moonlight4j.api.RmsNormGrads g = be.rmsNormBackward(saved.x(), w, eps, dy);
+        grads.accumulate(be, weight, g.dw());
+        saved = null;
+        return g.dx();
+    }
+
+    /** The output of the recorded forward, recomputed from the kept input (same op, same result). */
+    Tensor recomputeOutput() {
+        if (saved == null) throw new IllegalStateException(weight + ": no recorded forward");
+        return be.rmsNorm(saved.x(), params.get(weight, dim), eps);
+    }
 
     public double eps() {
         return eps;

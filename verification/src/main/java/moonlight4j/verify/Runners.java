@@ -18,7 +18,9 @@ public final class Runners {
                 new MoeLayerRunner(),
                 new MlaAttentionRunner(),
                 new ModelForwardRunner(),
-                new GenerateGreedyRunner()
+                new GenerateGreedyRunner(),
+                new ModelGradsRunner(),
+                new MuonTrainRunner()
         );
     }
 
