@@ -21,6 +21,14 @@ import java.util.function.DoubleUnaryOperator;
  * only concessions to speed are a cache-blocked, multi-threaded GEMM ({@link Gemm}) whose per-element summation
  * order is still the naive one, and storage views for reshape.
  *
+ * <p>Where it knowingly differs from PyTorch's CPU kernels (all within the contract's tolerances): composite
+ * elementwise formulas (sigmoid, silu, their backwards, exp/log) are evaluated in double and rounded once, so they are
+ * at least as accurate as PyTorch's fp32 evaluation but not always bit-equal to it; BF16 lerp rounds once (PyTorch
+ * 1.13 rounds every intermediate to bf16); rmsNormBackward and ropeBackward are computed in double from the same
+ * rounded r / cos / sin as the forward and do not differentiate its intermediate bf16 roundings. The ops the
+ * release's bf16 Newton–Schulz uses (matmul, add, mulScalar, addScalar, div, frobeniusNorm) follow FORMAT §3.1
+ * exactly and reproduce its bits.
+ *
  * <p>This class checks arguments (always through {@link Shapes}, so every backend fails alike) and dispatches to
  * small kernel classes: {@link Transfer}, {@link Layout}, {@link Gemm}, {@link Elementwise}, {@link Reductions},
  * {@link SoftmaxKernels}, {@link LayerKernels}, {@link IndexKernels}.

@@ -18,9 +18,15 @@ public final class CpuBackendProvider implements BackendProvider {
         return 0;
     }
 
+    /** Null (the oracle runs everywhere) unless the thread-count property is malformed. */
     @Override
     public String unavailableReason() {
-        return null;
+        try {
+            CpuDataOps.threadsFromProperty();
+            return null;
+        } catch (IllegalArgumentException e) {
+            return e.getMessage();
+        }
     }
 
     @Override

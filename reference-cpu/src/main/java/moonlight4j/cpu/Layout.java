@@ -64,7 +64,26 @@ final class Layout {
         axes[r - 2] = r - 1;
         axes[r - 1] = r - 2;
         CpuTensor out = CpuTensor.zeros(owner, x.dtype(), Shapes.checkPermute(x, axes));
-        permute(x, axes, out);
+        int[] s = x.shapeRef();
+        int rows = s[r - 2], cols = s[r - 1], batch = x.n / Math.max(1, rows * cols);
+        if (x.l != null || rows * cols == 0) {
+            permute(x, axes, out);
+            return out;
+        }
+        for (int b = 0; b < batch; b++) {                       // 32 × 32 blocks: both sides stay in cache
+            int o = b * rows * cols;
+            for (int i0 = 0; i0 < rows; i0 += 32) {
+                for (int j0 = 0; j0 < cols; j0 += 32) {
+                    int i1 = Math.min(rows, i0 + 32), j1 = Math.min(cols, j0 + 32);
+                    for (int i = i0; i < i1; i++) {
+                        for (int j = j0; j < j1; j++) {
+                            if (x.f != null) out.f[o + j * rows + i] = x.f[o + i * cols + j];
+                            else out.d[o + j * rows + i] = x.d[o + i * cols + j];
+                        }
+                    }
+                }
+            }
+        }
         return out;
     }
 

@@ -39,6 +39,15 @@ public final class GemmBench {
                     }
                     System.out.printf("%-4s %4d x %4d · %4d x %4d  threads %d  best %.3f s  %.2f GFLOP/s%n",
                             dt, m, k, k, n, threads, best, 2.0 * m * k * n / best * 1e-9);
+                    Tensor bt = be.transpose(b);                                // (N, K): c = a·btᵀ
+                    double bestT = Double.MAX_VALUE;
+                    for (int i = 0; i <= reps; i++) {
+                        long t0 = System.nanoTime();
+                        be.matmul(a, bt, false, true).close();
+                        if (i > 0) bestT = Math.min(bestT, (System.nanoTime() - t0) * 1e-9);
+                    }
+                    System.out.printf("%-4s   same with transB (a·bᵀ)          threads %d  best %.3f s  %.2f GFLOP/s%n",
+                            dt, threads, bestT, 2.0 * m * k * n / bestT * 1e-9);
                 }
             }
         }

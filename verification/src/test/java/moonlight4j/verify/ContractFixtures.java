@@ -24,6 +24,11 @@ import static org.assertj.core.api.Assertions.fail;
  * summation (Higham, Accuracy and Stability of Numerical Algorithms, §3.1: |fl(Σ) − Σ| ≤ γ_n Σ|x_i|, γ_n ≈ n·u).
  * F64 uses {@code 1e-12·(|r| + s)}: fp64 errors of these sizes (n ≤ a few thousand) are ≤ n·2⁻⁵³·s ≈ 1e-13·s.
  * Every check records its worst {@code |g − r| / bound}; {@link #report()} prints them (the measured margin).
+ *
+ * <p><b>Measured</b> on the cpu oracle (CpuBackendContractTest, 71 tests): worst error/bound F64 ≤ 0.12 (rope),
+ * F32 ≤ 0.50 (single ops: the one correctly rounded result uses half of the 2-rounding bound; matmul 0.26,
+ * softmax 0.21, sum 0.24), BF16 ≤ 0.99: a bf16 result is one rounding of an fp32 value, and RNE can land anywhere
+ * up to half a bf16 ulp = u_s·|r| from it, so ratios near 1 are expected and the bound cannot be tighter.
  */
 final class ContractFixtures {
 

@@ -4,6 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 
 import java.util.Random;
 
@@ -17,6 +18,13 @@ abstract class ContractTestBase {
 
     /** The backend under test. */
     protected abstract Backend backend();
+
+    @BeforeAll
+    static void resetMeasuredMargins() {
+        synchronized (ContractFixtures.WORST) {
+            ContractFixtures.WORST.clear();
+        }
+    }
 
     @AfterAll
     static void printMeasuredMargins() {

@@ -171,12 +171,15 @@ abstract class ElementwiseContractTests extends ContractTestBase {
         Random r = rng("inPlace", dt);
         int n = 30;
         double[] p = gaussian(r, dt, n, 1.0);
-        // scale: p·round(dt, s)
-        Tensor tp = t(dt, p, 5, 6);
-        backend().scaleInPlace(tp, 0.999);
+        // scale: p·round(dt, s); note bf16(0.999) = 1, so a bf16 weight decay of 0.999 is the identity
         double[] ref = new double[n];
-        for (int i = 0; i < n; i++) ref[i] = p[i] * round(dt, 0.999);
-        assertClose("scaleInPlace", dt, vals(tp), ref, null, 1);
+        Tensor tp = null;
+        for (double s : new double[]{0.999, 0.9, -3.3}) {
+            tp = t(dt, p, 5, 6);
+            backend().scaleInPlace(tp, s);
+            for (int i = 0; i < n; i++) ref[i] = p[i] * round(dt, s);
+            assertClose("scaleInPlace", dt, vals(tp), ref, null, 1);
+        }
         // axpy with u of every floating dtype; α = −2e-4 is not representable: whether it is first rounded to the
         // storage (bf16) or compute (fp32) precision, the result stays within u_s·|α·u| + 2 fp32 roundings
         for (DType ud : new DType[]{DType.F32, DType.F64, DType.BF16}) {

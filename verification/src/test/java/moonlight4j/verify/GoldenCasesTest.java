@@ -1,9 +1,10 @@
 package moonlight4j.verify;
 
-import moonlight4j.api.Backend;
+import moonlight4j.api.BackendProvider;
 import moonlight4j.api.Backends;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 import java.io.ByteArrayOutputStream;
@@ -15,13 +16,13 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** Every public golden case of an implemented kind passes on the oracle; {@code verify} over the whole directory. */
+/** Every public golden case of an implemented kind passes on every backend; {@code verify} over the whole directory. */
 class GoldenCasesTest {
 
-    private static final Backend CPU = Backends.get("cpu");
 
     static List<Path> implementedCases() throws Exception {
         Set<String> kinds = Runners.all().stream().map(CaseRunner::kind).collect(Collectors.toSet());
@@ -36,16 +37,25 @@ class GoldenCasesTest {
         return files;
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("implementedCases")
-    void passesOnCpu(Path file) {
-        CaseResult r = Verifier.standard().verify(file, CPU, k -> true).orElseThrow();
+    /** Every implemented case on every backend that runs here (the oracle and, where its natives load, nd4j). */
+    static Stream<Arguments> casesOnEveryBackend() throws Exception {
+        List<Path> cases = implementedCases();
+        List<String> backends = Backends.providers().stream().filter(p -> p.unavailableReason() == null)
+                .map(BackendProvider::name).toList();
+        assertThat(backends).contains("cpu");
+        return backends.stream().flatMap(b -> cases.stream().map(f -> Arguments.of(b, f)));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("casesOnEveryBackend")
+    void passes(String backend, Path file) {
+        CaseResult r = Verifier.standard().verify(file, Backends.get(backend), k -> true).orElseThrow();
         assertThat(r.status())
                 .as("%s:%n%s%n%s", r.name(), String.join("\n", r.notes()),
                         r.checks().stream().filter(t -> !t.pass()).map(TensorCheck::describe).collect(Collectors.joining("\n")))
                 .isEqualTo(CaseResult.Status.PASS);
         assertThat(r.checks()).isNotEmpty();
-        if (r.kind().equals("newton_schulz")) {
+        if (r.kind().equals("newton_schulz") && backend.equals("cpu")) {
             // The oracle follows FORMAT §3.1's rounding model, so the release's bf16 bits come out exactly.
             TensorCheck x = r.checks().stream().filter(t -> t.name().equals("out.X")).findFirst().orElseThrow();
             assertThat(x.bf16Mismatches()).as("bf16 bit mismatches of out.X").isZero();
@@ -71,7 +81,12 @@ class GoldenCasesTest {
         assertThat(m.matches()).as("last line: %s", lines[lines.length - 1]).isTrue();
         int pass = Integer.parseInt(m.group(1)), total = Integer.parseInt(m.group(2)), notImpl = Integer.parseInt(m.group(3));
         assertThat(total).isEqualTo(Verifier.caseFiles(GoldenDir.find()).size());
-        assertThat(pass).isEqualTo(implementedCases().size());
+        Set<String> lineKinds = Runners.lines().stream().map(LinesCaseRunner::kind).collect(Collectors.toSet());
+        long lineCases = Verifier.caseFiles(GoldenDir.find()).stream()
+                .filter(f -> f.getFileName().toString().endsWith(".jsonl"))
+                .filter(f -> lineKinds.contains(f.getFileName().toString().split("__")[0]))
+                .count();
+        assertThat(pass).isEqualTo(implementedCases().size() + lineCases);
         assertThat(pass + notImpl).as("exit 0 means no case failed").isEqualTo(total);
     }
 }

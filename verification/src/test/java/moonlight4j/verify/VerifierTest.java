@@ -143,13 +143,14 @@ class VerifierTest {
         assertThat(rc).isEqualTo(1);
         assertThat(out).contains("newton_schulz__broken").contains("malformed case file");
         String[] lines = out.split("\n");
-        assertThat(lines[lines.length - 1]).isEqualTo("verify: 1/4 cases pass (2 not implemented, backend=cpu)");
+        // the tokenizer case has no vocabulary next to it, so its runner fails it; "toy" has no runner
+        assertThat(lines[lines.length - 1]).isEqualTo("verify: 1/4 cases pass (1 not implemented, backend=cpu)");
 
         ByteArrayOutputStream only = new ByteArrayOutputStream();
         int rcKind = VerifyCommand.run(BE, dir, k -> k.equals("toy") || k.equals("tokenizer"), true, false,
                 new PrintStream(only, true, StandardCharsets.UTF_8));
         String[] l2 = only.toString(StandardCharsets.UTF_8).split("\n");
-        assertThat(l2[l2.length - 1]).isEqualTo("verify: 0/2 cases pass (2 not implemented, backend=cpu)");
+        assertThat(l2[l2.length - 1]).isEqualTo("verify: 0/2 cases pass (1 not implemented, backend=cpu)");
         assertThat(rcKind).as("--strict fails on unimplemented kinds").isEqualTo(1);
         assertThat(VerifyCommand.run(BE, dir, k -> k.equals("toy"), false, false, new PrintStream(new ByteArrayOutputStream())))
                 .as("without --strict, unimplemented is not a failure").isZero();

@@ -1,0 +1,78 @@
+package moonlight4j.nd4j;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.conditions.Conditions;
+
+import java.nio.FloatBuffer;
+import java.util.stream.IntStream;
+
+/**
+ * bf16 emulation. A BF16 tensor is an ND4J FLOAT array whose elements are all bf16-exact; an op computes in fp32 and
+ * then rounds its result once with round-to-nearest-even ({@link #rounded}).
+ *
+ * <p>The rounding uses ND4J's FLOAT → BFLOAT16 → FLOAT casts, which are round-to-nearest-even for every finite
+ * value and ±inf (checked against {@link #bits} on 2²⁰ random bit patterns with forced ties, 0 mismatches), but turn a
+ * NaN into ±inf or 0; and a NaN count costs more than the rounding itself. So on the CPU backend the rounding is
+ * done here on the array's native memory with {@link #bits}; the casts (after a NaN count) serve views and GPU
+ * arrays.
+ */
+final class Bf16 {
+
+    private Bf16() {
+    }
+
+    /** RNE bits of {@code f}: {@code (b + 0x7fff + ((b >>> 16) & 1)) >>> 16}; NaN → quiet NaN with f's sign. */
+    static short bits(float f) {
+        int b = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((b >>> 16) | 0x0040);
+        return (short) ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
+    }
+
+    /** The float holding bf16 bits {@code h}. */
+    static float widen(short h) {
+        return Float.intBitsToFloat((h & 0xffff) << 16);
+    }
+
+    /** {@code f} rounded to the nearest bf16 (ties to even), as a float. */
+    static float round(float f) {
+        return widen(bits(f));
+    }
+
+    /** A new FLOAT array holding {@code x} (FLOAT) rounded to bf16; {@code x} is left as it is. */
+    static INDArray rounded(INDArray x) {
+        INDArray y = x.dup('c');
+        roundInPlace(y);
+        return y;
+    }
+
+    /**
+     * Rounds {@code x} (FLOAT) to bf16 in place. On the CPU backend an array that owns its whole buffer is rounded
+     * by {@link #bits} directly in its native memory (one pass, NaN-safe, split over the cores for large arrays);
+     * otherwise (views, GPU memory) by ND4J's casts, after a NaN count.
+     */
+    static void roundInPlace(INDArray x) {
+        if (x.isEmpty()) return;
+        boolean dense = !x.isView() && x.ordering() == 'c' && x.offset() == 0 && x.data().length() == x.length();
+        if (dense && !DeviceInfo.cuda()) {
+            FloatBuffer fb = x.data().asNioFloat();
+            int n = Math.toIntExact(x.length());
+            int chunk = 1 << 16;
+            IntStream.range(0, (n + chunk - 1) / chunk).parallel().forEach(c -> {
+                for (int i = c * chunk, end = Math.min(n, i + chunk); i < end; i++) fb.put(i, round(fb.get(i)));
+            });
+            return;
+        }
+        if (Reductions.count(x, Conditions.isNan()) > 0) {
+            float[] f = HostArrays.floats(x);
+            for (int i = 0; i < f.length; i++) f[i] = round(f[i]);
+            try (INDArray r = HostArrays.create(f, x.shape())) {
+                x.assign(r);
+            }
+            return;
+        }
+        try (INDArray b = x.castTo(DataType.BFLOAT16); INDArray r = b.castTo(DataType.FLOAT)) {
+            x.assign(r);
+        }
+    }
+}

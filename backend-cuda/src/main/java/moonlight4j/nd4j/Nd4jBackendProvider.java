@@ -1,0 +1,70 @@
+package moonlight4j.nd4j;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.BackendProvider;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Registers the {@code nd4j} backend (priority 10, above the oracle {@code cpu}). Loading ND4J's natives is tried
+ * once; any {@link Throwable} (missing native library, wrong CPU, no CUDA driver) becomes a one-line reason so the
+ * CLI can fall back to {@code cpu} and say why.
+ */
+public final class Nd4jBackendProvider implements BackendProvider {
+
+    private static volatile String probe; // null = not probed yet; "" = available; else the reason
+    private static volatile Nd4jBackend instance;
+
+    @Override
+    public String name() {
+        return Nd4jBackend.NAME;
+    }
+
+    @Override
+    public int priority() {
+        return 10;
+    }
+
+    @Override
+    public String unavailableReason() {
+        String p = probe;
+        if (p == null) {
+            synchronized (Nd4jBackendProvider.class) {
+                if (probe == null) probe = tryLoad();
+                p = probe;
+            }
+        }
+        return p.isEmpty() ? null : p;
+    }
+
+    /** Initialises ND4J and runs one tiny op; returns "" on success, else the reason in one line. */
+    private static String tryLoad() {
+        try {
+            INDArray a = Nd4j.create(new float[]{1f, 2f}, new long[]{2}, DataType.FLOAT);
+            float s = a.sumNumber().floatValue();
+            a.close();
+            if (s != 3f) return "ND4J self-test gave 1 + 2 = " + s;
+            return "";
+        } catch (Throwable t) {
+            Throwable root = t;
+            while (root.getCause() != null && root.getCause() != root) root = root.getCause();
+            String msg = t.getClass().getSimpleName() + ": " + t.getMessage()
+                    + (root != t ? " (cause: " + root.getClass().getSimpleName() + ": " + root.getMessage() + ")" : "");
+            return "ND4J natives did not load: " + msg.replace('\n', ' ');
+        }
+    }
+
+    @Override
+    public Backend create() {
+        if (unavailableReason() != null) throw new IllegalStateException("nd4j: " + unavailableReason());
+        Nd4jBackend b = instance;
+        if (b == null) {
+            synchronized (Nd4jBackendProvider.class) {
+                if (instance == null) instance = new Nd4jBackend();
+                b = instance;
+            }
+        }
+        return b;
+    }
+}

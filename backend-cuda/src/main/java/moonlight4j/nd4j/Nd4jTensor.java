@@ -1,0 +1,69 @@
+package moonlight4j.nd4j;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.api.Shapes;
+import moonlight4j.api.Tensor;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A {@link Tensor} held by an ND4J {@link INDArray} that it owns alone (never a view), so {@link #close()} can free
+ * the off-heap (or device) buffer at once. BF16 tensors are held as an ND4J FLOAT array whose every element is
+ * bf16-exact (see {@link Bf16}); F32 → FLOAT, F64 → DOUBLE, I32 → INT, I64 → LONG.
+ */
+final class Nd4jTensor implements Tensor {
+
+    private final Nd4jDataOps backend;
+    private final DType dtype;
+    private final int[] shape;
+    private INDArray array;
+
+    Nd4jTensor(Nd4jDataOps backend, DType dtype, int[] shape, INDArray array) {
+        this.backend = backend;
+        this.dtype = dtype;
+        this.shape = shape.clone();
+        this.array = array;
+    }
+
+    /** The owned array; an error after {@link #close()}. */
+    INDArray array() {
+        INDArray a = array;
+        if (a == null) {
+            throw new IllegalStateException("nd4j: " + dtype + " tensor " + Shapes.str(shape) + " used after close()");
+        }
+        return a;
+    }
+
+    @Override
+    public int[] shape() {
+        return shape.clone();
+    }
+
+    @Override
+    public DType dtype() {
+        return dtype;
+    }
+
+    @Override
+    public Backend backend() {
+        return backend;
+    }
+
+    @Override
+    public int rank() {
+        return shape.length;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (array != null) {
+            array.close();
+            array = null;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Nd4jTensor" + Shapes.str(shape) + " " + dtype + (array == null ? " (closed)" : "");
+    }
+}

@@ -1,0 +1,129 @@
+package moonlight4j.nd4j;
+
+import moonlight4j.api.DType;
+import moonlight4j.api.Shapes;
+import moonlight4j.api.Tensor;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.INDArrayIndex;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
+/** Byte-buffer transfer, dtype casts, slicing and concatenation. */
+final class Transfer {
+
+    private Transfer() {
+    }
+
+    static Tensor fromBuffer(Nd4jDataOps be, ByteBuffer data, DType dtype, int... shape) {
+        int n = Shapes.numelInt(shape);
+        long bytes = (long) n * dtype.byteSize();
+        if (data.remaining() < bytes) {
+            throw new IllegalArgumentException("fromBuffer: " + data.remaining() + " bytes remaining, expected " + bytes
+                    + " for " + dtype + " " + Shapes.str(shape));
+        }
+        ByteBuffer b = data.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        long[] s = HostArrays.longs(shape);
+        INDArray a = switch (dtype) {
+            case F32 -> {
+                float[] f = new float[n];
+                b.asFloatBuffer().get(f);
+                yield HostArrays.create(f, s);
+            }
+            case BF16 -> {
+                float[] f = new float[n];
+                for (int i = 0; i < n; i++) f[i] = Bf16.widen(b.getShort(b.position() + 2 * i));
+                yield HostArrays.create(f, s);
+            }
+            case F64 -> {
+                double[] d = new double[n];
+                b.asDoubleBuffer().get(d);
+                yield HostArrays.create(d, s);
+            }
+            case I32 -> {
+                int[] d = new int[n];
+                b.asIntBuffer().get(d);
+                yield HostArrays.create(d, s);
+            }
+            case I64 -> {
+                long[] d = new long[n];
+                b.asLongBuffer().get(d);
+                yield HostArrays.create(d, s);
+            }
+        };
+        return be.wrap(a, dtype, shape);
+    }
+
+    static void writeTo(Nd4jDataOps be, Tensor t, ByteBuffer out) {
+        INDArray a = be.arr(t);
+        int n = Math.toIntExact(t.numel());
+        long bytes = (long) n * t.dtype().byteSize();
+        if (out.remaining() < bytes) {
+            throw new IllegalArgumentException("writeTo: " + out.remaining() + " bytes remaining, expected " + bytes
+                    + " for " + t.dtype() + " " + Shapes.str(t.shape()));
+        }
+        ByteBuffer o = out.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        switch (t.dtype()) {
+            case F32 -> o.asFloatBuffer().put(HostArrays.floats(a));
+            case BF16 -> {
+                float[] f = HostArrays.floats(a);
+                int p = o.position();
+                for (int i = 0; i < n; i++) o.putShort(p + 2 * i, (short) (Float.floatToRawIntBits(f[i]) >>> 16));
+            }
+            case F64 -> o.asDoubleBuffer().put(HostArrays.doubles(a));
+            case I32 -> {
+                long[] l = HostArrays.longValues(a);
+                int p = o.position();
+                for (int i = 0; i < n; i++) o.putInt(p + 4 * i, (int) l[i]);
+            }
+            case I64 -> o.asLongBuffer().put(HostArrays.longValues(a));
+        }
+        out.position(out.position() + (int) bytes);
+    }
+
+    /** A copy in {@code dtype}: to BF16 rounds to nearest even; floating → integer is rejected. */
+    static Tensor cast(Nd4jDataOps be, Tensor t, DType dtype) {
+        if (t.dtype().isFloating() && !dtype.isFloating()) {
+            throw new IllegalArgumentException("cast: cannot cast floating " + t.dtype() + " to integer " + dtype);
+        }
+        INDArray a = be.arr(t);
+        if (t.dtype() == DType.I64 && dtype == DType.I32) {
+            for (long v : HostArrays.longValues(a)) checkI32("cast", v);
+        }
+        INDArray c = a.dataType() == HostArrays.storage(dtype) ? a.dup('c') : a.castTo(HostArrays.storage(dtype));
+        if (dtype == DType.BF16 && t.dtype() != DType.BF16) {
+            INDArray r = Bf16.rounded(c);
+            c.close();
+            c = r;
+        }
+        return be.wrap(c, dtype, t.shape());
+    }
+
+    /** I32 values must fit an int. */
+    static long checkI32(String op, long v) {
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": value " + v + " does not fit I32");
+        }
+        return v;
+    }
+
+    static Tensor slice(Nd4jDataOps be, Tensor x, int axis, int from, int to) {
+        int[] out = Shapes.checkSlice(x, axis, from, to);
+        int a = Shapes.axis("slice", axis, x.rank());
+        INDArrayIndex[] idx = new INDArrayIndex[x.rank()];
+        for (int i = 0; i < idx.length; i++) idx[i] = i == a ? NDArrayIndex.interval(from, to) : NDArrayIndex.all();
+        if (Shapes.numel(out) == 0) return be.zeros(x.dtype(), out);
+        return be.wrap(be.arr(x).get(idx).dup('c'), x.dtype(), out);
+    }
+
+    static Tensor concat(Nd4jDataOps be, int axis, Tensor... parts) {
+        int[] out = Shapes.checkConcat(axis, parts);
+        int a = Shapes.axis("concat", axis, out.length);
+        INDArray[] arrays = new INDArray[parts.length];
+        for (int i = 0; i < parts.length; i++) arrays[i] = be.arr(parts[i]);
+        INDArray c = parts.length == 1 ? arrays[0].dup('c') : Nd4j.concat(a, arrays);
+        return be.wrap(c, parts[0].dtype(), out);
+    }
+}

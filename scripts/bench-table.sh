@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One side-by-side benchmark table from one run: GEMM GFLOP/s (% of the fp32 peak) and Newton–Schulz 5 steps on
+# 1024×4096 (fp32 and bf16) for the moonlight4j backends (cpu oracle, nd4j), numpy and PyTorch 1.13, all on the same
+# thread count. A measurement, not a test: on a shared machine the figures swing with the load (uptime is printed).
+#
+#   scripts/bench-table.sh [threads (default 2)] [fp32 peak GFLOP/s (default 402: 2 Zen 5 cores, VERSIONS.md)]
+#
+# Needs: the project built by ./moonlight (writes verification/target/classpath.txt), python3 with numpy (pyenv),
+# /usr/bin/python3 with torch (Debian python3-torch). numpy and torch run with the environment as it is.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+threads="${1:-2}"
+peak="${2:-402}"
+export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
+
+./moonlight backends >/dev/null          # builds when sources changed, writes the class path
+cp="$root/verification/target/classes:$(cat "$root/verification/target/classpath.txt")"
+rows="$(mktemp)"
+trap 'rm -f "$rows"' EXIT
+
+# ND4J's OpenBLAS 0.3.19 does not know Zen 4/5. The nd4j column runs with the OPENBLAS_CORETYPE that ./moonlight
+# would use (the environment's, else SKYLAKEX on AVX-512); on AVX-512 machines a second nd4j column forces SKYLAKEX.
+avx512=0
+grep -q avx512f /proc/cpuinfo 2>/dev/null && avx512=1
+core="${OPENBLAS_CORETYPE:-}"
+[ -z "$core" ] && [ "$avx512" = 1 ] && core=SKYLAKEX
+echo "bench-table: $threads threads, $(nproc) CPUs, load: $(uptime | sed 's/.*load average: //')" >&2
+bench_java() {   # bench_java CORETYPE LABEL BACKEND...
+  local ct="$1" label="$2"
+  shift 2
+  env ${ct:+OPENBLAS_CORETYPE="$ct"} java -Xmx8g -Dmoonlight.cpu.threads="$threads" -cp "$cp" \
+      moonlight4j.nd4j.BenchTable "$@" 2> >(grep -v -e DEBUG -e SLF4J >&2) | sed "s/^nd4j\t/$label\t/" >> "$rows"
+}
+bench_java "$core" "nd4j ${core:-default}" cpu nd4j
+if [ "$avx512" = 1 ] && [ "$core" != SKYLAKEX ]; then
+  bench_java SKYLAKEX "nd4j SKYLAKEX" nd4j
+fi
+if python3 -c 'import numpy' 2>/dev/null; then
+  python3 "$root/scripts/bench_numpy.py" >> "$rows"
+else
+  echo "bench-table: python3 has no numpy, column skipped" >&2
+fi
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  /usr/bin/python3 "$root/scripts/bench_torch.py" "$threads" >> "$rows"
+else
+  echo "bench-table: /usr/bin/python3 has no torch (apt-get install python3-torch), column skipped" >&2
+fi
+echo "load after: $(uptime | sed 's/.*load average: //')" >&2
+python3 "$root/scripts/bench_table_format.py" "$peak" < "$rows"
