@@ -72,7 +72,7 @@ class DataParallelModelTest {
      * {@code c == null}: one process running the global batch as {@code shards} micro-batches (gradients added in
      * shard order); otherwise rank {@code c.rank()} of {@code shards} ranks on its shard.
      */
-    private static Run train(Collective c, int shards) {
+    static Run train(Collective c, int shards) {
         MoonlightModel model = new MoonlightModel(BE, CFG, ModelInit.random(CFG, BE, DType.F32, 1));
         model.training(true);
         Map<String, Tensor> params = model.parameters().asMap();

@@ -33,6 +33,7 @@ public final class MpiCheckMain {
             if (die && c.rank() == 1) throw new IllegalStateException("rank 1 died on purpose");
             collectives(c);
             distributedMuon(c);
+            modelTraining(c);
             return c.rank();
         });
         int rank = done.get(0);
@@ -100,6 +101,19 @@ public final class MpiCheckMain {
             single.forEach((name, v) -> expect("DistributedMuon " + opt.newtonSchulz().dtype() + " " + name,
                     mine.params().get(name), v));
         }
+    }
+
+    /** {@link DataParallelModelTest}: the tiny MoE model trained on N processes equals one process accumulating. */
+    private static void modelTraining(Collective c) {
+        DataParallelModelTest.Run mine = DataParallelModelTest.train(c, c.worldSize());
+        DataParallelModelTest.Run single = DataParallelModelTest.train(null, c.worldSize());
+        float[] a = new float[mine.losses().length], b = new float[a.length];
+        for (int k = 0; k < a.length; k++) {
+            a[k] = (float) mine.losses()[k];
+            b[k] = (float) single.losses()[k];
+        }
+        expect("model training loss curve", a, b);
+        single.params().forEach((name, v) -> expect("model training " + name, mine.params().get(name), v));
     }
 
     private static void expect(String what, float[] got, float[] want) {
