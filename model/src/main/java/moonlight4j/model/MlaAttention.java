@@ -36,6 +36,14 @@ public final class MlaAttention extends Layer {
 
     private Saved saved;
 
+    /** Largest unmasked attention logit {@code scale·q·k} of the last training-mode forward (SPEC §2.9). */
+    private double lastMaxLogit = Double.NaN;
+
+    /** Largest attention logit of the last forward in training mode (NaN before one). */
+    public double lastMaxLogit() {
+        return lastMaxLogit;
+    }
+
     /** @param prefix e.g. {@code model.layers.0.self_attn.} (empty in module-level golden cases) */
     public MlaAttention(Backend be, Parameters params, String prefix, MoonlightConfig cfg) {
         this.be = be;
@@ -104,6 +112,11 @@ public final class MlaAttention extends Layer {
                 be.reshape(keys, b * h, t, dq), false, true), scale);                         // (B·H, T, T)
         Tensor masked = be.add(be.reshape(scores, b, h, t, t), mask);                         // (B, H, T, T)
         Tensor probs = be.softmax(masked);                                                    // (B, H, T, T)
+        if (keepForBackward) {                                                                // for logging (SPEC §2.9)
+            try (Tensor mx = be.maxAll(masked)) {
+                lastMaxLogit = be.item(mx);
+            }
+        }
         Tensor out = be.matmul(be.reshape(probs, b * h, t, t), be.reshape(v, b * h, t, dv),
                 false, false);                                                                // (B·H, T, dv)
         Tensor attn = be.reshape(be.permute(be.reshape(out, b, h, t, dv), 0, 2, 1, 3), b, t, h * dv); // (B, T, H·dv)

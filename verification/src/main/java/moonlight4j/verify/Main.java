@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
                 VerifyCommand.class,
                 BenchCommand.class,
                 InspectCommand.class,
+                TrainCommand.class,
         })
 public final class Main {
 
