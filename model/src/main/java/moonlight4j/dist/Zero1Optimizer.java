@@ -24,13 +24,15 @@ import java.util.Map;
  * Gradients are summed over ranks: each rank passes the gradient of its share of the global loss. Parameters and
  * gradients share one dtype (F32 or BF16); collectives carry that dtype.
  */
-abstract class Zero1Optimizer implements Optimizer {
+public abstract class Zero1Optimizer implements Optimizer {
 
     final Backend be;
     final Collective comm;
     FlatLayout layout;
     private final Map<String, Tensor> slots = new LinkedHashMap<>();   // "<param>.<slot>" → this rank's slice
     final Map<String, Long> steps = new LinkedHashMap<>();              // step counts of params with a slice here
+    private double clip;                                                 // global-norm clipping threshold, 0 = off
+    private double lastGradNorm = Double.NaN;
 
     Zero1Optimizer(Backend be, Collective comm) {
         this.be = be;
@@ -72,6 +74,8 @@ abstract class Zero1Optimizer implements Optimizer {
         if (dtype == DType.BF16) reduceScatterBf16(flatGrad, grad);
         else comm.reduceScatter(flatGrad, grad, ReduceOp.SUM);
 
+        clipSummedGradient(grad);
+
         float[] local = new float[s];                                    // this partition of the parameters
         for (Param p : layout.params) {
             FlatLayout.Piece piece = layout.piece(p, r);
@@ -100,6 +104,37 @@ abstract class Zero1Optimizer implements Optimizer {
             out.put(p.name(), rmsFromSquares(p) ? Math.sqrt(v / p.numel()) : v);
         }
         return out;
+    }
+
+    /**
+     * Global-norm clipping of the SUMMED gradient, as {@code torch.nn.utils.clip_grad_norm_} on one process:
+     * {@code n = √(Σ g²)} over all partitions (each rank's Σ in double, all-gathered exactly as 64-bit patterns and
+     * added in rank order, so every rank gets the same n); when {@code clip > 0} and {@code n > clip} the partition
+     * is scaled by {@code clip / (n + 1e-6)}. n is kept for {@link #lastGradNorm()}.
+     */
+    private void clipSummedGradient(float[] grad) {
+        double ss = 0;
+        for (float g : grad) ss += (double) g * g;
+        long[] all = new long[comm.worldSize()];
+        comm.allGatherLongs(new long[]{Double.doubleToRawLongBits(ss)}, all);
+        double total = 0;
+        for (long bits : all) total += Double.longBitsToDouble(bits);
+        lastGradNorm = Math.sqrt(total);
+        if (clip > 0 && lastGradNorm > clip) {
+            double f = clip / (lastGradNorm + 1e-6);
+            for (int i = 0; i < grad.length; i++) grad[i] = (float) (grad[i] * f);
+        }
+    }
+
+    /** Sets the global-norm clipping threshold applied inside {@link #step} (0 = off). */
+    public void setClip(double maxNorm) {
+        if (!(maxNorm >= 0)) throw new IllegalArgumentException("clip must be ≥ 0, got " + maxNorm);
+        this.clip = maxNorm;
+    }
+
+    /** The global L2 norm of the summed gradient at the last {@link #step} (before clipping). */
+    public double lastGradNorm() {
+        return lastGradNorm;
     }
 
     /** Grad-None decided globally: a parameter is updated when any rank has its gradient. */
