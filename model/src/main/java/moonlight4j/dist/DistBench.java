@@ -81,7 +81,7 @@ public final class DistBench {
             }
             double adamwFormula = (r0.n() - 1.0) / r0.n() * 8.0 * r0.total();
             out.printf("    N=%d: distributed AdamW by the formula (N−1)/N·8P = %,.0f B; %,d B of each measured figure are"
-                    + " control traffic (grad-None flags, update RMS); %,d of %,d parameters are in matrices spanning"
+                    + " control traffic (grad-None flags, update RMS, gradient norm); %,d of %,d parameters are in matrices spanning"
                     + " partitions (f = %.4f); paper bounds of the ratio: [1, 1.25]%n", r0.n(), adamwFormula,
                     r0.controlBytes(), r0.spanning(), r0.total(), (double) r0.spanning() / r0.total());
         }
@@ -101,7 +101,8 @@ public final class DistBench {
         long spanning = layout.params.stream().filter(p -> layout.spans(p) && opt.split().useMuon(p.name(), p.shape()))
                 .mapToLong(FlatLayout.Param::numel).sum();
         int n = c.worldSize();
-        long control = (long) (2.0 * (n - 1) / n * 4 * params.size()) * 2;   // flags + RMS all-reduces
+        long control = (long) (2.0 * (n - 1) / n * 4 * params.size()) * 2   // flags + RMS all-reduces
+                + 8L * (n - 1);                                                // gradient-norm all-gather
         try (DistributedMuon dm = new DistributedMuon(be, opt, c)) {
             for (int i = 0; i < warmup; i++) dm.step(params, grads, 1e-3);
             double[] sec = new double[reps];
