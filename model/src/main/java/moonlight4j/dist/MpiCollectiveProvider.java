@@ -52,6 +52,8 @@ public final class MpiCollectiveProvider implements CollectiveProvider {
             throw new CollectiveException("mpi rank " + c.rank() + " failed: " + e, e);
         }
         c.close();                                    // MPI_Finalize
-        return List.of(result);
+        List<T> out = new java.util.ArrayList<>();    // the result may be null (a rank with nothing to report)
+        out.add(result);
+        return out;
     }
 }
