@@ -23,8 +23,8 @@ import java.util.function.Supplier;
         description = "Measure GEMM or Newton–Schulz speed (median time, GFLOP/s) on a backend.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "gemm|ns|forward|generate",
-            description = "what to measure: gemm, ns, forward or generate")
+    @Parameters(index = "0", paramLabel = "gemm|ns|forward|generate|dist",
+            description = "what to measure: gemm, ns, forward, generate or dist")
     String what;
 
     @Mixin
@@ -36,6 +36,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--preset", paramLabel = "NAME", description = "forward: model preset (default tiny)")
     String preset;
+
+    @Option(names = "--dist", defaultValue = "local", description = "dist: collective engine, local or mpi (default ${DEFAULT-VALUE})")
+    String dist;
+
+    @Option(names = "--ranks", split = ",", description = "dist with local: rank counts to measure (default 1,2)")
+    java.util.List<Integer> ranks = new java.util.ArrayList<>();
 
     @Option(names = "--reps", defaultValue = "5", description = "timed repetitions (default ${DEFAULT-VALUE})")
     int reps;
@@ -50,8 +56,8 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps must be ≥ 1 and --warmup ≥ 0");
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16, got " + dtype);
-        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward") && !what.equals("generate")) {
-            throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
+        if (!java.util.Set.of("gemm", "ns", "forward", "generate", "dist").contains(what)) {
+            throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward', 'generate' or 'dist', got '" + what + "'");
         }
         Backend be = backend.resolve();
         switch (what) {
@@ -79,7 +85,8 @@ final class BenchCommand implements Callable<Integer> {
                 int[] s = parse(shape == null ? "1x32x32" : shape, 3, "BxTxN");
                 GenerateBench.run(be, preset, s[0], s[1], s[2], dtype, warmup, reps);
             }
-            default -> throw new IllegalArgumentException("bench: expected 'gemm', 'ns' or 'forward', got '" + what + "'");
+            case "dist" -> moonlight4j.dist.DistBench.run(be, dist, ranks, preset, warmup, reps, System.out);
+            default -> throw new IllegalStateException(what);
         }
         return 0;
     }

@@ -106,6 +106,9 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--name", description = "run name (default arithmetic, or the dataset's file name)")
     String name;
 
+    @picocli.CommandLine.Mixin
+    DistOption dist;
+
     @Override
     public Integer call() throws Exception {
         if (dataset != null && dataset.getFileName().toString().endsWith(".jsonl")) {   // SFT on conversations
@@ -157,7 +160,11 @@ final class TrainCommand implements Callable<Integer> {
         List<String> matrices = new ArrayList<>();
         for (String n : initial.names()) if (initial.get(n).rank() == 2) matrices.add(n);
         List<TrainRun.Result> results = new ArrayList<>();
-        try (MetricsCsv metrics = new MetricsCsv(dir.resolve("metrics.csv"), matrices)) {
+        if (dist.enabled()) {
+            results = DistTrain.run(dist, be, cfg, initial, train, val, base, opts, dir, matrices, evalEvery, evalChunks,
+                    saveEvery, resume);
+            if (results == null) return 0;                              // mpi rank > 0: rank 0 reports
+        } else try (MetricsCsv metrics = new MetricsCsv(dir.resolve("metrics.csv"), matrices)) {
             for (String o : opts) {
                 Parameters p = copy(be, initial);
                 TrainOptions to = base.withOptimizer(o, peak, wd);
