@@ -38,8 +38,8 @@ public final class AdamW implements Optimizer {
         }
     }
 
-    static final String MOMENT1 = "moment1";
-    static final String MOMENT2 = "moment2";
+    public static final String MOMENT1 = "moment1";
+    public static final String MOMENT2 = "moment2";
 
     private final Backend be;
     private final Options opt;
@@ -61,28 +61,36 @@ public final class AdamW implements Optimizer {
             Tensor g = grads.get(name);
             if (g == null) continue;                                     // grad None: skipped entirely
             long t = state.nextStep(name);
-            Tensor m = state.slot(name, MOMENT1, g);
-            Tensor v = state.slot(name, MOMENT2, g);
-            be.scaleInPlace(p, 1 - lr * opt.weightDecay());              // decoupled weight decay
-            be.lerpInPlace(m, g, 1 - opt.beta1());                       // update the first moment
-            be.scaleInPlace(v, opt.beta2());                             // update the second moment:
-            try (Tensor g2 = be.mul(g, g)) {                             //   v = β2·v + (1−β2)·g²
-                be.axpyInPlace(v, 1 - opt.beta2(), g2);
-            }
-            double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);       // bias-correct both moments
-            double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(opt.beta2(), t));
-            double stepSize = lr / biasCorrection1;
-            try (Tensor sqrtV = be.sqrt(v);
-                 Tensor vHat = be.mulScalar(sqrtV, 1 / biasCorrection2Sqrt);   // √v / √(1−β2^t)
-                 Tensor denom = be.addScalar(vHat, opt.eps());
-                 Tensor direction = be.div(m, denom)) {
-                be.axpyInPlace(p, -stepSize, direction);                 // p −= lr/(1−β1^t) · m/denom
-                try (Tensor ss = be.sumSquares(direction)) {
-                    updateRms.put(name, stepSize * Math.sqrt(be.item(ss) / direction.numel()));
-                }
-            }
+            MuonRule.AdamWStep st = update(be, p, g, state.slot(name, MOMENT1, g), state.slot(name, MOMENT2, g), t, lr, opt);
+            updateRms.put(name, st.stepSize() * Math.sqrt(st.directionSumSquares() / p.numel()));
         }
         return updateRms;
+    }
+
+    /**
+     * One torch AdamW update at step {@code t} in place on {@code p}, {@code m}, {@code v} (any slice of a parameter:
+     * every operation is element-wise); shared with {@code moonlight4j.dist.DistributedAdamW}.
+     */
+    public static MuonRule.AdamWStep update(Backend be, Tensor p, Tensor g, Tensor m, Tensor v, long t, double lr,
+                                            Options opt) {
+        be.scaleInPlace(p, 1 - lr * opt.weightDecay());                  // decoupled weight decay
+        be.lerpInPlace(m, g, 1 - opt.beta1());                           // update the first moment
+        be.scaleInPlace(v, opt.beta2());                                 // update the second moment:
+        try (Tensor g2 = be.mul(g, g)) {                                 //   v = β2·v + (1−β2)·g²
+            be.axpyInPlace(v, 1 - opt.beta2(), g2);
+        }
+        double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);           // bias-correct both moments
+        double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(opt.beta2(), t));
+        double stepSize = lr / biasCorrection1;
+        try (Tensor sqrtV = be.sqrt(v);
+             Tensor vHat = be.mulScalar(sqrtV, 1 / biasCorrection2Sqrt);   // √v / √(1−β2^t)
+             Tensor denom = be.addScalar(vHat, opt.eps());
+             Tensor direction = be.div(m, denom)) {
+            be.axpyInPlace(p, -stepSize, direction);                     // p −= lr/(1−β1^t) · m/denom
+            try (Tensor ss = be.sumSquares(direction)) {
+                return new MuonRule.AdamWStep(stepSize, be.item(ss));
+            }
+        }
     }
 
     @Override

@@ -1,7 +1,6 @@
 package moonlight4j.optim;
 
 import moonlight4j.api.Backend;
-import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
 
@@ -75,9 +74,9 @@ public final class Muon implements Optimizer {
         }
     }
 
-    static final String MOMENTUM_BUFFER = "momentum_buffer";
-    static final String MOMENT1 = "moment1";
-    static final String MOMENT2 = "moment2";
+    public static final String MOMENTUM_BUFFER = "momentum_buffer";
+    public static final String MOMENT1 = "moment1";
+    public static final String MOMENT2 = "moment2";
 
     private final Backend be;
     private final Options opt;
@@ -112,24 +111,15 @@ public final class Muon implements Optimizer {
     private double muonUpdate(String name, Tensor p, Tensor g, double lr) {
         int[] shape = p.shape();                                         // (A, B) = (out, in)
         Tensor buf = state.slot(name, MOMENTUM_BUFFER, g);
-        be.scaleInPlace(buf, opt.momentum());                            // Eq. 1: M_t = μ·M_{t−1} ...
-        be.axpyInPlace(buf, 1.0, g);                                     //         ... + G_t
-        Tensor nsInput;                                                  // g' (SPEC §1.2)
-        if (opt.nesterov()) {
-            nsInput = be.copy(g);
-            be.axpyInPlace(nsInput, opt.momentum(), buf);                // g' = g + μ·buf (the updated buf)
-        } else {
-            nsInput = buf;                                               // g' = buf
-        }
+        Tensor nsInput = MuonRule.momentum(be, buf, g, opt.momentum(), opt.nesterov());   // g' (SPEC §1.2)
         try {
             // The release views an n-D gradient as (size(0), −1) before NS (SPEC §1.2; dead there for 2-D params).
             Tensor matrix = shape.length == 2 ? nsInput : be.reshape(nsInput, shape[0], -1);
             try (Tensor o = opt.newtonSchulz().apply(be, matrix);        // O_t = NS5(g')        (A, B)
                  Tensor u = shape.length == 2 ? null : be.reshape(o, shape)) {
                 double adjustedLr = opt.adjustLr().adjust(lr, shape[0], shape[1]);
-                be.scaleInPlace(p, 1 - lr * opt.weightDecay());          // Eq. 4: W·(1 − η·λ), unscaled η
-                be.axpyInPlace(p, -adjustedLr, u == null ? o : u);       // Eq. 4: W − η·0.2·√max(A,B)·O
-                return adjustedLr * rms(o);                              // Algorithm 1 line 14
+                MuonRule.applyUpdate(be, p, u == null ? o : u, lr, opt.weightDecay(), adjustedLr);   // Eq. 4
+                return adjustedLr * MuonRule.rms(be, o);                 // Algorithm 1 line 14
             }
         } finally {
             if (nsInput != buf) nsInput.close();
@@ -141,36 +131,8 @@ public final class Muon implements Optimizer {
         long t = state.nextStep(name);                                   // per-parameter step count
         Tensor m = state.slot(name, MOMENT1, g);
         Tensor v = state.slot(name, MOMENT2, g);
-        be.lerpInPlace(m, g, 1 - opt.beta1());                           // m = lerp(m, g, 1−β1)
-        try (Tensor g2 = be.mul(g, g)) {
-            be.lerpInPlace(v, g2, 1 - opt.beta2());                      // v = lerp(v, g², 1−β2)
-        }
-        try (Tensor sqrtV = be.sqrt(v);
-             Tensor denom = be.addScalar(sqrtV, opt.eps());              // eps + √v (uncorrected v)
-             Tensor direction = be.div(m, denom)) {                      // m / (eps + √v)
-            double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);
-            double biasCorrection2 = 1 - Math.pow(opt.beta2(), t);
-            double scale = biasCorrection1 / Math.pow(biasCorrection2, 0.5);
-            double stepSize = lr / scale;                                // lr·√(1−β2^t)/(1−β1^t)
-            be.scaleInPlace(p, 1 - lr * opt.weightDecay());              // decoupled decay first
-            be.axpyInPlace(p, -stepSize, direction);
-            return stepSize * rms(direction);
-        }
-    }
-
-    /**
-     * {@code √(Σx² / n)}. A BF16 sum would be rounded to bf16 (0.4% error), so a BF16 tensor is widened first and
-     * the sum kept in fp32.
-     */
-    private double rms(Tensor x) {
-        if (x.dtype() == DType.BF16) {
-            try (Tensor wide = be.cast(x, DType.F32)) {
-                return rms(wide);
-            }
-        }
-        try (Tensor ss = be.sumSquares(x)) {
-            return Math.sqrt(be.item(ss) / x.numel());
-        }
+        MuonRule.AdamWStep s = MuonRule.adamw(be, p, g, m, v, t, lr, opt);
+        return s.stepSize() * Math.sqrt(s.directionSumSquares() / p.numel());
     }
 
     @Override

@@ -48,6 +48,14 @@ public final class LoadBalancer {
         }
     }
 
+    /**
+     * Data parallelism: replaces each layer's counts by {@code sum.apply(counts)}, their sum over ranks, so the
+     * bias update uses the load of the global batch (every rank then applies the same update).
+     */
+    public void sumOverRanks(java.util.function.UnaryOperator<long[]> sum) {
+        counts.replaceAll((layer, c) -> sum.apply(c));
+    }
+
     /** Per-layer statistics of the counted step. */
     public record Stats(Map<Integer, long[]> load, double maxViolation) {
     }

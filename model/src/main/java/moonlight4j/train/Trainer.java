@@ -1,10 +1,13 @@
 package moonlight4j.train;
 
 import moonlight4j.api.Backend;
+import moonlight4j.api.Collective;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
 import moonlight4j.data.BatchSampler;
 import moonlight4j.data.TokenDataset;
+import moonlight4j.dist.DataParallelTraining;
+import moonlight4j.dist.Zero1Optimizer;
 import moonlight4j.model.CausalLmLoss;
 import moonlight4j.model.DecoderLayer;
 import moonlight4j.model.Grads;
@@ -36,9 +39,21 @@ public final class Trainer implements AutoCloseable {
     private final LoadBalancer balancer;
     private final LrSchedule schedule;
     private int step;
+    private final Collective comm;                 // data parallelism (issue 8); null: one process
 
     public Trainer(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TrainOptions opt) {
+        this(be, cfg, params, train, opt, null);
+    }
+
+    /**
+     * Data-parallel rank {@code comm.rank()} of {@code comm.worldSize()} (null: one process): reads its block of each
+     * global batch, the optimizer is ZeRO-1 (Distributed Muon / AdamW, which sum the gradients), the loss, the
+     * finite check, the gradient norm and the expert loads are global, so every rank logs the same numbers.
+     */
+    public Trainer(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TrainOptions opt,
+                   Collective comm) {
         this.be = be;
+        this.comm = comm;
         this.cfg = cfg;
         this.params = params;
         this.model = new MoonlightModel(be, cfg, params);
@@ -52,7 +67,14 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("sequence length " + train.seqLen() + " exceeds max_position_embeddings "
                     + cfg.maxPositionEmbeddings());
         }
-        this.optimizer = opt.optimizer().equals("muon")
+        if (comm != null) {
+            DataParallelTraining.checkStart(comm, opt.batchSize(), cfg.toJson() + " " + opt + " data " + train.name()
+                    + " " + train.size() + "×" + train.seqLen());
+        }
+        this.optimizer = comm != null ? DataParallelTraining.optimizer(be, opt.optimizer(),
+                Muon.Options.defaults().withWeightDecay(opt.weightDecay()),
+                new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8), comm)
+                : opt.optimizer().equals("muon")
                 ? new Muon(be, Muon.Options.defaults().withWeightDecay(opt.weightDecay()))
                 : new AdamW(be, new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8));
         this.sampler = new BatchSampler(train.size(), opt.batchSize(), opt.seed());
@@ -73,6 +95,8 @@ public final class Trainer implements AutoCloseable {
         try (Grads grads = new Grads()) {
             for (int m = 0; m < opt.gradAccum(); m++) {
                 int[] rows = sampler.next();
+                if (comm != null) rows = DataParallelTraining.myRows(comm, rows);   // this rank's block
+                b = rows.length;
                 long[] ids = new long[b * seq];
                 for (int r = 0; r < b; r++) System.arraycopy(train.chunk(rows[r]), 0, ids, r * seq, seq);
                 try (Tensor idsT = be.fromLongs(ids, b, seq); Tensor logits = model.forward(idsT)) {
@@ -85,12 +109,22 @@ public final class Trainer implements AutoCloseable {
                     }
                 }
             }
+            String nonFinite = firstNonFinite(be, params, grads);
+            if (comm != null) {
+                DataParallelTraining.Reduced red = DataParallelTraining.reduceStep(comm, lossSum, maxLogit, nonFinite);
+                lossSum = red.lossSum();
+                maxLogit = red.maxLogit();
+                nonFinite = red.nonFinite();
+                balancer.sumOverRanks(c -> DataParallelTraining.sumCounts(comm, c));
+            }
             double meanLoss = lossSum / count;
-            checkFinite(be, step + 1, meanLoss, params, grads);
-            gradNorm = GradClip.clip(be, grads.asMap(), opt.clip());
+            checkFinite(step + 1, meanLoss, nonFinite);
+            if (optimizer instanceof Zero1Optimizer z) z.setClip(opt.clip());   // clips the summed gradient
+            gradNorm = comm != null ? Double.NaN : GradClip.clip(be, grads.asMap(), opt.clip());
             long o0 = System.nanoTime();
             updateRms = optimizer.step(params.asMap(), grads.asMap(), lr);
             optSeconds = (System.nanoTime() - o0) / 1e9;
+            if (optimizer instanceof Zero1Optimizer z) gradNorm = z.lastGradNorm();
             LoadBalancer.Stats stats = balancer.update();
             step++;
             return new StepReport(step, meanLoss, lr, gradNorm, maxLogit, stats.maxViolation(), stats.load(), updateRms,
@@ -102,12 +136,18 @@ public final class Trainer implements AutoCloseable {
      * SPEC-free safety stop: a NaN/Inf loss, or the first parameter (in checkpoint order) whose gradient holds a
      * NaN/Inf, ends training with an error naming the step and that parameter.
      */
-    static void checkFinite(Backend be, int step, double loss, Parameters params, Grads grads) {
+    static void checkFinite(int step, double loss, String nonFiniteParam) {
         if (!Double.isFinite(loss)) throw new NonFiniteException(step, "loss " + loss);
+        if (nonFiniteParam != null) throw new NonFiniteException(step, "gradient of " + nonFiniteParam);
+    }
+
+    /** The first parameter (in checkpoint order) whose gradient holds a NaN/Inf, or null. */
+    static String firstNonFinite(Backend be, Parameters params, Grads grads) {
         for (String name : params.names()) {
             Tensor g = grads.get(name);
-            if (g != null && !be.allFinite(g)) throw new NonFiniteException(step, "gradient of " + name);
+            if (g != null && !be.allFinite(g)) return name;
         }
+        return null;
     }
 
     /** Mean loss over the first {@code maxChunks} chunks of {@code data} (in order, batches of the training size). */

@@ -160,9 +160,11 @@ class TrainerTest {
             g.accumulate(BE, names.get(9), BE.full(moonlight4j.api.DType.F32, Double.POSITIVE_INFINITY,
                     p.get(names.get(9)).shape()));
             g.accumulate(BE, names.get(5), BE.full(moonlight4j.api.DType.F32, Double.NaN, p.get(names.get(5)).shape()));
-            assertThatThrownBy(() -> Trainer.checkFinite(BE, 7, 1.5, p, g)).isInstanceOf(NonFiniteException.class)
-                    .hasMessageContaining("step 7: non-finite gradient of " + names.get(5));
-            Trainer.checkFinite(BE, 7, 1.5, p, new moonlight4j.model.Grads());   // finite: no error
+            assertThat(Trainer.firstNonFinite(BE, p, g)).isEqualTo(names.get(5));
+            assertThatThrownBy(() -> Trainer.checkFinite(7, 1.5, Trainer.firstNonFinite(BE, p, g)))
+                    .isInstanceOf(NonFiniteException.class).hasMessageContaining("step 7: non-finite gradient of " + names.get(5));
+            assertThat(Trainer.firstNonFinite(BE, p, new moonlight4j.model.Grads())).isNull();
+            Trainer.checkFinite(7, 1.5, null);                                  // finite: no error
         }
     }
 

@@ -23,19 +23,25 @@ import java.util.function.Supplier;
         description = "Measure GEMM or Newton–Schulz speed (median time, GFLOP/s) on a backend.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "gemm|ns|forward|train",
-            description = "what to measure: gemm, ns, forward or train (one optimizer step)")
+    @Parameters(index = "0", paramLabel = "gemm|ns|forward|generate|dist|train",
+            description = "what to measure: gemm, ns, forward, generate, dist or train (one optimizer step)")
     String what;
 
     @Mixin
     BackendOption backend;
 
     @Option(names = "--shape", paramLabel = "MxKxN|RxC",
-            description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096); forward: BxT (default 4x64)")
+            description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096); forward: BxT (default 4x64); generate: BxTxN (default 1x32x32)")
     String shape;
 
     @Option(names = "--preset", paramLabel = "NAME", description = "forward: model preset (default tiny)")
     String preset;
+
+    @Option(names = "--dist", defaultValue = "local", description = "dist: collective engine, local or mpi (default ${DEFAULT-VALUE})")
+    String dist;
+
+    @Option(names = "--ranks", split = ",", description = "dist with local: rank counts to measure (default 1,2)")
+    java.util.List<Integer> ranks = new java.util.ArrayList<>();
 
     @Option(names = "--reps", defaultValue = "5", description = "timed repetitions (default ${DEFAULT-VALUE})")
     int reps;
@@ -50,8 +56,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps must be ≥ 1 and --warmup ≥ 0");
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16, got " + dtype);
-        if (!what.equals("gemm") && !what.equals("ns") && !what.equals("forward") && !what.equals("train")) {
-            throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward' or 'train', got '" + what + "'");
+        if (!java.util.Set.of("gemm", "ns", "forward", "generate", "dist", "train").contains(what)) {
+            throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward', 'generate', 'dist' or 'train', "
+                    + "got '" + what + "'");
         }
         if (what.equals("train")) backend.defaultTo("cpu");   // training is measured on the oracle by default
         Backend be = backend.resolve();
@@ -80,7 +87,12 @@ final class BenchCommand implements Callable<Integer> {
                 int[] s = parse(shape == null ? "16x64" : shape, 2, "BxT");
                 TrainBench.run(be, preset, s[0], s[1], warmup, reps);
             }
-            default -> throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward' or 'train', got '" + what + "'");
+            case "generate" -> {
+                int[] s = parse(shape == null ? "1x32x32" : shape, 3, "BxTxN");
+                GenerateBench.run(be, preset, s[0], s[1], s[2], dtype, warmup, reps);
+            }
+            case "dist" -> moonlight4j.dist.DistBench.run(be, dist, ranks, preset, warmup, reps, System.out);
+            default -> throw new IllegalStateException(what);
         }
         return 0;
     }

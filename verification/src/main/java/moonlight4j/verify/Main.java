@@ -12,6 +12,8 @@ import picocli.CommandLine.Command;
                 BenchCommand.class,
                 InspectCommand.class,
                 TrainCommand.class,
+                GenerateCommand.class,
+                SftCommand.class,
         })
 public final class Main {
 

@@ -42,8 +42,12 @@ final class TrainCommand implements Callable<Integer> {
             description = "one optimizer (default: both on the arithmetic corpus, muon on --dataset)")
     String optimizer;
 
-    @Option(names = "--dataset", paramLabel = "FILE.txt", description = "plain UTF-8 text, byte tokens, packed chunks")
+    @Option(names = "--dataset", paramLabel = "FILE.txt|FILE.jsonl", description = "plain UTF-8 text, byte tokens, packed "
+            + "chunks; or .jsonl conversations: supervised fine-tuning of --init (SftCommand)")
     Path dataset;
+
+    @picocli.CommandLine.Mixin
+    SftFlags sft;
 
     @Option(names = "--preset", defaultValue = "tiny", description = "model preset (default ${DEFAULT-VALUE})")
     String preset;
@@ -102,8 +106,15 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--name", description = "run name (default arithmetic, or the dataset's file name)")
     String name;
 
+    @picocli.CommandLine.Mixin
+    DistOption dist;
+
     @Override
     public Integer call() throws Exception {
+        if (dataset != null && dataset.getFileName().toString().endsWith(".jsonl")) {   // SFT on conversations
+            return SftCommand.run(backend, dataset, init, out, optimizer != null ? optimizer : "muon", lr, wd, batch,
+                    seed, biasUpdate, sft);
+        }
         // ---- every check before any work
         List<String> opts = new ArrayList<>();
         if (optimizer != null) {
@@ -150,7 +161,11 @@ final class TrainCommand implements Callable<Integer> {
         List<String> matrices = new ArrayList<>();
         for (String n : initial.names()) if (initial.get(n).rank() == 2) matrices.add(n);
         List<TrainRun.Result> results = new ArrayList<>();
-        try (MetricsCsv metrics = new MetricsCsv(dir.resolve("metrics.csv"), matrices)) {
+        if (dist.enabled()) {
+            results = DistTrain.run(dist, be, cfg, initial, train, val, base, opts, dir, matrices, evalEvery, evalChunks,
+                    saveEvery, resume);
+            if (results == null) return 0;                              // mpi rank > 0: rank 0 reports
+        } else try (MetricsCsv metrics = new MetricsCsv(dir.resolve("metrics.csv"), matrices)) {
             for (String o : opts) {
                 Parameters p = copy(be, initial);
                 TrainOptions to = base.withOptimizer(o, peak, wd);

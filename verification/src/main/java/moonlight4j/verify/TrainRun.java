@@ -4,6 +4,7 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import moonlight4j.api.Backend;
+import moonlight4j.api.Collective;
 import moonlight4j.data.TokenDataset;
 import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.Parameters;
@@ -36,7 +37,14 @@ final class TrainRun {
     static Result run(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TokenDataset val,
                       TrainOptions opt, Path resume, Path runDir, MetricsCsv metrics, int evalEvery, int evalChunks,
                       boolean quiet) throws IOException {
-        Trainer t = new Trainer(be, cfg, params, train, opt);
+        return run(be, cfg, params, train, val, opt, resume, runDir, metrics, evalEvery, evalChunks, quiet, null);
+    }
+
+    /** {@code comm}: data-parallel rank (issue 8); a rank other than 0 passes {@code metrics == null}, no val. */
+    static Result run(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TokenDataset val,
+                      TrainOptions opt, Path resume, Path runDir, MetricsCsv metrics, int evalEvery, int evalChunks,
+                      boolean quiet, Collective comm) throws IOException {
+        Trainer t = new Trainer(be, cfg, params, train, opt, comm);
         if (resume != null) {
             Path ck = TrainCheckpoint.resolve(resume);
             TrainCheckpoint.checkCompatible(ck, t, train.name());
@@ -64,7 +72,7 @@ final class TrainRun {
                     v = t.evaluate(val, evalChunks);
                     valCurve.add(new double[]{tokens, v});
                 }
-                metrics.row(opt.optimizer(), r, tokens, v, t.weightRms());
+                if (metrics != null) metrics.row(opt.optimizer(), r, tokens, v, t.weightRms());
                 pb.stepTo(r.step());
                 pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f lr %.2e %.0f tok/s", r.loss(), r.lr(),
                         tokensRun / seconds));

@@ -1,0 +1,92 @@
+package moonlight4j.optim;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.api.Tensor;
+
+/**
+ * The element-wise pieces of Muon's update as pure functions on tensors, shared by {@link Muon} (whole parameters)
+ * and {@code moonlight4j.dist.DistributedMuon} (ZeRO-1 slices, SPEC §2.4). Every piece except Newton–Schulz is
+ * element-wise, so applying it to a flat slice of a parameter gives the same bits as applying it to the whole.
+ */
+public final class MuonRule {
+
+    private MuonRule() {
+    }
+
+    /**
+     * Eq. 1 (SPEC §1.2) in place on {@code buf}, then the Newton–Schulz input:
+     * <pre>
+     *   buf = μ·buf + g
+     *   g'  = nesterov ? g + μ·buf : buf
+     * </pre>
+     * Returns g': a new tensor (caller closes) with Nesterov, otherwise {@code buf} itself.
+     */
+    public static Tensor momentum(Backend be, Tensor buf, Tensor g, double mu, boolean nesterov) {
+        be.scaleInPlace(buf, mu);                                        // M_t = μ·M_{t−1} ...
+        be.axpyInPlace(buf, 1.0, g);                                     //       ... + G_t
+        if (!nesterov) return buf;                                       // g' = buf
+        Tensor nsInput = be.copy(g);
+        be.axpyInPlace(nsInput, mu, buf);                                // g' = g + μ·buf (the updated buf)
+        return nsInput;
+    }
+
+    /**
+     * Eq. 4 (SPEC §1.3) in place on {@code p}: {@code p = p·(1 − lr·wd)} (decay with the unscaled lr first), then
+     * {@code p = p − adjustedLr·o}. {@code o} is the orthogonalized update (or the matching slice of it).
+     */
+    public static void applyUpdate(Backend be, Tensor p, Tensor o, double lr, double weightDecay, double adjustedLr) {
+        be.scaleInPlace(p, 1 - lr * weightDecay);                        // W·(1 − η·λ)
+        be.axpyInPlace(p, -adjustedLr, o);                               // W − η·0.2·√max(A,B)·O
+    }
+
+    /** Result of {@link #adamw}: the step size and {@code Σ direction²} (for the update RMS). */
+    public record AdamWStep(double stepSize, double directionSumSquares) {
+    }
+
+    /**
+     * The release's internal AdamW (SPEC §1.4) in place on {@code p}, {@code m}, {@code v} at step {@code t}:
+     * <pre>
+     *   m = lerp(m, g, 1−β1);  v = lerp(v, g², 1−β2)
+     *   p = p·(1 − lr·wd);     p = p − lr·√(1−β2^t)/(1−β1^t) · m/(eps + √v)
+     * </pre>
+     */
+    public static AdamWStep adamw(Backend be, Tensor p, Tensor g, Tensor m, Tensor v, long t, double lr,
+                                  Muon.Options opt) {
+        be.lerpInPlace(m, g, 1 - opt.beta1());                           // m = lerp(m, g, 1−β1)
+        try (Tensor g2 = be.mul(g, g)) {
+            be.lerpInPlace(v, g2, 1 - opt.beta2());                      // v = lerp(v, g², 1−β2)
+        }
+        try (Tensor sqrtV = be.sqrt(v);
+             Tensor denom = be.addScalar(sqrtV, opt.eps());              // eps + √v (uncorrected v)
+             Tensor direction = be.div(m, denom)) {                      // m / (eps + √v)
+            double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);
+            double biasCorrection2 = 1 - Math.pow(opt.beta2(), t);
+            double scale = biasCorrection1 / Math.pow(biasCorrection2, 0.5);
+            double stepSize = lr / scale;                                // lr·√(1−β2^t)/(1−β1^t)
+            be.scaleInPlace(p, 1 - lr * opt.weightDecay());              // decoupled decay first
+            be.axpyInPlace(p, -stepSize, direction);
+            return new AdamWStep(stepSize, sumSquares(be, direction));
+        }
+    }
+
+    /**
+     * {@code Σx²} as a double. A BF16 sum would be rounded to bf16 (0.4% error), so a BF16 tensor is widened first
+     * and the sum kept in fp32.
+     */
+    public static double sumSquares(Backend be, Tensor x) {
+        if (x.dtype() == DType.BF16) {
+            try (Tensor wide = be.cast(x, DType.F32)) {
+                return sumSquares(be, wide);
+            }
+        }
+        try (Tensor ss = be.sumSquares(x)) {
+            return be.item(ss);
+        }
+    }
+
+    /** {@code √(Σx² / n)}. */
+    public static double rms(Backend be, Tensor x) {
+        return Math.sqrt(sumSquares(be, x) / x.numel());
+    }
+}

@@ -1,0 +1,37 @@
+package moonlight4j.sft;
+
+import java.util.List;
+
+/**
+ * Settings of a supervised fine-tuning run.
+ *
+ * @param optimizer   {@code muon} (Muon on hidden matrices, its internal AdamW on the rest, SPEC §1.5) or {@code adamw}
+ * @param lr          constant learning rate
+ * @param weightDecay decoupled weight decay
+ * @param epochs      passes over the training conversations
+ * @param batchSize   conversations per step (right-padded, {@link moonlight4j.data.SftBatch})
+ * @param seed        batch order ({@code seed + epoch}) and LoRA init
+ * @param loraRank    0 for full fine-tuning, else the LoRA rank r
+ * @param loraAlpha   LoRA alpha (scaling alpha / r)
+ * @param loraTargets {@code all-linear} or module names ({@link moonlight4j.lora.LoraTargets})
+ * @param biasUpdate  full fine-tuning: the aux-loss-free bias update speed u (SPEC §5; 0 = bias frozen); LoRA keeps
+ *                    every base weight, the bias included, frozen
+ */
+public record SftOptions(String optimizer, double lr, double weightDecay, int epochs, int batchSize, long seed,
+                         int loraRank, double loraAlpha, String loraTargets, double biasUpdate) {
+
+    public static final List<String> OPTIMIZERS = List.of("muon", "adamw");
+
+    public SftOptions {
+        if (!OPTIMIZERS.contains(optimizer)) {
+            throw new IllegalArgumentException("optimizer must be one of " + OPTIMIZERS + ", got " + optimizer);
+        }
+        if (!(lr > 0)) throw new IllegalArgumentException("lr must be > 0, got " + lr);
+        if (epochs < 1 || batchSize < 1) throw new IllegalArgumentException("epochs and batch size must be ≥ 1");
+        if (loraRank < 0) throw new IllegalArgumentException("LoRA rank must be ≥ 0 (0 = full fine-tuning)");
+    }
+
+    public boolean lora() {
+        return loraRank > 0;
+    }
+}

@@ -1,0 +1,141 @@
+package moonlight4j.sft;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.api.Tensor;
+import moonlight4j.data.SftBatch;
+import moonlight4j.data.SftDataset;
+import moonlight4j.data.SftLoss;
+import moonlight4j.lora.LoraAdapters;
+import moonlight4j.lora.LoraConfig;
+import moonlight4j.lora.LoraStep;
+import moonlight4j.lora.LoraTargets;
+import moonlight4j.model.CausalLmLoss;
+import moonlight4j.model.Grads;
+import moonlight4j.model.MoonlightConfig;
+import moonlight4j.model.MoonlightModel;
+import moonlight4j.model.Parameters;
+import moonlight4j.optim.AdamW;
+import moonlight4j.optim.Muon;
+import moonlight4j.optim.Optimizer;
+import moonlight4j.train.LoadBalancer;
+
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Supervised fine-tuning on chat conversations ({@link SftDataset}): per step
+ * <pre>
+ *   logits = model(input_ids)                      forward, recording for backward
+ *   L = mean over assistant tokens of −log p(label_{t+1})     (CausalLmLoss, labels −100 elsewhere)
+ *   grads = backward(dL/dlogits)                   every layer's hand-written backward, router included
+ *   full:  optimizer.step(all weights, grads)      (Muon: hidden matrices incl. the router; AdamW: the rest)
+ *   LoRA:  dA, dB from the targeted dW; optimizer.step(adapters); W_eff = W + s·B·A   (LoraStep)
+ * </pre>
+ * The MoE's {@code e_score_correction_bias} gets no gradient (grad None); in full fine-tuning it follows the
+ * aux-loss-free rule ({@link LoadBalancer}, SPEC §5) after each step — counting every routed token of the batch,
+ * padding included — and in LoRA runs it stays frozen with the rest of the base model.
+ */
+public final class SftTrainer implements AutoCloseable {
+
+    /** One step's record: epoch, step, training loss of the batch, number of assistant tokens. */
+    public record Step(int epoch, int step, double loss, long targets) {
+    }
+
+    private final Backend be;
+    private final SftOptions opt;
+    private final Parameters base;       // full FT: trained in place; LoRA: frozen
+    private final Parameters weights;    // what the model runs on (base, or the effective LoRA weights)
+    private final LoraAdapters lora;     // null for full fine-tuning
+    private final MoonlightModel model;
+    private final Optimizer optimizer;
+    private final LoadBalancer balancer;  // null for LoRA
+    private int steps;
+
+    public SftTrainer(Backend be, MoonlightConfig cfg, Parameters base, SftOptions opt) {
+        this.be = be;
+        this.opt = opt;
+        this.base = base;
+        if (opt.lora()) {
+            List<String> modules = LoraTargets.modules(opt.loraTargets(), cfg);
+            this.lora = LoraAdapters.init(new LoraConfig(opt.loraRank(), opt.loraAlpha(), modules, false, null), cfg,
+                    be, DType.F32, opt.seed());
+            this.weights = LoraStep.effectiveWeights(be, lora, base);
+        } else {
+            this.lora = null;
+            this.weights = base;
+        }
+        this.model = new MoonlightModel(be, cfg, weights);
+        this.balancer = opt.lora() ? null : new LoadBalancer(be, model, opt.biasUpdate());
+        this.optimizer = opt.optimizer().equals("muon")
+                ? new Muon(be, Muon.Options.defaults().withWeightDecay(opt.weightDecay()))
+                : new AdamW(be, new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8));   // toy_train betas
+    }
+
+    /** One optimizer step on {@code batch}; returns the batch's mean loss before the update. */
+    public double step(SftBatch batch) {
+        int b = batch.batch(), t = batch.time();
+        model.training(true);
+        double loss;
+        try (Tensor ids = be.fromLongs(batch.inputIds(), b, t);
+             Tensor labels = be.fromLongs(batch.labels(), b, t);
+             Tensor logits = model.forward(ids);                                       // (B, T, V)
+             Grads grads = new Grads()) {
+            if (balancer != null) balancer.count();
+            CausalLmLoss l = CausalLmLoss.of(be, logits, labels);
+            loss = l.mean();
+            try (Tensor dLogits = l.backward(1.0 / l.count())) {                       // (B, T, V)
+                model.backward(dLogits, grads);
+            }
+            if (lora == null) {
+                optimizer.step(base.asMap(), grads.asMap(), opt.lr());
+                balancer.update();                                                     // SPEC §5, after the step
+            } else {
+                LoraStep.step(be, lora, optimizer, grads.asMap(), opt.lr());
+                LoraStep.refresh(be, lora, base, weights);
+            }
+        } finally {
+            model.training(false);
+        }
+        steps++;
+        return loss;
+    }
+
+    /** Runs every epoch over the training set, reporting each step. */
+    public void train(SftDataset data, Consumer<Step> onStep) {
+        for (int epoch = 0; epoch < opt.epochs(); epoch++) {
+            for (SftBatch batch : data.trainBatches(opt.batchSize(), opt.seed(), epoch)) {
+                double loss = step(batch);
+                if (onStep != null) onStep.accept(new Step(epoch, steps, loss, batch.targets()));
+            }
+        }
+    }
+
+    /** Mean loss over the assistant tokens of {@code batches} under the current weights. */
+    public double loss(List<SftBatch> batches) {
+        return SftLoss.mean(model, batches);
+    }
+
+    public MoonlightModel model() {
+        return model;
+    }
+
+    /** The adapters (LoRA runs), else null. */
+    public LoraAdapters adapters() {
+        return lora;
+    }
+
+    /** The weights the model runs on: the trained weights, or base + LoRA merged. */
+    public Parameters weights() {
+        return weights;
+    }
+
+    public int steps() {
+        return steps;
+    }
+
+    @Override
+    public void close() {
+        optimizer.close();
+    }
+}

@@ -1,0 +1,99 @@
+package moonlight4j.sft;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.Backends;
+import moonlight4j.api.DType;
+import moonlight4j.data.SftBatch;
+import moonlight4j.data.SftDataset;
+import moonlight4j.data.SftLoss;
+import moonlight4j.lora.LoraAdapters;
+import moonlight4j.model.ModelInit;
+import moonlight4j.model.MoonlightConfig;
+import moonlight4j.model.MoonlightModel;
+import moonlight4j.model.Parameters;
+import moonlight4j.tokenizer.ByteVocabulary;
+import moonlight4j.tokenizer.ChatTemplate;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** SFT on the shipped arithmetic-chat example with a small MoE model (byte vocabulary). */
+class SftTrainerTest {
+
+    private static final Backend BE = Backends.get("cpu");
+    private static final Path EXAMPLE = Path.of("..", "examples", "sft-arithmetic-chat.jsonl");
+
+    static MoonlightConfig small() {
+        var j = MoonlightConfig.preset("tiny").toJson();
+        j.put("hidden_size", 32).put("intermediate_size", 64).put("moe_intermediate_size", 16)
+                .put("num_hidden_layers", 2).put("kv_lora_rank", 16).put("qk_nope_head_dim", 8)
+                .put("qk_rope_head_dim", 8).put("v_head_dim", 8).put("vocab_size", 514)
+                .put("max_position_embeddings", 128);
+        return MoonlightConfig.fromJson(j, "sft test config");
+    }
+
+    static SftDataset data() throws Exception {
+        return SftDataset.load(EXAMPLE, ByteVocabulary.create(), ChatTemplate.moonlight(), 128, 0.1, 1, false);
+    }
+
+    @Test
+    void fullFineTuningWithMuonLowersTheValidationLossAndTrainsTheRouter() throws Exception {
+        MoonlightConfig cfg = small();
+        Parameters p = ModelInit.random(cfg, BE, DType.F32, 1);
+        SftDataset data = data();
+        List<SftBatch> val = data.validationBatches(8);
+        float[] router = BE.toFloats(p.get("model.layers.1.mlp.gate.weight"));
+        float[] bias = BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"));
+        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 1, 0, 0, null, 1e-3))) {
+            double before = t.loss(val);
+            t.train(data, null);
+            double after = t.loss(val);
+            // measured: 6.21 → 1.51 after one epoch (27 steps); asserting a drop of at least 1 nat
+            assertThat(after).isLessThan(before - 1.0);
+            assertThat(t.steps()).isEqualTo(27);
+        }
+        assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.weight"))).isNotEqualTo(router);   // MoE router trained
+        assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"))).isNotEqualTo(bias); // SPEC §5
+    }
+
+    /** A base model that has seen the corpus briefly (a random lm_head caps what adapters on the body can do). */
+    static Parameters pretrained(MoonlightConfig cfg) throws Exception {
+        Parameters p = ModelInit.random(cfg, BE, DType.F32, 2);
+        SftDataset data = data();
+        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 7, 0, 0, null, 1e-3))) {
+            List<SftBatch> batches = data.trainBatches(8, 7, 0);
+            for (SftBatch b : batches.subList(0, 3)) t.step(b);
+        }
+        return p;
+    }
+
+    @Test
+    void loraLowersTheValidationLossAndItsSavedAdaptersReproduceIt(@TempDir Path tmp) throws Exception {
+        MoonlightConfig cfg = small();
+        Parameters p = pretrained(cfg);
+        float[] q = BE.toFloats(p.get("model.layers.0.self_attn.q_proj.weight"));
+        float[] bias = BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"));
+        SftDataset data = data();
+        List<SftBatch> val = data.validationBatches(8);
+        double before, after;
+        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 1, 8, 16,
+                "all-linear", 1e-3))) {
+            before = t.loss(val);
+            t.train(data, null);
+            after = t.loss(val);
+            t.adapters().save(tmp);
+        }
+        // measured: 4.03 → 3.81 in one epoch (r 8 on all-linear; lm_head, embeddings, norms and router frozen);
+        // asserting a drop of at least 0.1 nat
+        assertThat(after).isLessThan(before - 0.1);
+        assertThat(BE.toFloats(p.get("model.layers.0.self_attn.q_proj.weight"))).containsExactly(q);   // base frozen
+        assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"))).containsExactly(bias);
+        LoraAdapters back = LoraAdapters.load(tmp, cfg, BE);
+        double reloaded = SftLoss.mean(new MoonlightModel(BE, cfg, back.merged(BE, p)), val);
+        assertThat(reloaded).isEqualTo(after);   // same adapters, same merge: the same bits
+    }
+}

@@ -1,0 +1,58 @@
+package moonlight4j.verify;
+
+import moonlight4j.api.Backend;
+import moonlight4j.data.TokenDataset;
+import moonlight4j.model.MoonlightConfig;
+import moonlight4j.model.Parameters;
+import moonlight4j.train.MetricsCsv;
+import moonlight4j.train.TrainOptions;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code moonlight train --dist local --ranks N} / {@code mpirun -np N moonlight train --dist mpi}: every rank runs
+ * the same runs on its block of each global batch ({@code --batch} is the GLOBAL batch); rank 0 alone shows progress,
+ * evaluates, writes metrics, the report and the model. Checkpoints are not written with {@code --dist} (the ZeRO-1
+ * optimizer state is sharded per rank; a sharded checkpoint is future work), so {@code --save-every} and
+ * {@code --resume} are refused up front.
+ */
+final class DistTrain {
+
+    private DistTrain() {
+    }
+
+    /** Rank 0's results, or null in a process whose rank is not 0. */
+    static List<TrainRun.Result> run(DistOption dist, Backend be, MoonlightConfig cfg, Parameters initial,
+                                     TokenDataset train, TokenDataset val, TrainOptions base, List<String> opts,
+                                     Path dir, List<String> matrices, int evalEvery, int evalChunks, int saveEvery,
+                                     Path resume) {
+        if (saveEvery > 0 || resume != null) {
+            throw new IllegalArgumentException("--save-every/--resume with --dist: not supported yet (the ZeRO-1"
+                    + " optimizer state is sharded per rank and no sharded checkpoint format exists); train without them");
+        }
+        List<List<TrainRun.Result>> all = dist.launch(c -> {
+            boolean lead = c.rank() == 0;
+            List<TrainRun.Result> results = new ArrayList<>();
+            try (MetricsCsv metrics = lead ? new MetricsCsv(dir.resolve("metrics.csv"), matrices) : null) {
+                for (String o : opts) {
+                    Parameters p = new Parameters();
+                    for (String n : initial.names()) p.put(n, be.copy(initial.get(n)));
+                    TrainOptions to = base.withOptimizer(o, base.lr(), base.weightDecay());
+                    TrainRun.Result r = TrainRun.run(be, cfg, p, train, lead ? val : null, to, null, dir.resolve(o),
+                            metrics, evalEvery, evalChunks, !lead, c);
+                    if (lead) results.add(r);
+                    else r.trainer().close();
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return lead ? results : null;
+        });
+        for (List<TrainRun.Result> r : all) if (r != null) return r;
+        return null;
+    }
+}

@@ -1,0 +1,129 @@
+package moonlight4j.verify;
+
+import moonlight4j.api.Backend;
+import moonlight4j.data.SftDataset;
+import moonlight4j.lora.LoraMerge;
+import moonlight4j.model.MoonlightCheckpoint;
+import moonlight4j.optim.ParamSplit;
+import moonlight4j.sft.SftOptions;
+import moonlight4j.sft.SftTrainer;
+import moonlight4j.tokenizer.ChatTemplate;
+import moonlight4j.tokenizer.TiktokenLoader;
+import moonlight4j.tokenizer.Tokenizer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code moonlight sft --dataset FILE.jsonl --init DIR --out DIR}: supervised fine-tuning of an HF-layout model on
+ * ms-swift-style conversations ({@link SftDataset}: chat template, loss on assistant tokens only, right padding,
+ * seeded shuffle, validation split). Full fine-tuning (every weight, the MoE router included) writes a model
+ * directory; {@code --lora-rank R} trains PEFT LoRA adapters instead and writes {@code adapter_config.json} +
+ * {@code adapter_model.safetensors} ({@code --merge-lora} also writes the merged model to {@code OUT/merged}).
+ */
+@Command(name = "sft", mixinStandardHelpOptions = true,
+        description = "Supervised fine-tuning (full or LoRA) on JSONL conversations {\"messages\": [...]}.")
+final class SftCommand implements Callable<Integer> {
+
+    @Option(names = "--dataset", required = true, paramLabel = "FILE", description = "JSON Lines, one conversation per line")
+    Path dataset;
+
+    @Option(names = "--init", required = true, paramLabel = "DIR",
+            description = "HF-layout model to start from (config.json, safetensors, tiktoken.model, tokenizer_config.json)")
+    Path init;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "where the model or adapter is written")
+    Path out;
+
+    @Option(names = "--optimizer", defaultValue = "muon", description = "muon (default) or adamw")
+    String optimizer;
+
+    @Option(names = "--lr", paramLabel = "LR", description = "learning rate (default 1e-5 full, 1e-4 LoRA)")
+    Double lr;
+
+    @Option(names = "--weight-decay", defaultValue = "0.1", description = "default ${DEFAULT-VALUE}")
+    double weightDecay;
+
+    @Option(names = "--batch-size", defaultValue = "8", description = "conversations per step (default ${DEFAULT-VALUE})")
+    int batchSize;
+
+    @Option(names = "--seed", defaultValue = "42", description = "shuffle, split and LoRA init (default ${DEFAULT-VALUE})")
+    long seed;
+
+    @Option(names = "--bias-update", defaultValue = "1e-3",
+            description = "full fine-tuning: aux-free bias update speed u (SPEC §5; default ${DEFAULT-VALUE})")
+    double biasUpdate;
+
+    @Mixin
+    SftFlags flags;
+
+    @Mixin
+    BackendOption backend;
+
+    @Override
+    public Integer call() throws Exception {
+        return run(backend, dataset, init, out, optimizer, lr, weightDecay, batchSize, seed, biasUpdate, flags);
+    }
+
+    /** The fine-tuning run; {@code moonlight train --dataset FILE.jsonl} comes here too. */
+    static int run(BackendOption backend, Path dataset, Path init, Path out, String optimizer, Double lr,
+                   double weightDecay, int batchSize, long seed, double biasUpdate, SftFlags f) throws Exception {
+        if (init == null) {
+            throw new IllegalArgumentException("fine-tuning on " + dataset + " needs --init DIR: an HF model directory "
+                    + "with its tokenizer (tiktoken.model, tokenizer_config.json), e.g. the model train writes");
+        }
+        if (out == null) throw new IllegalArgumentException("fine-tuning needs --out DIR");
+        if (f.mergeLora && f.loraRank == 0) throw new IllegalArgumentException("--merge-lora needs --lora-rank");
+        for (String file : new String[]{TiktokenLoader.RANKS_FILE, TiktokenLoader.CONFIG_FILE}) {
+            if (!Files.isRegularFile(init.resolve(file))) {
+                throw new IllegalArgumentException("model directory " + init + " has no tokenizer file " + file);
+            }
+        }
+        SftOptions opt = new SftOptions(optimizer, lr != null ? lr : f.loraRank > 0 ? 1e-4 : 1e-5, weightDecay,
+                f.epochs, batchSize, seed, f.loraRank, f.loraAlpha, f.loraTargets, biasUpdate);
+        Backend be = backend.resolve();
+        Tokenizer tok = TiktokenLoader.load(init);
+        MoonlightCheckpoint.Loaded base = MoonlightCheckpoint.load(init, be);
+        int context = base.config().maxPositionEmbeddings();
+        SftDataset data = SftDataset.load(dataset, tok, ChatTemplate.fromModelDir(init),
+                f.maxLength != null ? f.maxLength : context, f.validationFraction, seed, f.skipBadLines);
+        System.out.println(data.summary());
+        try (SftTrainer t = new SftTrainer(be, base.config(), base.parameters(), opt)) {
+            System.out.println(opt.lora()
+                    ? "LoRA r " + f.loraRank + ", alpha " + f.loraAlpha + ", " + t.adapters().targets().size()
+                    + " weights (" + String.join(", ", t.adapters().config().targetModules()) + "); "
+                    + ParamSplit.RELEASE.describe(t.adapters().parameters().asMap())
+                    : "full fine-tuning; " + ParamSplit.RELEASE.describe(base.parameters().asMap()));
+            boolean hasVal = !data.validation().isEmpty();
+            if (hasVal) System.out.printf("validation loss before: %.4f%n", t.loss(data.validationBatches(batchSize)));
+            t.train(data, s -> {
+                if (s.step() % f.logEvery == 0) {
+                    System.out.printf("epoch %d step %d loss %.4f (%d tokens)%n", s.epoch(), s.step(), s.loss(), s.targets());
+                }
+            });
+            if (hasVal) System.out.printf("validation loss after:  %.4f%n", t.loss(data.validationBatches(batchSize)));
+            if (opt.lora()) {
+                t.adapters().save(out);
+                System.out.println("adapter written to " + out);
+                if (f.mergeLora) {
+                    LoraMerge.write(init, out, out.resolve("merged"), be);
+                    System.out.println("merged model written to " + out.resolve("merged"));
+                }
+            } else {
+                MoonlightCheckpoint.save(out, base.config(), base.parameters());
+                for (String file : LoraMerge.SIDE_FILES) {
+                    if (Files.isRegularFile(init.resolve(file))) {
+                        Files.copy(init.resolve(file), out.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+                System.out.println("model written to " + out);
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,126 @@
+package moonlight4j.verify;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.Backends;
+import moonlight4j.api.DType;
+import moonlight4j.model.ModelInit;
+import moonlight4j.model.MoonlightCheckpoint;
+import moonlight4j.model.MoonlightConfig;
+import moonlight4j.tokenizer.ByteVocabulary;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class SftCommandTest {
+
+    @TempDir
+    static Path tmp;
+    static Path base, data;
+
+    /** A small random MoE model over the byte vocabulary, and the first 64 conversations of the shipped example. */
+    @BeforeAll
+    static void setUp() throws Exception {
+        Backend be = Backends.get("cpu");
+        var j = MoonlightConfig.preset("tiny").toJson();
+        j.put("hidden_size", 32).put("intermediate_size", 64).put("moe_intermediate_size", 16)
+                .put("num_hidden_layers", 2).put("kv_lora_rank", 16).put("qk_nope_head_dim", 8)
+                .put("qk_rope_head_dim", 8).put("v_head_dim", 8).put("vocab_size", 514)
+                .put("max_position_embeddings", 128);
+        MoonlightConfig cfg = MoonlightConfig.fromJson(j, "sft cli test");
+        base = tmp.resolve("base");
+        MoonlightCheckpoint.save(base, cfg, ModelInit.random(cfg, be, DType.F32, 3));
+        ByteVocabulary.write(base);
+        List<String> lines = Files.readAllLines(Path.of("..", "examples", "sft-arithmetic-chat.jsonl"));
+        data = tmp.resolve("data.jsonl");
+        Files.write(data, lines.subList(0, 64));
+    }
+
+    private static String[] run(String... args) {
+        PrintStream oldOut = System.out, oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
+        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        try {
+            int rc = Main.run(args);
+            return new String[]{String.valueOf(rc), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+        } finally {
+            System.setOut(oldOut);
+            System.setErr(oldErr);
+        }
+    }
+
+    private static double loss(String out, String when) {
+        Matcher m = Pattern.compile("validation loss " + when + ":\\s+([0-9.]+)").matcher(out);
+        assertThat(m.find()).as(out).isTrue();
+        return Double.parseDouble(m.group(1));
+    }
+
+    @Test
+    void fullFineTuningLowersTheValidationLossAndWritesALoadableModel() {
+        Path out = tmp.resolve("full");
+        String[] r = run("sft", "--dataset", data.toString(), "--init", base.toString(), "--out", out.toString(),
+                "--lr", "0.02", "--weight-decay", "0", "--epochs", "2", "--backend", "cpu");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("58 train / 6 validation").contains("padding").contains("full fine-tuning; Muon:");
+        assertThat(loss(r[1], "after")).isLessThan(loss(r[1], "before") - 1.0);
+        String[] g = run("generate", "--model", out.toString(), "--prompt", "1+2=", "--max-new-tokens", "2", "--backend", "cpu");
+        assertThat(g[0]).as(g[2]).isEqualTo("0");
+    }
+
+    @Test
+    void loraWritesAPeftAdapterThatGenerateLoadsAndAMergedModelThatMatchesIt() {
+        Path out = tmp.resolve("lora");
+        String[] r = run("sft", "--dataset", data.toString(), "--init", base.toString(), "--out", out.toString(),
+                "--lora-rank", "4", "--lora-alpha", "8", "--lora-targets", "q_proj,o_proj,kv_b_proj", "--lr", "0.02",
+                "--weight-decay", "0", "--merge-lora", "--backend", "cpu");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("LoRA r 4, alpha 8.0, 6 weights").contains("Muon: 12 tensors");
+        assertThat(loss(r[1], "after")).isLessThan(loss(r[1], "before"));
+        assertThat(out.resolve("adapter_config.json")).exists();
+        assertThat(out.resolve("adapter_model.safetensors")).exists();
+        String[] viaAdapter = run("generate", "--model", base.toString(), "--adapter", out.toString(), "--prompt",
+                "What is 3+4?", "--chat", "--max-new-tokens", "4", "--backend", "cpu");
+        String[] viaMerged = run("generate", "--model", out.resolve("merged").toString(), "--prompt", "What is 3+4?",
+                "--chat", "--max-new-tokens", "4", "--backend", "cpu");
+        assertThat(viaAdapter[0]).as(viaAdapter[2]).isEqualTo("0");
+        assertThat(viaMerged[1]).isEqualTo(viaAdapter[1]);
+    }
+
+    @Test
+    void trainWithAJsonlDatasetFineTunes() {
+        Path out = tmp.resolve("via-train");
+        String[] r = run("train", "--dataset", data.toString(), "--init", base.toString(), "--out", out.toString(),
+                "--lora-rank", "2", "--lora-targets", "o_proj", "--lr", "0.02", "--batch", "16", "--backend", "cpu");
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("LoRA r 2, alpha 32.0, 2 weights (o_proj)").contains("validation loss after");
+        assertThat(out.resolve("adapter_model.safetensors")).exists();
+        assertThat(run("train", "--dataset", data.toString(), "--backend", "cpu")[2]).contains("needs --init DIR");
+    }
+
+    @Test
+    void aBadLineIsNamedOrSkipped() throws Exception {
+        Path bad = tmp.resolve("bad.jsonl");
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(data).subList(0, 10));
+        lines.add(3, "{\"messages\": [{\"role\": \"user\", \"content\": \"1+1=\"}, {\"role\": \"assistant\", \"content\": \"\"}]}");
+        Files.write(bad, lines);
+        String[] r = run("sft", "--dataset", bad.toString(), "--init", base.toString(), "--out",
+                tmp.resolve("x").toString(), "--backend", "cpu");
+        assertThat(r[0]).isEqualTo("2");
+        assertThat(r[2]).contains("bad.jsonl:4: message 1 is an empty assistant turn").contains("--skip-bad-lines");
+        String[] s = run("sft", "--dataset", bad.toString(), "--init", base.toString(), "--out",
+                tmp.resolve("x").toString(), "--skip-bad-lines", "--epochs", "1", "--backend", "cpu");
+        assertThat(s[0]).as(s[2]).isEqualTo("0");
+        assertThat(s[1]).contains("1 bad lines skipped");
+    }
+}
