@@ -7,7 +7,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Registers the {@code nd4j} backend (priority 10, above the oracle {@code cpu}). Loading ND4J's natives is tried
+ * Registers the {@code nd4j} backend; its priority is set by the build flavour (see {@link #priority()}). Loading
+ * ND4J's natives is tried
  * once; any {@link Throwable} (missing native library, wrong CPU, no CUDA driver) becomes a one-line reason so the
  * CLI can fall back to {@code cpu} and say why.
  */
@@ -21,9 +22,30 @@ public final class Nd4jBackendProvider implements BackendProvider {
         return Nd4jBackend.NAME;
     }
 
+    /**
+     * The build flavour's priority ({@code nd4j.priority} in backend-cuda/pom.xml, written into
+     * {@code moonlight4j-nd4j.properties}): 10 under {@code -Pcuda}, where the device is meant to outrank the oracle;
+     * −10 with nd4j-native, because on a CPU the oracle is the faster backend for the jobs the CLI runs by default
+     * (measured on 2 Zen 5 cores, {@code moonlight bench train --preset tiny}: Muon step 1.12 s on cpu vs 2.9 s on
+     * nd4j, 1.33 s even with {@code OMP_NUM_THREADS=1}; libnd4j's per-op overhead dominates these small tensors),
+     * while ND4J's OpenBLAS wins only on large GEMMs. Choose it with {@code --backend nd4j}.
+     */
     @Override
     public int priority() {
-        return 10;
+        return PRIORITY;
+    }
+
+    private static final int PRIORITY = readPriority();
+
+    private static int readPriority() {
+        try (var in = Nd4jBackendProvider.class.getResourceAsStream("/moonlight4j-nd4j.properties")) {
+            if (in == null) throw new IllegalStateException("moonlight4j-nd4j.properties missing from backend-cuda");
+            var props = new java.util.Properties();
+            props.load(in);
+            return Integer.parseInt(props.getProperty("priority").trim());
+        } catch (java.io.IOException | NumberFormatException e) {
+            throw new IllegalStateException("backend-cuda: bad moonlight4j-nd4j.properties: " + e.getMessage(), e);
+        }
     }
 
     @Override

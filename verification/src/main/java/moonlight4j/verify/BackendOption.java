@@ -17,12 +17,4 @@ public final class BackendOption {
         System.out.println("backend: " + be.name() + " (" + be.device() + ")");
         return be;
     }
-
-    /**
-     * Uses {@code name} when neither {@code --backend} nor {@code $MOONLIGHT_BACKEND} chose one (the training
-     * commands default to the cpu oracle: on 2 cores the nd4j backend measured 39 s per tiny Muon step vs ≈ 1 s).
-     */
-    public void defaultTo(String fallback) {
-        if (this.name == null && System.getenv("MOONLIGHT_BACKEND") == null) this.name = fallback;
-    }
 }

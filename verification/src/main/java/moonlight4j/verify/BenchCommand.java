@@ -60,7 +60,6 @@ final class BenchCommand implements Callable<Integer> {
             throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward', 'generate', 'dist' or 'train', "
                     + "got '" + what + "'");
         }
-        if (what.equals("train")) backend.defaultTo("cpu");   // training is measured on the oracle by default
         Backend be = backend.resolve();
         switch (what) {
             case "gemm" -> {

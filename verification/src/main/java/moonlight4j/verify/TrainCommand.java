@@ -149,7 +149,6 @@ final class TrainCommand implements Callable<Integer> {
         }
         String runName = name != null ? name : dataset == null ? "arithmetic" : stem(dataset);
         Path dir = out != null ? out : Path.of("runs", runName);
-        backend.defaultTo("cpu");
         Backend be = backend.resolve();
         Parameters initial = initialWeights(be, cfg);    // also checks --init against the config
         Files.createDirectories(dir);
