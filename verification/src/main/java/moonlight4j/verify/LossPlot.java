@@ -22,6 +22,7 @@ final class LossPlot {
     static void save(Path png, String title, List<Curve> curves) throws IOException {
         XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle("tokens")
                 .yAxisTitle("loss (nats / token)").build();
+        chart.getStyler().setXAxisDecimalPattern("#,###");   // 204,800 rather than 2.048E5 (labels overlapped)
         for (Curve c : curves) {
             if (c.points().isEmpty()) continue;
             double[] x = new double[c.points().size()], y = new double[x.length];

@@ -79,7 +79,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--wd", defaultValue = "0.1", description = "weight decay (default ${DEFAULT-VALUE}, SPEC §2.6)")
     double wd;
 
-    @Option(names = "--warmup", description = "warm-up steps (default 5% of --steps)")
+    @Option(names = "--warmup", description = "warm-up steps (default 5%% of --steps)")
     Integer warmup;
 
     @Option(names = "--clip", defaultValue = "0", description = "global-norm gradient clipping (0 = off)")
