@@ -47,6 +47,7 @@ final class InspectCommand implements Callable<Integer> {
                     + MoonlightConfig.PRESETS + ")");
         }
         PrintStream out = System.out;
+        out.println("backend: none (inspect reads configs and safetensors headers only)");
         if (preset != null) {
             MoonlightConfig c = MoonlightConfig.preset(preset);
             out.println("preset " + preset);
