@@ -43,5 +43,15 @@ final class ForwardBench {
                         + "(min %.4f, max %.4f; %d reps after %d warm-up), %.1f tokens/s%n",
                 preset == null ? "tiny" : preset, n.total(), n.activated(), batch, seq, dtype, be.name(), median,
                 sec[0], sec[reps - 1], reps, warmup, batch * seq / median);
+        System.out.printf("peak heap (JVM heap pools' peak usage since start): %.1f MiB%n", peakHeapBytes() / 1048576.0);
+    }
+
+    /** Sum of the heap memory pools' peak usage since the JVM started (off-heap ND4J buffers are not included). */
+    static long peakHeapBytes() {
+        long peak = 0;
+        for (java.lang.management.MemoryPoolMXBean pool : java.lang.management.ManagementFactory.getMemoryPoolMXBeans()) {
+            if (pool.getType() == java.lang.management.MemoryType.HEAP) peak += pool.getPeakUsage().getUsed();
+        }
+        return peak;
     }
 }
