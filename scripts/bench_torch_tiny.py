@@ -9,11 +9,13 @@ which costs the same). Times
   * one training step = forward + backward + a Muon step written like the release's (MoonshotAI/Moonlight
     examples/toy_train.py: momentum 0.95 with nesterov, bf16 Newton-Schulz 5 steps via the release's function,
     lr scaled by 0.2*sqrt(max(A, B)), decoupled weight decay, internal AdamW for embeddings, lm_head and 1-D
-    parameters): median ms/step and the median share of the step spent in the optimizer update.
+    parameters), then the aux-loss-free update of e_score_correction_bias (rate 1e-3) as moonlight4j's trainer
+    does: median ms/step and the median share of the step spent in the optimizer update (Muon + AdamW).
 
   bench_torch_tiny.py THREADS FORWARD_BxT TRAIN_BxT [reps (default 5)] [warmup (default 2)]
 
-Prints tab-separated rows `torch, case, median seconds, tokens/s, optimizer share` on stdout, details on stderr.
+Prints tab-separated rows `torch, case, median seconds, tokens/s, optimizer share, min seconds` on stdout, details
+(and every training step's time) on stderr.
 """
 import math
 import sys
@@ -108,6 +110,7 @@ class MoE(nn.Module):
         idx = torch.topk(scores.detach() + self.e_score_correction_bias, self.k, dim=-1).indices   # (N, k)
         w = scores.gather(1, idx)
         w = w / w.sum(-1, keepdim=True) * self.scaling                                    # (N, k)
+        self.load = torch.bincount(idx.flatten(), minlength=len(self.experts))
         out = torch.zeros_like(h)
         for e, expert in enumerate(self.experts):
             tok, slot = (idx == e).nonzero(as_tuple=True)
@@ -267,7 +270,7 @@ def main():
             model(ids[:, :-1], ids[:, 1:])
             sec.append(time.perf_counter() - t0)
     m = median(sec)
-    print(f"torch\tforward {fb}x{ft}\t{m:.6f}\t{fb * ft / m:.1f}\t", flush=True)
+    print(f"torch\tforward {fb}x{ft}\t{m:.6f}\t{fb * ft / m:.1f}\t\t{min(sec):.6f}", flush=True)
     print(f"  torch forward {fb}x{ft}: median {m:.4f} s (min {min(sec):.4f}, max {max(sec):.4f}), "
           f"{fb * ft / m:.0f} tokens/s", file=sys.stderr)
 
@@ -285,12 +288,18 @@ def main():
         t1 = time.perf_counter()
         opt.step()
         opt.zero_grad(set_to_none=True)
+        with torch.no_grad():                      # aux-loss-free bias update (rate 1e-3), as the Java trainer does
+            for mod in model.modules():
+                if isinstance(mod, MoE):
+                    load = mod.load.float()
+                    mod.e_score_correction_bias += 1e-3 * torch.sign(load.mean() - load)
         t2 = time.perf_counter()
+        print(f"    step {i}: {1e3 * (t2 - t0):.0f} ms, optimizer {1e3 * (t2 - t1):.0f} ms", file=sys.stderr)
         if i >= warmup:
             sec.append(t2 - t0)
             share.append((t2 - t1) / (t2 - t0))
     m = median(sec)
-    print(f"torch\ttrain {tb}x{tt} (muon)\t{m:.6f}\t{tb * tt / m:.1f}\t{median(share):.4f}", flush=True)
+    print(f"torch\ttrain {tb}x{tt} (muon)\t{m:.6f}\t{tb * tt / m:.1f}\t{median(share):.4f}\t{min(sec):.6f}", flush=True)
     print(f"  torch train step {tb}x{tt} (muon): median {1e3 * m:.1f} ms/step (min {1e3 * min(sec):.1f}, "
           f"max {1e3 * max(sec):.1f}), {tb * tt / m:.0f} tokens/s, optimizer {100 * median(share):.1f}% of the step, "
           f"last loss {loss.item():.4f}", file=sys.stderr)
