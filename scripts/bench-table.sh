@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One side-by-side benchmark table from one run: GEMM GFLOP/s (% of the fp32 peak) and Newton–Schulz 5 steps on
 # 1024×4096 (fp32 and bf16) for the moonlight4j backends (cpu oracle, nd4j), numpy and PyTorch 1.13, all on the same
-# thread count. A measurement, not a test: on a shared machine the figures swing with the load (uptime is printed).
+# thread count, and one Muon training step of the tiny preset (scripts/bench_torch_tiny.py on the torch side).
+# A measurement, not a test: on a shared machine the figures swing with the load (uptime is printed).
 #
 #   scripts/bench-table.sh [threads (default 2)] [fp32 peak GFLOP/s (default 402: 2 Zen 5 cores, VERSIONS.md)]
 #
@@ -45,6 +46,20 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
   /usr/bin/python3 "$root/scripts/bench_torch.py" "$threads" >> "$rows"
 else
   echo "bench-table: /usr/bin/python3 has no torch (apt-get install python3-torch), column skipped" >&2
+fi
+# One training step of the tiny preset (forward + backward + Muon step + bias update, 16x64 tokens) per backend and
+# for the plain PyTorch model of scripts/bench_torch_tiny.py; rows `impl, train ..., seconds, tokens`.
+train_row() {   # train_row BACKEND LABEL [CORETYPE]
+  env ${3:+OPENBLAS_CORETYPE="$3"} MOONLIGHT_JAVA_OPTS="-Xmx8g -Dmoonlight.cpu.threads=$threads" \
+      ./moonlight bench train --preset tiny --shape 16x64 --backend "$1" 2>/dev/null \
+    | sed -nE "s/^train step tiny ([0-9]+)x([0-9]+) \(muon\) on [^:]+: median ([0-9.]+) ms\/step.*/\1 \2 \3/p" \
+    | while read -r b t ms; do printf '%s\ttrain tiny %sx%s muon\t%s\t%s\n' "$2" "$b" "$t" "$(echo "$ms / 1000" | bc -l)" "$((b * t))"; done >> "$rows"
+}
+train_row cpu cpu
+train_row nd4j "nd4j ${core:-default}" "$core"
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  /usr/bin/python3 "$root/scripts/bench_torch_tiny.py" "$threads" 4x64 16x64 \
+    | awk -F'\t' '$2 ~ /^train/ { split($2, a, " "); split(a[2], s, "x"); printf "torch\ttrain tiny %s muon\t%s\t%d\n", a[2], $3, s[1] * s[2] }' >> "$rows"
 fi
 echo "load after: $(uptime | sed 's/.*load average: //')" >&2
 python3 "$root/scripts/bench_table_format.py" "$peak" < "$rows"

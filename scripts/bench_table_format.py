@@ -1,6 +1,7 @@
 """Joins the rows `impl, case, seconds, flop` of bench-table.sh into one side-by-side table (stdin → stdout).
 
-GEMM cells: GFLOP/s and % of the fp32 peak given as the first argument (GFLOP/s); NS5 cells: seconds and GFLOP/s.
+GEMM cells: GFLOP/s and % of the fp32 peak given as the first argument (GFLOP/s); NS5 cells: seconds and GFLOP/s;
+train cells (the 4th field holds tokens per step): ms per step and tokens/s.
 """
 import sys
 
@@ -16,7 +17,9 @@ for line in sys.stdin:
     if case not in cases:
         cases.append(case)
     gf = flop / sec / 1e9
-    if case.startswith("gemm"):
+    if case.startswith("train"):                     # the 4th field holds the tokens of one step, not FLOP
+        cell[impl, case] = f"{1e3 * sec:6.0f} ms ({flop / sec:5.0f})"
+    elif case.startswith("gemm"):
         cell[impl, case] = f"{gf:7.1f} ({100 * gf / peak:3.0f}%)" if peak > 0 else f"{gf:7.1f}"
     else:
         cell[impl, case] = f"{sec:7.2f} s ({gf:5.1f})"
@@ -28,4 +31,5 @@ for c in cases:
     print(f"| {c:{w}} | " + " | ".join(f"{cell.get((i, c), 'n/a'):>17}" for i in impls) + " |")
 print()
 print(f"gemm cells: GFLOP/s (% of the {peak:g} GFLOP/s fp32 peak); ns5 cells: seconds for 5 Newton-Schulz steps "
-      "(GFLOP/s); n/a: not measured (numpy has no bf16).")
+      "(GFLOP/s); train cells: median ms per training step of the tiny preset with Muon (tokens/s); "
+      "n/a: not measured (numpy has no bf16 and no model).")
