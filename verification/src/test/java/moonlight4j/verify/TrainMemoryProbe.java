@@ -21,6 +21,10 @@ import java.nio.file.Path;
  *     moonlight4j.verify.TrainMemoryProbe nd4j muon 200 8 32
  * </pre>
  * Arguments: backend, optimizer, steps, batch, seq-len.
+ * <p>Measured 2026-11-29 ({@code nd4j muon 200 2 16}, -Xmx1g, nd4j-native, 2 shared cores): RSS 233 MiB at step 1,
+ * 444 at 20, 506 at 40, 565 at 60, 594 at 80, then flat: 579 at 100, 576/629/596/572 at 120–180, 607 at 200 (no
+ * steady growth after warm-up: JIT, malloc arenas, ND4J's op caches). Heap after GC 15–87 MiB with no trend;
+ * JavaCPP off-heap 0.1–2.1 MiB with no trend. Loss 6.23 → 1.74.
  */
 public final class TrainMemoryProbe {
 
