@@ -104,16 +104,9 @@ final class CachedAttention {
         Tensor queries = be.concat(-1, qNope, qRot);                                          // (B, H, n, dq)
         Tensor keys = be.concat(-1, kNope, be.concat(1, heads));                              // (B, H, T, dq)
 
-        // scores, fp32 softmax, weighted values (R L827-863)
-        Tensor scores = be.mulScalar(be.matmul(be.reshape(queries, b * h, n, dq),
-                be.reshape(keys, b * h, t, dq), false, true), scale);                         // (B·H, n, T)
-        Tensor masked = be.add(be.reshape(scores, b, h, n, t), mask);                         // (B, H, n, T)
-        Tensor probs = be.softmax(masked);                                                    // (B, H, n, T)
-        Tensor out = be.matmul(be.reshape(probs, b * h, n, t), be.reshape(v, b * h, t, dv),
-                false, false);                                                                // (B·H, n, dv)
-        Tensor attn = be.reshape(be.permute(be.reshape(out, b, h, n, dv), 0, 2, 1, 3), b, n, h * dv); // (B, n, H·dv)
-        Tensor y = Linear.forward(be, attn, params.get(p + "o_proj.weight", c, h * dv));     // (B, n, C)
-        for (Tensor dead : new Tensor[]{kv, kvh, kNope, v, keys, scores, masked, probs}) dead.close();
+        MlaAttention.Core core = MlaAttention.attend(be, queries, keys, v, mask, scale, b, h, n, t, dq, dv);
+        Tensor y = Linear.forward(be, core.attn(), params.get(p + "o_proj.weight", c, h * dv)); // (B, n, C)
+        for (Tensor dead : new Tensor[]{kv, kvh, kNope, v, keys, core.scores(), core.masked(), core.probs()}) dead.close();
         return y;
     }
 }

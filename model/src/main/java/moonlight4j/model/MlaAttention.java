@@ -107,22 +107,36 @@ public final class MlaAttention extends Layer {
         Tensor queries = be.concat(-1, qNope, qRot);                                          // (B, H, T, dq)
         Tensor keys = be.concat(-1, kNope, be.concat(1, heads));                              // (B, H, T, dq)
 
-        // scores, fp32 softmax, weighted values (R L827-863)
-        Tensor scores = be.mulScalar(be.matmul(be.reshape(queries, b * h, t, dq),
-                be.reshape(keys, b * h, t, dq), false, true), scale);                         // (B·H, T, T)
-        Tensor masked = be.add(be.reshape(scores, b, h, t, t), mask);                         // (B, H, T, T)
-        Tensor probs = be.softmax(masked);                                                    // (B, H, T, T)
+        Core core = attend(be, queries, keys, v, mask, scale, b, h, t, t, dq, dv);
         if (keepForBackward) {                                                                // for logging (SPEC §2.9)
-            try (Tensor mx = be.maxAll(masked)) {
+            try (Tensor mx = be.maxAll(core.masked())) {
                 lastMaxLogit = be.item(mx);
             }
         }
-        Tensor out = be.matmul(be.reshape(probs, b * h, t, t), be.reshape(v, b * h, t, dv),
-                false, false);                                                                // (B·H, T, dv)
-        Tensor attn = be.reshape(be.permute(be.reshape(out, b, h, t, dv), 0, 2, 1, 3), b, t, h * dv); // (B, T, H·dv)
-        Tensor y = Linear.forward(be, attn, params.get(p + "o_proj.weight", c, h * dv));     // (B, T, C)
-        saved = keepForBackward ? new Saved(x, q, ckv, kv, queries, keys, v, probs, attn, positionIds) : null;
+        Tensor y = Linear.forward(be, core.attn(), params.get(p + "o_proj.weight", c, h * dv)); // (B, T, C)
+        saved = keepForBackward ? new Saved(x, q, ckv, kv, queries, keys, v, core.probs(), core.attn(), positionIds) : null;
         return y;
+    }
+
+    /** The intermediates of {@link #attend}; the caller closes what it does not keep. */
+    record Core(Tensor scores, Tensor masked, Tensor probs, Tensor attn) {
+    }
+
+    /**
+     * The attention core, shared with the cached decoder ({@link CachedAttention}): scores, fp32 softmax, weighted
+     * values (R L827-863). {@code n} queries attend to {@code t} keys; queries {@code (B, H, n, dq)}, keys
+     * {@code (B, H, t, dq)}, v {@code (B, H, t, dv)}, additive mask broadcastable to {@code (B, H, n, t)}.
+     */
+    static Core attend(Backend be, Tensor queries, Tensor keys, Tensor v, Tensor mask, double scale,
+                       int b, int h, int n, int t, int dq, int dv) {
+        Tensor scores = be.mulScalar(be.matmul(be.reshape(queries, b * h, n, dq),
+                be.reshape(keys, b * h, t, dq), false, true), scale);                         // (B·H, n, t)
+        Tensor masked = be.add(be.reshape(scores, b, h, n, t), mask);                         // (B, H, n, t)
+        Tensor probs = be.softmax(masked);                                                    // (B, H, n, t)
+        Tensor out = be.matmul(be.reshape(probs, b * h, n, t), be.reshape(v, b * h, t, dv),
+                false, false);                                                                // (B·H, n, dv)
+        Tensor attn = be.reshape(be.permute(be.reshape(out, b, h, n, dv), 0, 2, 1, 3), b, n, h * dv); // (B, n, H·dv)
+        return new Core(scores, masked, probs, attn);
     }
 
     /**
