@@ -2,6 +2,7 @@ package moonlight4j.dist;
 
 import moonlight4j.api.Collective;
 import moonlight4j.api.CollectiveException;
+import moonlight4j.api.TrafficCounter;
 
 import java.time.Duration;
 
