@@ -8,6 +8,8 @@ import moonlight4j.dist.FlatLayout.Piece;
 import moonlight4j.optim.AdamW;
 import moonlight4j.optim.MuonRule;
 
+import java.util.Set;
+
 /**
  * Distributed AdamW, standard ZeRO-1 (the baseline of SPEC §2.4): the torch AdamW rule of {@link AdamW#update} on
  * this rank's partition of every parameter, moments only for that partition. Per step and rank it sends
@@ -38,6 +40,11 @@ public final class DistributedAdamW extends Zero1Optimizer {
                 part.rmsShare()[p.index()] = (float) (st.stepSize() * st.stepSize() * st.directionSumSquares());
             }
         }
+    }
+
+    @Override
+    Set<String> slotNames() {
+        return Set.of(AdamW.MOMENT1, AdamW.MOMENT2);
     }
 
     @Override

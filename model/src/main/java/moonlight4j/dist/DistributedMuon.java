@@ -14,6 +14,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Distributed Muon, the paper's Algorithm 1 (SPEC §2.4) on ZeRO-1: with N ranks, rank r
@@ -97,6 +98,11 @@ public final class DistributedMuon extends Zero1Optimizer {
                 if (layout.firstRank(p) == r) rmsShare[p.index()] = (float) (adjustedLr * MuonRule.rms(be, o));
             }
         }
+    }
+
+    @Override
+    Set<String> slotNames() {
+        return Set.of(Muon.MOMENTUM_BUFFER, Muon.MOMENT1, Muon.MOMENT2);
     }
 
     @Override

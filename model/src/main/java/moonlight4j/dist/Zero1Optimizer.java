@@ -10,6 +10,7 @@ import moonlight4j.optim.Optimizer;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * ZeRO-1 around an element-wise-partitionable update (SPEC §2.4, standard ZeRO-1): the parameters in a fixed order
@@ -54,13 +55,21 @@ public abstract class Zero1Optimizer implements Optimizer {
     /** True when the parameter's RMS share is a sum of squares to be turned into {@code √(Σ/numel)}. */
     abstract boolean rmsFromSquares(Param p);
 
-    @Override
-    public final Map<String, Double> step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
+    /** The state slots this optimizer keeps per parameter slice (besides the AdamW step count). */
+    abstract Set<String> slotNames();
+
+    /** Builds the flat layout at first use (a collective: every rank checks it has the same parameter set). */
+    private void bind(Map<String, Tensor> params) {
         if (layout == null) {
             layout = new FlatLayout(params, comm.worldSize());
             DataParallel.checkSameConfig(comm, layout.describe());      // same parameter set on every rank
         }
         layout.check(params);
+    }
+
+    @Override
+    public final Map<String, Double> step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
+        bind(params);
         DType dtype = commonDtype(params, grads);
         int n = comm.worldSize(), r = comm.rank(), s = layout.partitionSize;
         boolean[] present = globalGradFlags(grads);
@@ -219,7 +228,7 @@ public abstract class Zero1Optimizer implements Optimizer {
         if (savedN != comm.worldSize() || savedR != comm.rank()) {
             throw new IllegalArgumentException("optimizer shard of rank " + savedR + " of " + savedN + " cannot be loaded"
                     + " by rank " + comm.rank() + " of " + comm.worldSize() + ": resume with the same world size ("
-                    + savedN + "); re-partitioning the ZeRO-1 state is not implemented");
+                    + savedN + ") or re-partition with load(params, SavedOptimizerState), as --resume does");
         }
         close();
         state.forEach((k, t) -> {
@@ -227,6 +236,40 @@ public abstract class Zero1Optimizer implements Optimizer {
             if (k.endsWith(".step")) steps.put(k.substring(0, k.length() - 5), be.toLongs(t)[0]);
             else slots.put(k, be.copy(t));
         });
+    }
+
+    /**
+     * Replaces the state by this rank's slices of {@code saved}, whatever world size wrote it: the same world size
+     * reads back its own shard, another one re-partitions (SavedOptimizerState: bits copied, no arithmetic), and
+     * W = 1 is a one-process run's state. A collective: every rank calls it.
+     */
+    public void load(Map<String, Tensor> params, SavedOptimizerState saved) {
+        bind(params);
+        int r = comm.rank();
+        Map<String, Tensor> newSlots = new LinkedHashMap<>();
+        Map<String, Long> newSteps = new LinkedHashMap<>();
+        try {
+            for (Param p : layout.params) {
+                FlatLayout.Piece piece = layout.piece(p, r);
+                if (piece == null) continue;
+                for (String slot : saved.slots(p.name())) {
+                    if (!slotNames().contains(slot)) {
+                        throw new IllegalArgumentException("optimizer state '" + p.name() + "." + slot + "': " + getClass()
+                                .getSimpleName() + " keeps " + slotNames() + " (was the checkpoint written by another optimizer?)");
+                    }
+                    float[] v = saved.read(p.name(), slot, piece.from(), piece.len());
+                    newSlots.put(p.name() + "." + slot, HostTensors.of(be, saved.dtype(p.name(), slot), v, 0, piece.len()));
+                }
+                Long st = saved.step(p.name());
+                if (st != null) newSteps.put(p.name(), st);
+            }
+        } catch (RuntimeException e) {
+            newSlots.values().forEach(Tensor::close);
+            throw e;
+        }
+        close();
+        slots.putAll(newSlots);
+        steps.putAll(newSteps);
     }
 
     @Override

@@ -2,9 +2,13 @@ package moonlight4j.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import moonlight4j.api.Collective;
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
+import moonlight4j.dist.SavedOptimizerState;
+import moonlight4j.dist.Zero1Optimizer;
 import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
 import moonlight4j.model.MoonlightCheckpoint;
@@ -15,8 +19,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
@@ -25,18 +30,27 @@ import java.util.stream.Stream;
  * <pre>
  *   step-000100/model/               HF layout (config.json + model.safetensors), usable with --init and inspect
  *   step-000100/optimizer.safetensors  the optimizer's stateDict (moments, momentum buffers, step counts)
- *   step-000100/trainer_state.json     step, data position (epoch, position), seed, options that must match
+ *   step-000100/trainer_state.json     step, data position (epoch, position), seed, options that must match,
+ *                                      world_size and the optimizer files
  *   latest                             the name of the newest complete checkpoint
  * </pre>
  * A checkpoint is written into a hidden temporary directory, renamed to {@code step-N} when complete, then
  * {@code latest} is replaced atomically, and only then the previous checkpoint is deleted: a crash at any point
  * leaves the last good checkpoint loadable. The random state is the data order's (seed, epoch, position): the
  * permutation of an epoch is a function of (seed, epoch), so nothing else needs saving.
+ *
+ * <p>Data-parallel runs (issue 8) write per-rank ZeRO-1 shards {@code optimizer-rank-00001-of-00004.safetensors}
+ * instead of {@code optimizer.safetensors}; rank 0 writes the model (identical on every rank after the all-gather)
+ * and {@code trainer_state.json}. All ranks write into the same hidden directory (so ranks on several machines need
+ * a shared filesystem) and agree after each phase: the rename happens only when every rank reports its shard
+ * written, so a checkpoint holds all ranks or does not exist. {@link #restore} reads any world size's checkpoint into
+ * any other (re-partitioning the optimizer state, {@link SavedOptimizerState}), one process's included.
  */
 public final class TrainCheckpoint {
 
     static final ObjectMapper JSON = new ObjectMapper();
     public static final String LATEST = "latest";
+    static final String OPTIMIZER_FILE = "optimizer.safetensors";
 
     /** Called between the parts of a save, for tests that simulate a crash midway. */
     public interface SaveHook {
@@ -49,39 +63,161 @@ public final class TrainCheckpoint {
     private TrainCheckpoint() {
     }
 
-    /** Writes a checkpoint of {@code t} into {@code checkpoints}; returns its directory. */
+    /** The optimizer file of rank {@code r} of {@code n} ({@code optimizer.safetensors} for one process). */
+    static String optimizerFile(int r, int n, boolean sharded) {
+        return sharded ? String.format("optimizer-rank-%05d-of-%05d.safetensors", r, n) : OPTIMIZER_FILE;
+    }
+
+    /**
+     * Writes a checkpoint of {@code t} into {@code checkpoints}; returns its directory. In a data-parallel run every
+     * rank calls it (a collective); a failure on any rank fails the save on every rank and leaves no checkpoint.
+     */
     public static Path save(Trainer t, Path checkpoints, String datasetName, SaveHook hook) throws IOException {
+        return t.comm() == null ? saveOne(t, checkpoints, datasetName, hook)
+                : saveSharded(t, t.comm(), checkpoints, datasetName, hook);
+    }
+
+    private static String stepName(Trainer t) {
+        return String.format("step-%06d", t.stepCount());
+    }
+
+    private static Path saveOne(Trainer t, Path checkpoints, String datasetName, SaveHook hook) throws IOException {
         Files.createDirectories(checkpoints);
-        String name = String.format("step-%06d", t.stepCount());
+        String name = stepName(t);
         Path tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
         try {
             MoonlightCheckpoint.save(tmp.resolve("model"), t.config(), t.parameters());
             hook.afterPart("model");
-            Map<String, Tensor> state = t.optimizer().stateDict();
-            Safetensors.write(tmp.resolve("optimizer.safetensors"), state, Map.of("optimizer", t.options().optimizer()));
+            writeOptimizer(t, tmp.resolve(OPTIMIZER_FILE));
             hook.afterPart("optimizer");
-            ObjectNode s = JSON.createObjectNode();
-            s.put("step", t.stepCount()).put("epoch", t.sampler().epoch()).put("position", t.sampler().position())
-                    .put("seed", t.options().seed()).put("optimizer", t.options().optimizer())
-                    .put("batch_size", t.options().batchSize()).put("grad_accum", t.options().gradAccum())
-                    .put("dataset", datasetName);
-            Files.writeString(tmp.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
+            writeTrainerState(t, tmp, datasetName, 1, List.of(OPTIMIZER_FILE));
             hook.afterPart("trainer_state");
-            Path target = checkpoints.resolve(name);
-            deleteTree(target);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-            String previous = latestName(checkpoints);
-            Path pointerTmp = Files.createTempFile(checkpoints, ".latest.", ".tmp");
-            Files.writeString(pointerTmp, name + "\n", StandardCharsets.UTF_8);
-            Files.move(pointerTmp, checkpoints.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE,
-                    StandardCopyOption.REPLACE_EXISTING);
-            if (previous != null && !previous.equals(name)) deleteTree(checkpoints.resolve(previous));
-            return target;
+            return commit(checkpoints, tmp, name);
         } catch (IOException | RuntimeException e) {
             deleteTree(tmp);
             throw e;
         }
+    }
+
+    /**
+     * The data-parallel save, four agreed phases: rank 0 prepares {@code .step-N.partial} (removing stale partial
+     * directories of crashed saves); every rank checks it sees it; every rank writes its shard (rank 0 also the
+     * model and trainer_state.json); rank 0 renames it to {@code step-N} and moves {@code latest}. After each phase the
+     * ranks all-gather a failure flag, so they fail together, naming the ranks that failed; a rank that dies makes
+     * the others' next agreement time out. Either way {@code latest} still names the previous complete checkpoint.
+     */
+    private static Path saveSharded(Trainer t, Collective c, Path checkpoints, String datasetName, SaveHook hook)
+            throws IOException {
+        int r = c.rank(), n = c.worldSize();
+        String name = stepName(t);
+        Path tmp = checkpoints.resolve("." + name + ".partial");
+        Runnable cleanUp = () -> {
+            if (r == 0) {
+                try {
+                    deleteTree(tmp);
+                } catch (IOException ignored) {
+                    // the next save removes stale partial directories
+                }
+            }
+        };
+        String err = null;
+        if (r == 0) {
+            try {
+                Files.createDirectories(checkpoints);
+                deleteStalePartials(checkpoints);
+                Files.createDirectories(tmp);
+            } catch (IOException | RuntimeException e) {
+                err = e.toString();
+            }
+        }
+        agree(c, name, "preparing " + tmp, err, null);
+        agree(c, name, "looking for " + tmp, Files.isDirectory(tmp) ? null : "cannot see " + tmp + " (ranks on several"
+                + " machines need a shared filesystem for --save-every)", cleanUp);
+        err = null;
+        try {
+            writeOptimizer(t, tmp.resolve(optimizerFile(r, n, true)));
+            hook.afterPart("optimizer-rank-" + r);
+            if (r == 0) {
+                MoonlightCheckpoint.save(tmp.resolve("model"), t.config(), t.parameters());
+                hook.afterPart("model");
+                List<String> files = new ArrayList<>();
+                for (int q = 0; q < n; q++) files.add(optimizerFile(q, n, true));
+                writeTrainerState(t, tmp, datasetName, n, files);
+                hook.afterPart("trainer_state");
+            }
+        } catch (IOException | RuntimeException e) {
+            err = e.toString();
+        }
+        agree(c, name, "writing the shards", err, cleanUp);
+        err = null;
+        if (r == 0) {
+            try {
+                commit(checkpoints, tmp, name);
+            } catch (IOException | RuntimeException e) {
+                err = e.toString();
+            }
+        }
+        agree(c, name, "renaming " + tmp + " to " + name, err, cleanUp);
+        return checkpoints.resolve(name);
+    }
+
+    /**
+     * Every rank learns whether any rank failed {@code phase}; when one did, {@code onFailure} runs and every rank
+     * throws an IOException naming the failed ranks (and this rank's own error).
+     */
+    private static void agree(Collective c, String name, String phase, String localError, Runnable onFailure)
+            throws IOException {
+        long[] all = new long[c.worldSize()];
+        c.allGatherLongs(new long[]{localError == null ? 0 : 1}, all);
+        List<Integer> failed = new ArrayList<>();
+        for (int q = 0; q < all.length; q++) if (all[q] != 0) failed.add(q);
+        if (failed.isEmpty()) return;
+        if (onFailure != null) onFailure.run();
+        throw new IOException("checkpoint " + name + " not written: rank(s) " + failed + " failed " + phase
+                + (localError != null ? "; on rank " + c.rank() + ": " + localError : "")
+                + "; the previous checkpoint (if any) is still the latest");
+    }
+
+    private static void deleteStalePartials(Path checkpoints) throws IOException {
+        try (Stream<Path> s = Files.list(checkpoints)) {
+            for (Path p : s.filter(x -> x.getFileName().toString().matches("\\.step-\\d+\\..*")).toList()) deleteTree(p);
+        }
+    }
+
+    private static void writeOptimizer(Trainer t, Path file) throws IOException {
+        Map<String, Tensor> state = t.optimizer().stateDict();
+        try {
+            Safetensors.write(file, state, Map.of("optimizer", t.options().optimizer()));
+        } finally {
+            state.values().forEach(Tensor::close);
+        }
+    }
+
+    private static void writeTrainerState(Trainer t, Path dir, String datasetName, int worldSize, List<String> files)
+            throws IOException {
+        ObjectNode s = JSON.createObjectNode();
+        s.put("step", t.stepCount()).put("epoch", t.sampler().epoch()).put("position", t.sampler().position())
+                .put("seed", t.options().seed()).put("optimizer", t.options().optimizer())
+                .put("batch_size", t.options().batchSize()).put("grad_accum", t.options().gradAccum())
+                .put("dataset", datasetName).put("world_size", worldSize);
+        ArrayNode f = s.putArray("optimizer_files");
+        files.forEach(f::add);
+        Files.writeString(dir.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter()
+                .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
+    }
+
+    /** Renames the complete {@code tmp} to {@code name}, points {@code latest} at it, deletes the previous one. */
+    private static Path commit(Path checkpoints, Path tmp, String name) throws IOException {
+        Path target = checkpoints.resolve(name);
+        deleteTree(target);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+        String previous = latestName(checkpoints);
+        Path pointerTmp = Files.createTempFile(checkpoints, ".latest.", ".tmp");
+        Files.writeString(pointerTmp, name + "\n", StandardCharsets.UTF_8);
+        Files.move(pointerTmp, checkpoints.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE,
+                StandardCopyOption.REPLACE_EXISTING);
+        if (previous != null && !previous.equals(name)) deleteTree(checkpoints.resolve(previous));
+        return target;
     }
 
     private static String latestName(Path checkpoints) throws IOException {
@@ -147,7 +283,11 @@ public final class TrainCheckpoint {
         }
     }
 
-    /** Loads weights (into the trainer's parameter tensors, in place), optimizer state and counters. */
+    /**
+     * Loads weights (into the trainer's parameter tensors, in place), optimizer state and counters. The optimizer
+     * state may come from any world size: a data-parallel trainer takes its ZeRO-1 slices (its own shard when the
+     * world size is the same, re-partitioned otherwise), one process takes the whole state.
+     */
     public static void restore(Path checkpoint, Trainer t, Backend be) throws IOException {
         JsonNode s = state(checkpoint);
         MoonlightCheckpoint.Loaded l = MoonlightCheckpoint.load(modelDir(checkpoint), be);
@@ -157,12 +297,48 @@ public final class TrainCheckpoint {
             be.copyInto(p.get(n), src);
             src.close();
         }
-        Map<String, Tensor> state = new LinkedHashMap<>();
-        try (SafetensorsFile f = Safetensors.open(checkpoint.resolve("optimizer.safetensors"))) {
-            for (String n : f.names()) state.put(n, f.load(be, n));
+        List<SafetensorsFile> files = new ArrayList<>();
+        try {
+            for (Path f : optimizerFiles(checkpoint, s)) files.add(Safetensors.open(f));
+            SavedOptimizerState saved = new SavedOptimizerState(p.asMap(), files);
+            if (t.optimizer() instanceof Zero1Optimizer z) {
+                z.load(p.asMap(), saved);
+            } else {
+                Map<String, Tensor> state = saved.unsharded(be);
+                try {
+                    t.optimizer().loadStateDict(state);
+                } finally {
+                    state.values().forEach(Tensor::close);
+                }
+            }
+        } finally {
+            files.forEach(SafetensorsFile::close);
         }
-        t.optimizer().loadStateDict(state);
         t.restore(s.path("step").asInt(), s.path("epoch").asInt(), s.path("position").asInt());
+    }
+
+    /** The world size that wrote {@code checkpoint} (1 for a checkpoint of one process). */
+    public static int worldSize(Path checkpoint) throws IOException {
+        return state(checkpoint).path("world_size").asInt(1);
+    }
+
+    /** The optimizer files trainer_state.json lists (older checkpoints: optimizer.safetensors), each present. */
+    private static List<Path> optimizerFiles(Path checkpoint, JsonNode s) {
+        List<Path> out = new ArrayList<>();
+        JsonNode names = s.path("optimizer_files");
+        if (names.isMissingNode()) out.add(checkpoint.resolve(OPTIMIZER_FILE));
+        else names.forEach(n -> out.add(checkpoint.resolve(n.asText())));
+        if (out.isEmpty() || out.size() != s.path("world_size").asInt(1)) {
+            throw new IllegalArgumentException(checkpoint.resolve("trainer_state.json") + ": world_size "
+                    + s.path("world_size").asInt(1) + " but " + out.size() + " optimizer_files");
+        }
+        for (Path f : out) {
+            if (!f.getParent().equals(checkpoint) || !Files.isRegularFile(f)) {
+                throw new IllegalArgumentException("incomplete checkpoint " + checkpoint + ": optimizer file " + f
+                        + " is missing");
+            }
+        }
+        return out;
     }
 
     static void deleteTree(Path p) throws IOException {

@@ -225,6 +225,11 @@ public final class Trainer implements AutoCloseable {
         return optimizer;
     }
 
+    /** The data-parallel group, or null for one process. */
+    Collective comm() {
+        return comm;
+    }
+
     BatchSampler sampler() {
         return sampler;
     }

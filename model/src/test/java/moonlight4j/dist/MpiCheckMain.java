@@ -1,12 +1,23 @@
 package moonlight4j.dist;
 
+import moonlight4j.api.Backend;
+import moonlight4j.api.Backends;
 import moonlight4j.api.Collective;
 import moonlight4j.api.Collective.ReduceOp;
 import moonlight4j.api.Collectives;
 import moonlight4j.api.DType;
+import moonlight4j.data.TokenDataset;
+import moonlight4j.model.MoonlightConfig;
 import moonlight4j.optim.Muon;
 import moonlight4j.optim.NewtonSchulz;
+import moonlight4j.train.ArithmeticExperiment;
+import moonlight4j.train.TrainCheckpoint;
+import moonlight4j.train.TrainOptions;
+import moonlight4j.train.Trainer;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -15,17 +26,20 @@ import java.util.Map;
 
 /**
  * Run under {@code mpirun -np N} by {@link MpiEngineTest}: every collective of the {@code mpi} engine against values
- * each rank can compute itself, then {@link DistributedMuonTest}'s equivalence with single-process Muon. Prints one
+ * each rank can compute itself, then {@link DistributedMuonTest}'s equivalence with single-process Muon, the tiny
+ * model's training, and with {@code --checkpoints DIR} a sharded checkpoint and its bit-identical resume. Prints one
  * {@code FAIL …} line per mismatch and {@code mpi rank r: N checks passed} at the end; exits 1 on any failure.
  */
 public final class MpiCheckMain {
 
+    private static final Backend BE = Backends.get("cpu");
     private static final List<String> failures = new ArrayList<>();
     private static int checks;
 
     public static void main(String[] args) {
         boolean hang = args.length > 0 && args[0].equals("--hang-rank-1");
         boolean die = args.length > 0 && args[0].equals("--die-rank-1");
+        Path checkpoints = args.length > 1 && args[0].equals("--checkpoints") ? Path.of(args[1]) : null;
         List<Integer> done = Collectives.get("mpi").launch(0, Duration.ofSeconds(hang ? 3 : die ? 60 : 120), c -> {
             if (hang && c.rank() == 1) {
                 sleepForever();
@@ -34,6 +48,7 @@ public final class MpiCheckMain {
             collectives(c);
             distributedMuon(c);
             modelTraining(c);
+            if (checkpoints != null) checkpoint(c, checkpoints);
             return c.rank();
         });
         int rank = done.get(0);
@@ -114,6 +129,42 @@ public final class MpiCheckMain {
         }
         expect("model training loss curve", a, b);
         single.params().forEach((name, v) -> expect("model training " + name, mine.params().get(name), v));
+    }
+
+    /**
+     * A data-parallel checkpoint across processes (issue 8 item 6): every rank writes its ZeRO-1 shard into the
+     * shared directory, and fresh trainers restored from it continue bit for bit.
+     */
+    private static void checkpoint(Collective c, Path dir) {
+        MoonlightConfig cfg = ArithmeticExperiment.config().withLayers(2);
+        TokenDataset data = ArithmeticExperiment.trainSet(7, 16);
+        TrainOptions opt = new TrainOptions("muon", 3e-3, 0.1, 8, 6, 1, 1, 1.0, 1e-3, 11, 0);
+        float[] straight = new float[2], resumed = new float[2];
+        Map<String, float[]> p1 = new java.util.LinkedHashMap<>();
+        try {
+            try (Trainer t = new Trainer(BE, cfg, ArithmeticExperiment.init(BE, cfg, 3), data, opt, c)) {
+                t.step();
+                t.step();
+                TrainCheckpoint.save(t, dir, data.name(), TrainCheckpoint.SaveHook.NONE);
+                for (int k = 0; k < 2; k++) straight[k] = (float) t.step().loss();
+                for (String n : t.parameters().names()) p1.put(n, BE.toFloats(t.parameters().get(n)));
+            }
+            checks++;
+            if (!Files.isRegularFile(dir.resolve("step-000002").resolve("optimizer-rank-0000" + c.rank() + "-of-0000"
+                    + c.worldSize() + ".safetensors"))) {
+                failures.add("checkpoint: no shard of rank " + c.rank() + " in " + dir.resolve("step-000002"));
+            }
+            try (Trainer t = new Trainer(BE, cfg, ArithmeticExperiment.init(BE, cfg, 4), data, opt, c)) {
+                TrainCheckpoint.restore(TrainCheckpoint.resolve(dir), t, BE);
+                for (int k = 0; k < 2; k++) resumed[k] = (float) t.step().loss();
+                expect("checkpoint resume loss curve", resumed, straight);
+                for (String n : t.parameters().names()) {
+                    expect("checkpoint resume " + n, BE.toFloats(t.parameters().get(n)), p1.get(n));
+                }
+            }
+        } catch (IOException e) {
+            failures.add("checkpoint: " + e);
+        }
     }
 
     private static void expect(String what, float[] got, float[] want) {

@@ -27,13 +27,15 @@ class MpiEngineTest {
     private static final Path MR_CLASSES = Path.of("target/classes/META-INF/versions/22");
 
     @Test
-    void twoProcessesAgreeWithOneProcessBitForBit() throws Exception {
+    void twoProcessesAgreeWithOneProcessBitForBit(@org.junit.jupiter.api.io.TempDir Path checkpoints) throws Exception {
         requireMpi();
-        Run run = mpirun(2, 180);
+        Run run = mpirun(2, 180, "--checkpoints", checkpoints.toString());
         assertThat(run.exit).as(run.output).isZero();
-        // 25 collective + Distributed Muon checks, then the tiny model's loss curve and 49 parameter tensors.
-        assertThat(run.output).contains("mpi rank 0: 75/75 checks passed", "mpi rank 1: 75/75 checks passed")
+        // 25 collective + Distributed Muon checks, then the tiny model's loss curve and 49 parameter tensors, then
+        // the checkpoint: its shard, the resumed loss curve and 49 parameter tensors.
+        assertThat(run.output).contains("mpi rank 0: 126/126 checks passed", "mpi rank 1: 126/126 checks passed")
                 .doesNotContain("FAIL");
+        assertThat(checkpoints.resolve("step-000002/optimizer-rank-00001-of-00002.safetensors")).isRegularFile();
     }
 
     @Test

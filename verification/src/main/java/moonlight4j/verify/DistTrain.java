@@ -16,9 +16,9 @@ import java.util.List;
 /**
  * {@code moonlight train --dist local --ranks N} / {@code mpirun -np N moonlight train --dist mpi}: every rank runs
  * the same runs on its block of each global batch ({@code --batch} is the GLOBAL batch); rank 0 alone shows progress,
- * evaluates, writes metrics, the report and the model. Checkpoints are not written with {@code --dist} (the ZeRO-1
- * optimizer state is sharded per rank; a sharded checkpoint is future work), so {@code --save-every} and
- * {@code --resume} are refused up front.
+ * evaluates, writes metrics, the report and the model. With {@code --save-every} every rank writes its ZeRO-1
+ * optimizer shard into the checkpoint and rank 0 the model (TrainCheckpoint: all ranks or none); {@code --resume}
+ * takes a checkpoint of any world size, one process's included, and re-partitions its optimizer state.
  */
 final class DistTrain {
 
@@ -28,12 +28,7 @@ final class DistTrain {
     /** Rank 0's results, or null in a process whose rank is not 0. */
     static List<TrainRun.Result> run(DistOption dist, Backend be, MoonlightConfig cfg, Parameters initial,
                                      TokenDataset train, TokenDataset val, TrainOptions base, List<String> opts,
-                                     Path dir, List<String> matrices, int evalEvery, int evalChunks, int saveEvery,
-                                     Path resume) {
-        if (saveEvery > 0 || resume != null) {
-            throw new IllegalArgumentException("--save-every/--resume with --dist: not supported yet (the ZeRO-1"
-                    + " optimizer state is sharded per rank and no sharded checkpoint format exists); train without them");
-        }
+                                     Path dir, List<String> matrices, int evalEvery, int evalChunks, Path resume) {
         List<List<TrainRun.Result>> all = dist.launch(c -> {
             boolean lead = c.rank() == 0;
             List<TrainRun.Result> results = new ArrayList<>();
@@ -42,7 +37,7 @@ final class DistTrain {
                     Parameters p = new Parameters();
                     for (String n : initial.names()) p.put(n, be.copy(initial.get(n)));
                     TrainOptions to = base.withOptimizer(o, base.lr(), base.weightDecay());
-                    TrainRun.Result r = TrainRun.run(be, cfg, p, train, lead ? val : null, to, null, dir.resolve(o),
+                    TrainRun.Result r = TrainRun.run(be, cfg, p, train, lead ? val : null, to, resume, dir.resolve(o),
                             metrics, evalEvery, evalChunks, !lead, c);
                     if (lead) results.add(r);
                     else r.trainer().close();

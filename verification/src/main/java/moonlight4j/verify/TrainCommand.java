@@ -162,7 +162,7 @@ final class TrainCommand implements Callable<Integer> {
         List<TrainRun.Result> results = new ArrayList<>();
         if (dist.enabled()) {
             results = DistTrain.run(dist, be, cfg, initial, train, val, base, opts, dir, matrices, evalEvery, evalChunks,
-                    saveEvery, resume);
+                    resume);
             if (results == null) return 0;                              // mpi rank > 0: rank 0 reports
         } else try (MetricsCsv metrics = new MetricsCsv(dir.resolve("metrics.csv"), matrices)) {
             for (String o : opts) {

@@ -48,8 +48,13 @@ final class TrainRun {
         if (resume != null) {
             Path ck = TrainCheckpoint.resolve(resume);
             TrainCheckpoint.checkCompatible(ck, t, train.name());
+            int savedRanks = TrainCheckpoint.worldSize(ck), ranks = comm == null ? 1 : comm.worldSize();
             TrainCheckpoint.restore(ck, t, be);
-            System.out.println("resumed " + opt.optimizer() + " from " + ck + " at step " + t.stepCount());
+            if (!quiet) {
+                System.out.println("resumed " + opt.optimizer() + " from " + ck + " at step " + t.stepCount()
+                        + (savedRanks == ranks ? "" : " (optimizer state re-partitioned from " + savedRanks + " to "
+                        + ranks + " rank" + (ranks == 1 ? "" : "s") + ")"));
+            }
         }
         List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();
         double seconds = 0, optSeconds = 0;

@@ -86,4 +86,26 @@ class TrainCommandTest {
         assertThat(r[0]).isEqualTo("2");
         assertThat(r[2]).contains("comes from a different run").contains("optimizer: checkpoint muon, this run adamw");
     }
+
+    @Test
+    void dataParallelRunsCheckpointEveryRankAndResumeOnAnotherWorldSize(@TempDir Path dir) throws IOException {
+        Path data = text(dir, 40);
+        Path out = dir.resolve("run");
+        String[] r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--seq-len", "16", "--batch", "6",
+                "--steps", "2", "--save-every", "2", "--eval-chunks", "2", "--dist", "local", "--ranks", "2",
+                "--out", out.toString());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        Path ck = out.resolve("muon/checkpoints/step-000002");
+        for (String f : new String[]{"optimizer-rank-00000-of-00002.safetensors", "optimizer-rank-00001-of-00002.safetensors",
+                "model/model.safetensors", "trainer_state.json"}) {
+            assertThat(ck.resolve(f)).as(f).isRegularFile();
+        }
+        assertThat(Files.readString(ck.resolve("trainer_state.json"))).contains("\"world_size\" : 2");
+        r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--seq-len", "16", "--batch", "6",
+                "--steps", "3", "--eval-chunks", "2", "--resume", out.resolve("muon").toString(), "--dist", "local",
+                "--ranks", "3", "--out", dir.resolve("run2").toString());
+        assertThat(r[0]).as(r[2]).isEqualTo("0");
+        assertThat(r[1]).contains("resumed muon from").contains("at step 2 (optimizer state re-partitioned from 2 to 3 ranks)");
+        assertThat(Files.readAllLines(dir.resolve("run2/metrics.csv"))).hasSize(2);   // header + step 3
+    }
 }
