@@ -4,6 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 import moonlight4j.model.Parameters;
 import moonlight4j.optim.Optimizer;
+import moonlight4j.train.GradClip;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,6 +22,10 @@ public final class LoraStep {
     }
 
     /** The parameters to run the model on: {@code base} with every targeted weight replaced by its effective weight. */
+    /** What {@link #step} did: the update RMS per adapter tensor, the gradient norm before clipping. */
+    public record Update(Map<String, Double> updateRms, double gradNorm) {
+    }
+
     public static Parameters effectiveWeights(Backend be, LoraAdapters adapters, Parameters base) {
         return adapters.merged(be, base);
     }
@@ -30,10 +35,11 @@ public final class LoraStep {
      *
      * @param weightGrads gradients by HF weight name (as a full fine-tuning backward produces them); only the
      *                    targeted weights' entries are used, a targeted weight without one is skipped (grad-None)
-     * @return the optimizer's per-parameter update RMS
+     * @param clip        global-norm clipping of the adapter gradients (0 = off)
+     * @return the optimizer's per-parameter update RMS and the adapter gradients' global norm before clipping
      */
-    public static Map<String, Double> step(Backend be, LoraAdapters adapters, Optimizer optimizer,
-                                           Map<String, Tensor> weightGrads, double lr) {
+    public static Update step(Backend be, LoraAdapters adapters, Optimizer optimizer,
+                              Map<String, Tensor> weightGrads, double lr, double clip) {
         Map<String, Tensor> grads = new LinkedHashMap<>();
         for (String w : adapters.targets()) {
             Tensor dW = weightGrads.get(w);
@@ -48,9 +54,11 @@ public final class LoraStep {
             Tensor p = params.get(e.getKey());
             castGrads.put(e.getKey(), p.dtype() == e.getValue().dtype() ? e.getValue() : be.cast(e.getValue(), p.dtype()));
         }
+        double norm = GradClip.clip(be, castGrads, clip);
         Map<String, Double> rms = optimizer.step(params, castGrads, lr);
+        for (Map.Entry<String, Tensor> e : castGrads.entrySet()) if (e.getValue() != grads.get(e.getKey())) e.getValue().close();
         grads.values().forEach(Tensor::close);
-        return rms;
+        return new Update(rms, norm);
     }
 
     /** Re-computes the targeted effective weights in {@code effective} after the adapters changed. */

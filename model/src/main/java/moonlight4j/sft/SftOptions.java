@@ -6,7 +6,7 @@ import java.util.List;
  * Settings of a supervised fine-tuning run.
  *
  * @param optimizer   {@code muon} (Muon on hidden matrices, its internal AdamW on the rest, SPEC §1.5) or {@code adamw}
- * @param lr          constant learning rate
+ * @param lr          peak learning rate
  * @param weightDecay decoupled weight decay
  * @param epochs      passes over the training conversations
  * @param batchSize   conversations per step (right-padded, {@link moonlight4j.data.SftBatch})
@@ -16,11 +16,17 @@ import java.util.List;
  * @param loraTargets {@code all-linear} or module names ({@link moonlight4j.lora.LoraTargets})
  * @param biasUpdate  full fine-tuning: the aux-loss-free bias update speed u (SPEC §5; 0 = bias frozen); LoRA keeps
  *                    every base weight, the bias included, frozen
+ * @param schedule    {@code cosine}: linear warm-up then cosine decay to 0 over the run (ms-swift's and toy_train's
+ *                    default, {@link moonlight4j.train.LrSchedule}); {@code constant}: warm-up then {@code lr}
+ * @param warmup      warm-up steps
+ * @param clip        global-norm clipping of what the optimizer updates (every weight, or the adapters); 0 = off
  */
 public record SftOptions(String optimizer, double lr, double weightDecay, int epochs, int batchSize, long seed,
-                         int loraRank, double loraAlpha, String loraTargets, double biasUpdate) {
+                         int loraRank, double loraAlpha, String loraTargets, double biasUpdate, String schedule,
+                         int warmup, double clip) {
 
     public static final List<String> OPTIMIZERS = List.of("muon", "adamw");
+    public static final List<String> SCHEDULES = List.of("cosine", "constant");
 
     public SftOptions {
         if (!OPTIMIZERS.contains(optimizer)) {
@@ -29,9 +35,20 @@ public record SftOptions(String optimizer, double lr, double weightDecay, int ep
         if (!(lr > 0)) throw new IllegalArgumentException("lr must be > 0, got " + lr);
         if (epochs < 1 || batchSize < 1) throw new IllegalArgumentException("epochs and batch size must be ≥ 1");
         if (loraRank < 0) throw new IllegalArgumentException("LoRA rank must be ≥ 0 (0 = full fine-tuning)");
+        if (!SCHEDULES.contains(schedule)) {
+            throw new IllegalArgumentException("--lr-schedule must be one of " + SCHEDULES + ", got " + schedule);
+        }
+        if (warmup < 0) throw new IllegalArgumentException("--warmup must be ≥ 0, got " + warmup);
+        if (!(clip >= 0)) throw new IllegalArgumentException("--clip must be ≥ 0 (0 = off), got " + clip);
     }
 
     public boolean lora() {
         return loraRank > 0;
+    }
+
+    /** The learning rate of step {@code k} (0-based) of a run of {@code total} steps. */
+    public double lrAt(int k, int total) {
+        if (schedule.equals("cosine")) return new moonlight4j.train.LrSchedule(lr, warmup, total).lr(k);
+        return k < warmup ? lr * k / warmup : lr;
     }
 }

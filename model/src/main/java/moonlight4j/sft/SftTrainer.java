@@ -18,10 +18,12 @@ import moonlight4j.model.Parameters;
 import moonlight4j.optim.AdamW;
 import moonlight4j.optim.Muon;
 import moonlight4j.optim.Optimizer;
+import moonlight4j.train.GradClip;
 import moonlight4j.train.LoadBalancer;
 
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.function.IntConsumer;
 
 /**
  * Supervised fine-tuning on chat conversations ({@link SftDataset}): per step
@@ -29,17 +31,22 @@ import java.util.function.Consumer;
  *   logits = model(input_ids)                      forward, recording for backward
  *   L = mean over assistant tokens of −log p(label_{t+1})     (CausalLmLoss, labels −100 elsewhere)
  *   grads = backward(dL/dlogits)                   every layer's hand-written backward, router included
- *   full:  optimizer.step(all weights, grads)      (Muon: hidden matrices incl. the router; AdamW: the rest)
- *   LoRA:  dA, dB from the targeted dW; optimizer.step(adapters); W_eff = W + s·B·A   (LoraStep)
+ *   full:  clip(grads); optimizer.step(all weights, grads, lr_k)   (Muon: hidden matrices incl. the router)
+ *   LoRA:  dA, dB from the targeted dW; clip; optimizer.step(adapters, lr_k); W_eff = W + s·B·A   (LoraStep)
  * </pre>
+ * with {@code lr_k} from the options' schedule (cosine with warm-up by default) over the whole run.
  * The MoE's {@code e_score_correction_bias} gets no gradient (grad None); in full fine-tuning it follows the
  * aux-loss-free rule ({@link LoadBalancer}, SPEC §5) after each step — counting every routed token of the batch,
  * padding included — and in LoRA runs it stays frozen with the rest of the base model.
  */
 public final class SftTrainer implements AutoCloseable {
 
-    /** One step's record: epoch, step, training loss of the batch, number of assistant tokens. */
-    public record Step(int epoch, int step, double loss, long targets) {
+    /**
+     * One step's record: epoch, step (1-based), training loss of the batch, assistant tokens, learning rate, gradient
+     * norm before clipping, tokens processed (padding included) and seconds.
+     */
+    public record Step(int epoch, int step, double loss, long targets, double lr, double gradNorm, long tokens,
+                       double seconds) {
     }
 
     private final Backend be;
@@ -72,11 +79,12 @@ public final class SftTrainer implements AutoCloseable {
                 : new AdamW(be, new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8));   // toy_train betas
     }
 
-    /** One optimizer step on {@code batch}; returns the batch's mean loss before the update. */
-    public double step(SftBatch batch) {
+    /** One optimizer step on {@code batch} at learning rate {@code lr}; the loss is the batch's before the update. */
+    public Step step(SftBatch batch, double lr, int epoch) {
+        long t0 = System.nanoTime();
         int b = batch.batch(), t = batch.time();
         model.training(true);
-        double loss;
+        double loss, norm;
         try (Tensor ids = be.fromLongs(batch.inputIds(), b, t);
              Tensor labels = be.fromLongs(batch.labels(), b, t);
              Tensor logits = model.forward(ids);                                       // (B, T, V)
@@ -88,26 +96,40 @@ public final class SftTrainer implements AutoCloseable {
                 model.backward(dLogits, grads);
             }
             if (lora == null) {
-                optimizer.step(base.asMap(), grads.asMap(), opt.lr());
+                norm = GradClip.clip(be, grads.asMap(), opt.clip());
+                optimizer.step(base.asMap(), grads.asMap(), lr);
                 balancer.update();                                                     // SPEC §5, after the step
             } else {
-                LoraStep.step(be, lora, optimizer, grads.asMap(), opt.lr());
+                norm = LoraStep.step(be, lora, optimizer, grads.asMap(), lr, opt.clip()).gradNorm();
                 LoraStep.refresh(be, lora, base, weights);
             }
         } finally {
             model.training(false);
         }
         steps++;
-        return loss;
+        return new Step(epoch, steps, loss, batch.targets(), lr, norm, (long) b * t, (System.nanoTime() - t0) / 1e9);
     }
 
-    /** Runs every epoch over the training set, reporting each step. */
+    /** Optimizer steps of a run over {@code data}: every epoch's batches. */
+    public int totalSteps(SftDataset data) {
+        int perEpoch = (data.train().size() + opt.batchSize() - 1) / opt.batchSize();
+        return perEpoch * opt.epochs();
+    }
+
+    /** Runs every epoch over the training set with the options' schedule, reporting each step. */
     public void train(SftDataset data, Consumer<Step> onStep) {
+        train(data, onStep, null);
+    }
+
+    /** {@link #train(SftDataset, Consumer)}, also reporting the end of every epoch (its 0-based index). */
+    public void train(SftDataset data, Consumer<Step> onStep, IntConsumer onEpochEnd) {
+        int total = totalSteps(data);
         for (int epoch = 0; epoch < opt.epochs(); epoch++) {
             for (SftBatch batch : data.trainBatches(opt.batchSize(), opt.seed(), epoch)) {
-                double loss = step(batch);
-                if (onStep != null) onStep.accept(new Step(epoch, steps, loss, batch.targets()));
+                Step s = step(batch, opt.lrAt(steps, total), epoch);
+                if (onStep != null) onStep.accept(s);
             }
+            if (onEpochEnd != null) onEpochEnd.accept(epoch);
         }
     }
 

@@ -50,7 +50,7 @@ class LoraStepTest {
         for (int step = 0; step < 60; step++) {
             Map<String, Tensor> dW = new LinkedHashMap<>();
             for (String w : lora.targets()) dW.put(w, BE.sub(effective.get(w), target.get(w)));
-            Map<String, Double> rms = LoraStep.step(BE, lora, muon, dW, 0.02);
+            Map<String, Double> rms = LoraStep.step(BE, lora, muon, dW, 0.02, 0).updateRms();
             assertThat(rms).hasSize(12);                      // every A and B is updated (dA = 0 at step 0: B = 0)
             LoraStep.refresh(BE, lora, base, effective);
             last = loss(effective, target);

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** SFT on the shipped arithmetic-chat example with a small MoE model (byte vocabulary). */
 class SftTrainerTest {
@@ -48,7 +49,7 @@ class SftTrainerTest {
         List<SftBatch> val = data.validationBatches(8);
         float[] router = BE.toFloats(p.get("model.layers.1.mlp.gate.weight"));
         float[] bias = BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"));
-        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 1, 0, 0, null, 1e-3))) {
+        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 1, 0, 0, null, 1e-3, "constant", 0, 0))) {
             double before = t.loss(val);
             t.train(data, null);
             double after = t.loss(val);
@@ -64,9 +65,9 @@ class SftTrainerTest {
     static Parameters pretrained(MoonlightConfig cfg) throws Exception {
         Parameters p = ModelInit.random(cfg, BE, DType.F32, 2);
         SftDataset data = data();
-        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 7, 0, 0, null, 1e-3))) {
+        try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 7, 0, 0, null, 1e-3, "constant", 0, 0))) {
             List<SftBatch> batches = data.trainBatches(8, 7, 0);
-            for (SftBatch b : batches.subList(0, 3)) t.step(b);
+            for (SftBatch b : batches.subList(0, 3)) t.step(b, 0.02, 0);
         }
         return p;
     }
@@ -81,7 +82,7 @@ class SftTrainerTest {
         List<SftBatch> val = data.validationBatches(8);
         double before, after;
         try (SftTrainer t = new SftTrainer(BE, cfg, p, new SftOptions("muon", 0.02, 0.0, 1, 8, 1, 8, 16,
-                "all-linear", 1e-3))) {
+                "all-linear", 1e-3, "constant", 0, 0))) {
             before = t.loss(val);
             t.train(data, null);
             after = t.loss(val);
@@ -95,5 +96,19 @@ class SftTrainerTest {
         LoraAdapters back = LoraAdapters.load(tmp, cfg, BE);
         double reloaded = SftLoss.mean(new MoonlightModel(BE, cfg, back.merged(BE, p)), val);
         assertThat(reloaded).isEqualTo(after);   // same adapters, same merge: the same bits
+    }
+
+    @Test
+    void scheduleIsWarmupThenCosineOrConstant() {
+        SftOptions cos = new SftOptions("muon", 1e-3, 0, 1, 8, 1, 0, 0, null, 0, "cosine", 2, 0);
+        SftOptions flat = new SftOptions("muon", 1e-3, 0, 1, 8, 1, 0, 0, null, 0, "constant", 2, 0);
+        assertThat(cos.lrAt(0, 10)).isZero();                                  // toy_train: step 0 of warm-up
+        assertThat(cos.lrAt(1, 10)).isEqualTo(5e-4);
+        assertThat(cos.lrAt(2, 10)).isEqualTo(1e-3);                           // the peak after warm-up
+        assertThat(cos.lrAt(6, 10)).isCloseTo(5e-4, org.assertj.core.data.Offset.offset(1e-15));   // half-way
+        assertThat(flat.lrAt(1, 10)).isEqualTo(5e-4);
+        assertThat(flat.lrAt(9, 10)).isEqualTo(1e-3);
+        assertThatThrownBy(() -> new SftOptions("muon", 1e-3, 0, 1, 8, 1, 0, 0, null, 0, "linear", 0, 0))
+                .hasMessageContaining("--lr-schedule must be one of [cosine, constant], got linear");
     }
 }

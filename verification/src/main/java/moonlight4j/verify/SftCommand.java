@@ -59,6 +59,12 @@ final class SftCommand implements Callable<Integer> {
             description = "full fine-tuning: aux-free bias update speed u (SPEC §5; default ${DEFAULT-VALUE})")
     double biasUpdate;
 
+    @Option(names = "--warmup", defaultValue = "0", description = "warm-up steps (default ${DEFAULT-VALUE})")
+    int warmup;
+
+    @Option(names = "--clip", defaultValue = "0", description = "global-norm gradient clipping (0 = off, the default)")
+    double clip;
+
     @Mixin
     SftFlags flags;
 
@@ -67,12 +73,14 @@ final class SftCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        return run(backend, dataset, init, out, optimizer, lr, weightDecay, batchSize, seed, biasUpdate, flags);
+        return run(backend, dataset, init, out, optimizer, lr, weightDecay, batchSize, seed, biasUpdate, warmup, clip,
+                flags);
     }
 
     /** The fine-tuning run; {@code moonlight train --dataset FILE.jsonl} comes here too. */
     static int run(BackendOption backend, Path dataset, Path init, Path out, String optimizer, Double lr,
-                   double weightDecay, int batchSize, long seed, double biasUpdate, SftFlags f) throws Exception {
+                   double weightDecay, int batchSize, long seed, double biasUpdate, int warmup, double clip,
+                   SftFlags f) throws Exception {
         if (init == null) {
             throw new IllegalArgumentException("fine-tuning on " + dataset + " needs --init DIR: an HF model directory "
                     + "with its tokenizer (tiktoken.model, tokenizer_config.json), e.g. the model train writes");
@@ -85,7 +93,7 @@ final class SftCommand implements Callable<Integer> {
             }
         }
         SftOptions opt = new SftOptions(optimizer, lr != null ? lr : f.loraRank > 0 ? 1e-4 : 1e-5, weightDecay,
-                f.epochs, batchSize, seed, f.loraRank, f.loraAlpha, f.loraTargets, biasUpdate);
+                f.epochs, batchSize, seed, f.loraRank, f.loraAlpha, f.loraTargets, biasUpdate, f.lrSchedule, warmup, clip);
         Backend be = backend.resolve();
         Tokenizer tok = TiktokenLoader.load(init);
         MoonlightCheckpoint.Loaded base = MoonlightCheckpoint.load(init, be);
@@ -99,14 +107,7 @@ final class SftCommand implements Callable<Integer> {
                     + " weights (" + String.join(", ", t.adapters().config().targetModules()) + "); "
                     + ParamSplit.RELEASE.describe(t.adapters().parameters().asMap())
                     : "full fine-tuning; " + ParamSplit.RELEASE.describe(base.parameters().asMap()));
-            boolean hasVal = !data.validation().isEmpty();
-            if (hasVal) System.out.printf("validation loss before: %.4f%n", t.loss(data.validationBatches(batchSize)));
-            t.train(data, s -> {
-                if (s.step() % f.logEvery == 0) {
-                    System.out.printf("epoch %d step %d loss %.4f (%d tokens)%n", s.epoch(), s.step(), s.loss(), s.targets());
-                }
-            });
-            if (hasVal) System.out.printf("validation loss after:  %.4f%n", t.loss(data.validationBatches(batchSize)));
+            SftProgress.Report report = SftProgress.train(t, data, opt, f.logEvery);
             if (opt.lora()) {
                 t.adapters().save(out);
                 System.out.println("adapter written to " + out);
@@ -123,6 +124,7 @@ final class SftCommand implements Callable<Integer> {
                 }
                 System.out.println("model written to " + out);
             }
+            report.write(out);
         }
         return 0;
     }

@@ -35,6 +35,10 @@ public final class SftFlags {
     @Option(names = "--merge-lora", description = "also write base + adapters merged to OUT/merged")
     boolean mergeLora;
 
+    @Option(names = "--lr-schedule", defaultValue = "cosine", paramLabel = "cosine|constant",
+            description = "JSONL fine-tuning: cosine decay to 0 after the warm-up (default) or constant")
+    String lrSchedule;
+
     @Option(names = "--log-every", defaultValue = "10", description = "JSONL fine-tuning: print the loss every N steps")
     int logEvery;
 }

@@ -79,7 +79,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--wd", defaultValue = "0.1", description = "weight decay (default ${DEFAULT-VALUE}, SPEC §2.6)")
     double wd;
 
-    @Option(names = "--warmup", description = "warm-up steps (default 5%% of --steps)")
+    @Option(names = "--warmup", description = "warm-up steps (default 5%% of --steps; JSONL fine-tuning: 0)")
     Integer warmup;
 
     @Option(names = "--clip", defaultValue = "0", description = "global-norm gradient clipping (0 = off)")
@@ -113,7 +113,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (dataset != null && dataset.getFileName().toString().endsWith(".jsonl")) {   // SFT on conversations
             return SftCommand.run(backend, dataset, init, out, optimizer != null ? optimizer : "muon", lr, wd, batch,
-                    seed, biasUpdate, sft);
+                    seed, biasUpdate, warmup != null ? warmup : 0, clip, sft);
         }
         // ---- every check before any work
         List<String> opts = new ArrayList<>();

@@ -74,6 +74,21 @@ class SftCommandTest {
         assertThat(r[0]).as(r[2]).isEqualTo("0");
         assertThat(r[1]).contains("58 train / 6 validation").contains("padding").contains("full fine-tuning; Muon:");
         assertThat(loss(r[1], "after")).isLessThan(loss(r[1], "before") - 1.0);
+        assertThat(r[1]).contains("validation loss after epoch 0:");
+        // metrics.csv: header, validation before, 2 epochs × ⌈58/8⌉ = 16 steps, validation after each epoch
+        List<String> rows;
+        try {
+            rows = Files.readAllLines(out.resolve("metrics.csv"));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        assertThat(rows).hasSize(20);
+        assertThat(rows.stream().filter(l -> l.startsWith("validation,")).count()).isEqualTo(3);
+        List<String> train = rows.stream().filter(l -> l.startsWith("train,")).toList();
+        double firstLr = Double.parseDouble(train.get(0).split(",")[5]), lastLr = Double.parseDouble(train.get(15).split(",")[5]);
+        assertThat(firstLr).isEqualTo(0.02);                          // no warm-up: the peak at step 1
+        assertThat(lastLr).isLessThan(0.001);                         // cosine: ½(1 + cos(π·15/16))·0.02 = 1.9e-4
+        assertThat(out.resolve("loss.png")).isRegularFile();
         String[] g = run("generate", "--model", out.toString(), "--prompt", "1+2=", "--max-new-tokens", "2", "--backend", "cpu");
         assertThat(g[0]).as(g[2]).isEqualTo("0");
     }
