@@ -40,7 +40,7 @@ final class Staging implements AutoCloseable {
         cuda("cudaMalloc(" + bytes + " B)", cudaMalloc(d, bytes));
         device = d.address();
         Pointer h = new Pointer();
-        cuda("cudaMallocHost(" + bytes + " B)", cudaMallocHost(h, bytes));
+        cuda("cudaMallocHost(" + bytes + " B)", cudaMallocHost(h, bytes));   // on failure free() still frees d
         host = h.address();
         capacity = bytes;
     }
