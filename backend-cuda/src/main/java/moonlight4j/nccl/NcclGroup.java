@@ -9,32 +9,21 @@ import static org.bytedeco.cuda.global.nccl.ncclGetUniqueId;
 
 /**
  * What the N rank threads of one {@code nccl} launch share: the NCCL unique id their communicators are created from,
- * the timeout, the first failure (a rank that fails marks it, the others see it in their wait loop and abort their
- * communicator at once instead of waiting out the timeout), and the last {@link #HISTORY} collective signatures of
- * every rank.
- *
- * <p>NCCL itself does not check that ranks call the same collective with the same size (a mismatch hangs or
- * reads garbage), so each rank records {@code (seq, op and sizes)} here before it enqueues, and compares with the
- * other ranks' record for the same seq; whichever of two mismatched ranks records second fails the group with both
- * calls named, as the {@code local} engine does. Best effort: a rank more than {@link #HISTORY} calls ahead (possible
- * only for a root that finishes broadcasts before the receivers start) is not compared.
+ * the timeout, the first failure (a rank that fails marks it; the others see it in their wait loop and abort their
+ * communicator at once instead of waiting out the timeout) and the {@link CallLog} of signatures.
  */
 final class NcclGroup {
-
-    static final int HISTORY = 64;
 
     final int n;
     final Duration timeout;
     final ncclUniqueId id = new ncclUniqueId();
-    private final long[][] seqs;                 // [rank][seq % HISTORY]
-    private final String[][] ops;
+    private final CallLog log;
     private volatile String failure;
 
     NcclGroup(int n, Duration timeout) {
         this.n = n;
         this.timeout = timeout;
-        this.seqs = new long[n][HISTORY];
-        this.ops = new String[n][HISTORY];
+        this.log = new CallLog(n);
         NcclNatives.nccl("ncclGetUniqueId", ncclGetUniqueId(id));
     }
 
@@ -48,21 +37,13 @@ final class NcclGroup {
         return failure;
     }
 
-    /**
-     * Records that {@code rank} enters collective number {@code seq} (from 1) as {@code op}; throws
-     * {@link CollectiveException} (and fails the group) when another rank recorded a different call for that seq.
-     */
-    synchronized void record(int rank, long seq, String op) {
-        int slot = (int) (seq % HISTORY);
-        seqs[rank][slot] = seq;
-        ops[rank][slot] = op;
-        for (int r = 0; r < n; r++) {
-            if (r != rank && seqs[r][slot] == seq && !ops[r][slot].equals(op)) {
-                String msg = "nccl rank " + rank + ": collective #" + seq + " mismatch: rank " + r + " called "
-                        + ops[r][slot] + " but rank " + rank + " called " + op;
-                if (failure == null) failure = msg;
-                throw new CollectiveException(msg);
-            }
+    /** {@link CallLog#record}; a mismatch fails the group and is thrown as {@link CollectiveException}. */
+    void record(int rank, long seq, String op) {
+        String mismatch = log.record(rank, seq, op);
+        if (mismatch == null) return;
+        synchronized (this) {
+            if (failure == null) failure = mismatch;
         }
+        throw new CollectiveException(mismatch);
     }
 }

@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Test;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -25,7 +27,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 class NcclEngineTest {
 
     private static final Duration LONG = Duration.ofSeconds(60);
-    private static boolean printed;
+    private static boolean printed;               // "not run" / "1 GPU" said once per run, not once per test
 
     private static CollectiveProvider nccl() {
         return Collectives.providers().stream().filter(p -> p.name().equals("nccl")).findFirst().orElseThrow();
@@ -42,6 +44,11 @@ class NcclEngineTest {
             Assumptions.abort("no GPU for the nccl engine: " + why);
         }
         int n = Math.min(2, NcclNatives.deviceCount());
+        synchronized (NcclEngineTest.class) {
+            if (printed) return n;
+            printed = true;
+        }
+        System.out.println("nccl: " + NcclNatives.deviceCount() + " CUDA device(s), the GPU tests use " + n + " rank(s)");
         if (n == 1) {
             System.out.println("nccl: 1 CUDA device, so only the 1-rank plumbing (staging copies, in-place NCCL calls,"
                     + " waits) is exercised; the cross-GPU reductions and the failure paths need 2 GPUs");
@@ -226,13 +233,22 @@ class NcclEngineTest {
         assumeTwoGpus();
         Duration timeout = Duration.ofSeconds(2);
         long[] waited = new long[1];
+        CountDownLatch rank0Done = new CountDownLatch(1);
         assertThatThrownBy(() -> nccl().launch(2, timeout, c -> {
-            if (c.rank() == 1) return null;                          // rank 1 skips the collective and leaves
+            if (c.rank() == 1) {                                     // rank 1 skips the collective, then leaves
+                try {                                                // after rank 0 gave up (no destroy mid-call)
+                    rank0Done.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                return null;
+            }
             long t0 = System.nanoTime();
             try {
                 c.allReduce(new float[3], ReduceOp.SUM);
             } finally {
                 waited[0] = System.nanoTime() - t0;
+                rank0Done.countDown();
             }
             return null;
         })).isInstanceOf(CollectiveException.class).hasMessageContaining("nccl rank 0")
