@@ -20,21 +20,21 @@ import static org.bytedeco.cuda.global.nccl.ncclUint8;
  * One rank of the {@code nccl} engine: a thread that owns CUDA device {@code rank}, its NCCL communicator and stream
  * ({@link NcclRank}). Every call stages the Java array through pinned host memory into a device buffer, runs the NCCL
  * collective in place on the rank's stream, copies the result back and waits for the stream with a bounded poll
- * ({@link NcclRank#await}).
+ * ({@link NcclRank#run}).
  *
  * <p>Arithmetic, as the SPI defines it. SUM and MAX reduce fp32 on the GPU ({@code ncclFloat32},
  * {@code ncclSum}/{@code ncclMax}); MEAN is the fp32 SUM divided by N here on the host (not {@code ncclAvg}, which
- * scales before summing). A BF16 reduction widens the bits to fp32 here, sums in fp32 with NCCL and rounds the
- * result to bf16 once (round-to-nearest-even, {@link Bf16Bits}); NCCL's own {@code ncclBfloat16} sum would round
- * after every step. All-gathers and broadcast move bytes ({@code ncclUint8} for bf16 bits, {@code ncclInt64} for
- * longs): bits unchanged.
+ * for floats multiplies each contribution by 1/N before summing). A BF16 reduction widens the bits to fp32 here,
+ * sums in fp32 with NCCL and rounds the result to bf16 once (round-to-nearest-even, {@link Bf16Bits}); NCCL's own
+ * {@code ncclBfloat16} sum would round after every step. All-gathers and broadcast only move data
+ * ({@code ncclUint8} for bf16 bits, {@code ncclInt64} for longs): bits unchanged.
  *
  * <p>Summation order: NCCL's ring and tree algorithms add the ranks' contributions in the order of the ring or tree
- * it built from the topology, not in rank order, and reduce each chunk once before forwarding the result, so all
- * ranks get the same bits but a SUM over more than 2 ranks can differ from {@code local}'s
- * {@code ((x_0 + x_1) + x_2) + …} in the last bits. For N = 2, {@code x_0 + x_1 = x_1 + x_0} exactly, so the bits
- * equal {@code local}'s; for N = 1 every collective is the identity. MAX is order-free for finite values (NCCL's
- * max may not propagate NaN, and may pick either zero of {@code max(−0, +0)}, where {@code Math.max} gives +0).
+ * it built from the topology, not in rank order (each chunk is reduced once and the result forwarded, so the ranks
+ * agree), and a SUM over more than 2 ranks can differ from {@code local}'s {@code ((x_0 + x_1) + x_2) + …} in the
+ * last bits. For N = 2, {@code x_0 + x_1 = x_1 + x_0} exactly, so the bits equal {@code local}'s; for N = 1 every
+ * collective is the identity. MAX is order-free for finite values (NCCL's max may not propagate NaN, and may pick
+ * either zero of {@code max(−0, +0)}, where {@code Math.max} gives +0).
  *
  * <p>{@link #traffic()} counts the SPI payload by the shared ring formulas (2 bytes per bf16 element, as
  * {@code local}), although a BF16 reduction moves fp32 over the wire.

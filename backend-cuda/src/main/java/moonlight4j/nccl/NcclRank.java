@@ -105,9 +105,12 @@ final class NcclRank {
             if (rc == cudaSuccess) return;
             String why = null;
             String failure;
+            int query;
             if (rc != cudaErrorNotReady) {
                 why = "failed: cudaStreamQuery returned " + cudaError(rc);
-            } else if (ncclCommGetAsyncError(comm, asyncError) != ncclSuccess || asyncError[0] != ncclSuccess) {
+            } else if ((query = ncclCommGetAsyncError(comm, asyncError)) != ncclSuccess) {
+                why = "failed: ncclCommGetAsyncError returned " + ncclError(query);
+            } else if (asyncError[0] != ncclSuccess) {
                 why = "failed: NCCL reported asynchronous error " + ncclError(asyncError[0]);
             } else if ((failure = group.failure()) != null) {
                 abort();
