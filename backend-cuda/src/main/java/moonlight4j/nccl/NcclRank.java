@@ -14,6 +14,7 @@ import static moonlight4j.nccl.NcclNatives.cudaError;
 import static moonlight4j.nccl.NcclNatives.nccl;
 import static moonlight4j.nccl.NcclNatives.ncclError;
 import static org.bytedeco.cuda.global.cudart.cudaErrorNotReady;
+import static org.bytedeco.cuda.global.cudart.cudaGetDevice;
 import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
 import static org.bytedeco.cuda.global.cudart.cudaStreamCreateWithFlags;
 import static org.bytedeco.cuda.global.cudart.cudaStreamDestroy;
@@ -46,6 +47,7 @@ final class NcclRank {
     final CUstream_st stream = new CUstream_st();
     private final Staging staging;
     private final int[] asyncError = new int[1];
+    private final int[] current = new int[1];
     private long seq;                          // collectives entered
     private boolean closed;
     private boolean aborted;
@@ -58,25 +60,29 @@ final class NcclRank {
         this.group = group;
         this.rank = rank;
         this.n = group.n;
+        int previous = -1;
         try {
-            cuda("cudaSetDevice(" + rank + ")", cudaSetDevice(rank));
+            previous = enterDevice();
             nccl("ncclCommInitRank(" + n + " ranks, rank " + rank + ")", ncclCommInitRank(comm, n, group.id, rank));
+            int rc = cudaStreamCreateWithFlags(stream, cudaStreamNonBlocking);
+            if (rc != cudaSuccess) {
+                ncclCommDestroy(comm);
+                throw new NcclCallException("cudaStreamCreateWithFlags returned " + cudaError(rc));
+            }
         } catch (NcclCallException e) {
             throw error("joining the group on device " + rank, "failed: " + e.getMessage(), e);
-        }
-        int rc = cudaStreamCreateWithFlags(stream, cudaStreamNonBlocking);
-        if (rc != cudaSuccess) {
-            ncclCommDestroy(comm);
-            throw error("creating its stream", "failed: cudaStreamCreateWithFlags returned " + cudaError(rc), null);
+        } finally {
+            leaveDevice(previous);
         }
         staging = new Staging(stream);
     }
 
     /**
      * One collective: checks that the rank may still call one, records its signature with the group (mismatch
-     * check), makes the device current (ND4J may have moved this thread to another device), sizes the buffers to
-     * {@code bytes}, {@code enqueue}s copies and the NCCL call on the stream, waits, then {@code collect}s the result
-     * from pinned host memory. A zero-byte payload has nothing to move and returns after the checks.
+     * check), makes the rank's device current, sizes the buffers to {@code bytes}, {@code enqueue}s copies and the
+     * NCCL call on the stream, waits, {@code collect}s the result from pinned host memory and makes the thread's
+     * previous device current again (ND4J binds threads to devices of its choosing; the collective leaves that
+     * binding as it found it). A zero-byte payload has nothing to move and returns after the checks.
      */
     void run(String what, long bytes, long t0, Consumer<Staging> enqueue, Consumer<Staging> collect) {
         if (closed) throw error(what, "on a closed collective", null);
@@ -86,15 +92,33 @@ final class NcclRank {
         seq++;
         group.record(rank, seq, what);
         if (bytes == 0) return;
+        int previous = -1;
         try {
-            cuda("cudaSetDevice(" + rank + ")", cudaSetDevice(rank));
-            staging.ensure(bytes);
-            enqueue.accept(staging);
-        } catch (NcclCallException e) {
-            throw fail(error(what, "failed: " + e.getMessage(), e));
+            try {
+                previous = enterDevice();
+                staging.ensure(bytes);
+                enqueue.accept(staging);
+            } catch (NcclCallException e) {
+                throw fail(error(what, "failed: " + e.getMessage(), e));
+            }
+            await(what, t0);
+            collect.accept(staging);
+        } finally {
+            leaveDevice(previous);
         }
-        await(what, t0);
-        collect.accept(staging);
+    }
+
+    /** {@code cudaGetDevice}, then {@code cudaSetDevice(rank)}; returns the device that was current. */
+    private int enterDevice() {
+        cuda("cudaGetDevice", cudaGetDevice(current));
+        int previous = current[0];
+        if (previous != rank) cuda("cudaSetDevice(" + rank + ")", cudaSetDevice(rank));
+        return previous;
+    }
+
+    /** Makes {@code previous} current again (none: -1); its status is not checked, the call's outcome stands. */
+    private void leaveDevice(int previous) {
+        if (previous >= 0 && previous != rank) cudaSetDevice(previous);
     }
 
     /** Polls the stream until the enqueued work is done, or fails the rank (see the class comment). */
@@ -149,8 +173,9 @@ final class NcclRank {
     void close() {
         if (closed) return;
         closed = true;
+        int previous = -1;
         try {
-            cuda("cudaSetDevice(" + rank + ")", cudaSetDevice(rank));
+            previous = enterDevice();
             if (group.failure() != null) abort();
             if (!aborted) nccl("ncclCommDestroy", ncclCommDestroy(comm));
             else if (!drained(group.timeout)) {
@@ -161,6 +186,8 @@ final class NcclRank {
             cuda("cudaStreamDestroy", cudaStreamDestroy(stream));
         } catch (NcclCallException e) {
             throw error("close", "failed: " + e.getMessage(), e);
+        } finally {
+            leaveDevice(previous);
         }
     }
 
