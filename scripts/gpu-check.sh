@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU check of the nd4j backend on nd4j-cuda-11.6 (Maven profile `cuda`): prints the GPU, builds with -Pcuda, lists
 # the backends (nd4j must be available and name the GPU), runs the golden verifier on nd4j, then the benchmark
-# and the leak check. Not yet run on a GPU (none was available when it was written).
+# and the leak check; then the `nccl` collective engine (its tests, and a 5-step data-parallel training run).
+# Not yet run on a GPU (none was available when it was written).
 #
 #   scripts/gpu-check.sh
 #
@@ -9,7 +10,8 @@
 # libcublas/libcublasLt 11, libcusolver 11; nd4j-cuda-11.6 1.0.0-M2.1 links to them), and Maven Central access or a
 # local repository already holding org.nd4j:nd4j-cuda-11.6:1.0.0-M2.1 (+ linux-x86_64, ≈600 MB). The natives are
 # built for CUDA 11.6 compute capabilities (≤ 8.6); newer GPUs (Hopper 9.0) need the driver to JIT their PTX, and
-# if that fails `backends` shows nd4j as unavailable with ND4J's reason.
+# if that fails `backends` shows nd4j as unavailable with ND4J's reason. The nccl engine also needs NCCL 2
+# (libnccl.so.2; JavaCPP 1.5.7's bindings are NCCL 2.11.4) on the library path.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -47,3 +49,12 @@ java -Xmx16g -cp "$cp" moonlight4j.nd4j.BenchTable nd4j 2> >(grep -v -e DEBUG -e
 
 echo "== leak check (200 Muon updates = 1,000 NS steps, 1024×1024, bf16)"
 java -Xmx4g -cp "$cp" moonlight4j.nd4j.MemoryCheck nd4j 200 BF16 2>&1 | grep -v -e DEBUG -e SLF4J
+
+echo "== nccl engine: NcclEngineTest (GPU parts print 'not run: <reason>' and are skipped when NCCL cannot load)"
+mvn -q -B -Pcuda -pl backend-cuda -am test -Dtest=NcclEngineTest -Dsurefire.failIfNoSpecifiedTests=false
+for f in backend-cuda/target/surefire-reports/*NcclEngineTest.txt; do sed -n 4p "$f"; done
+
+echo "== ./moonlight train --dist nccl --ranks 1 --steps 5"
+rm -rf /tmp/nccl-run
+./moonlight train --dist nccl --ranks 1 --steps 5 --out /tmp/nccl-run
+ls /tmp/nccl-run

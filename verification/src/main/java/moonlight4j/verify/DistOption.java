@@ -16,11 +16,11 @@ import java.util.function.Function;
  */
 public final class DistOption {
 
-    @Option(names = "--dist", paramLabel = "ENGINE", description = "data-parallel engine: local or mpi (default: none, one process)")
+    @Option(names = "--dist", paramLabel = "ENGINE", description = "data-parallel engine: local, mpi or nccl (default: none, one process)")
     String engine;
 
     @Option(names = "--ranks", paramLabel = "N", defaultValue = "0",
-            description = "local: number of ranks (threads); mpi: must equal mpirun -np when given")
+            description = "local: number of ranks (threads); nccl: number of GPUs (one thread each); mpi: must equal mpirun -np when given")
     int ranks;
 
     @Option(names = "--dist-timeout", paramLabel = "SECONDS", defaultValue = "300",
