@@ -212,6 +212,33 @@ public final class Shapes {
         return out;
     }
 
+    /** embeddingBackward: dy {@code [...ids, C]}, ids {@code [...ids]}, vocab ≥ 0 → {@code [vocab, C]}. */
+    public static int[] checkEmbeddingBackward(Tensor dy, Tensor ids, int vocab) {
+        String op = "embeddingBackward";
+        checkFloating(op, dy);
+        checkIndex(op, ids);
+        int[] sd = dy.shape(), si = ids.shape();
+        if (sd.length != si.length + 1 || !Arrays.equals(Arrays.copyOf(sd, si.length), si) || vocab < 0) {
+            throw new IllegalArgumentException(op + ": expected dy [...ids, C] for ids " + str(si)
+                    + " and vocab ≥ 0, got dy " + str(sd) + " and vocab " + vocab);
+        }
+        return new int[]{vocab, sd[sd.length - 1]};
+    }
+
+    /** scatterAddLastDim: dy and idx {@code [..., k]} of one shape, size ≥ 0 → {@code [..., size]}. */
+    public static int[] checkScatterAddLastDim(Tensor dy, Tensor idx, int size) {
+        String op = "scatterAddLastDim";
+        checkFloating(op, dy);
+        checkIndex(op, idx);
+        if (dy.rank() < 1 || !Arrays.equals(dy.shape(), idx.shape()) || size < 0) {
+            throw new IllegalArgumentException(op + ": expected dy [..., k] and idx of the same shape and size ≥ 0, got "
+                    + str(dy.shape()) + ", " + str(idx.shape()) + " and size " + size);
+        }
+        int[] shape = dy.shape();
+        shape[shape.length - 1] = size;
+        return shape;
+    }
+
     /** gatherRows: x {@code [N, C]}, idx {@code [M]} → {@code [M, C]}. */
     public static int[] checkGatherRows(Tensor x, Tensor idx) {
         String op = "gatherRows";

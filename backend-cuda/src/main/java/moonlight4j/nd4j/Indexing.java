@@ -47,16 +47,8 @@ final class Indexing {
 
     /** Rows of dy added into a zero {@code [vocab, C]} in index order, each addition rounded to the dtype. */
     static Tensor embeddingBackward(Nd4jDataOps be, Tensor dy, Tensor ids, int vocab) {
-        String op = "embeddingBackward";
-        Shapes.checkFloating(op, dy);
-        Shapes.checkIndex(op, ids);
-        int[] is = ids.shape(), ds = dy.shape();
-        if (ds.length != is.length + 1 || !Arrays.equals(Arrays.copyOf(ds, is.length), is) || vocab < 0) {
-            throw new IllegalArgumentException(op + ": expected dy [...ids, C] for ids " + Shapes.str(is)
-                    + " and vocab ≥ 0, got dy " + Shapes.str(ds) + " and vocab " + vocab);
-        }
-        int[] rows = ids(be, op, "vocabulary", ids, vocab);
-        int c = ds[ds.length - 1];
+        int c = Shapes.checkEmbeddingBackward(dy, ids, vocab)[1];
+        int[] rows = ids(be, "embeddingBackward", "vocabulary", ids, vocab);
         INDArray out = Nd4j.create(be.arr(dy).dataType(), vocab, c);
         INDArray dy2 = be.arr(dy).reshape('c', rows.length, c);
         addRows(out, rows, dy2, dy.dtype() == DType.BF16);
@@ -101,15 +93,8 @@ final class Indexing {
     /** A zero {@code [..., size]} with {@code dy[..., j]} added at {@code idx[..., j]}, j in order. */
     static Tensor scatterAddLastDim(Nd4jDataOps be, Tensor dy, Tensor idx, int size) {
         String op = "scatterAddLastDim";
-        Shapes.checkFloating(op, dy);
-        Shapes.checkIndex(op, idx);
-        if (dy.rank() < 1 || !Arrays.equals(dy.shape(), idx.shape()) || size < 0) {
-            throw new IllegalArgumentException(op + ": expected dy [..., k] and idx of the same shape and size ≥ 0, got "
-                    + Shapes.str(dy.shape()) + ", " + Shapes.str(idx.shape()) + " and size " + size);
-        }
+        int[] out = Shapes.checkScatterAddLastDim(dy, idx, size);
         int k = dy.dim(-1);
-        int[] out = dy.shape();
-        out[out.length - 1] = size;
         double[] g = HostArrays.doubles(be.arr(dy));
         int[] iv = ids(be, op, "output last dim", idx, size);
         DType d = dy.dtype();

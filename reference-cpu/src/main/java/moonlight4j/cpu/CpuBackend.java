@@ -306,7 +306,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor embeddingBackward(Tensor dy, Tensor ids, int vocab) {
         String op = "embeddingBackward";
         CpuTensor cdy = CpuTensor.of(op, dy), ci = CpuTensor.of(op, ids);
-        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), IndexKernels.checkEmbeddingBackward(cdy, ci, vocab));
+        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), Shapes.checkEmbeddingBackward(cdy, ci, vocab));
         IndexKernels.embeddingBackward(cdy, ci, out);
         return out;
     }
@@ -349,7 +349,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor scatterAddLastDim(Tensor dy, Tensor idx, int size) {
         String op = "scatterAddLastDim";
         CpuTensor cdy = CpuTensor.of(op, dy), ci = CpuTensor.of(op, idx);
-        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), IndexKernels.checkScatterAddLastDim(cdy, ci, size));
+        CpuTensor out = CpuTensor.zeros(this, cdy.dtype(), Shapes.checkScatterAddLastDim(cdy, ci, size));
         IndexKernels.scatterAddLastDim(cdy, ci, out, size);
         return out;
     }

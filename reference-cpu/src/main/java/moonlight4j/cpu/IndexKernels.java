@@ -14,36 +14,6 @@ final class IndexKernels {
     private IndexKernels() {
     }
 
-    /**
-     * Argument check of embeddingBackward (the SPI's {@link Shapes} has none): dy {@code [...ids, C]}, vocab ≥ 0.
-     * Returns the gradient's shape {@code [vocab, C]}.
-     */
-    static int[] checkEmbeddingBackward(CpuTensor dy, CpuTensor ids, int vocab) {
-        String op = "embeddingBackward";
-        Shapes.checkFloating(op, dy);
-        Shapes.checkIndex(op, ids);
-        int[] sd = dy.shapeRef(), si = ids.shapeRef();
-        if (sd.length != si.length + 1 || !Arrays.equals(Arrays.copyOf(sd, si.length), si) || vocab < 0) {
-            throw new IllegalArgumentException(op + ": expected dy [...ids, C] for ids " + Shapes.str(si)
-                    + " and vocab ≥ 0, got dy " + Shapes.str(sd) + " and vocab " + vocab);
-        }
-        return new int[]{vocab, sd[sd.length - 1]};
-    }
-
-    /** Argument check of scatterAddLastDim: dy and idx {@code [..., k]} of one shape; returns {@code [..., size]}. */
-    static int[] checkScatterAddLastDim(CpuTensor dy, CpuTensor idx, int size) {
-        String op = "scatterAddLastDim";
-        Shapes.checkFloating(op, dy);
-        Shapes.checkIndex(op, idx);
-        if (dy.rank() < 1 || !Arrays.equals(dy.shapeRef(), idx.shapeRef()) || size < 0) {
-            throw new IllegalArgumentException(op + ": expected dy [..., k] and idx of the same shape and size ≥ 0, got "
-                    + Shapes.str(dy.shapeRef()) + ", " + Shapes.str(idx.shapeRef()) + " and size " + size);
-        }
-        int[] shape = dy.shape();
-        shape[shape.length - 1] = size;
-        return shape;
-    }
-
     /** {@code y[n, :] = table[ids[n], :]}: table (V, C), ids (N) flattened, y (N, C). */
     static void embedding(CpuTensor table, CpuTensor ids, CpuTensor y) {
         int v = table.shapeRef()[0], c = table.shapeRef()[1];
