@@ -18,6 +18,7 @@ import moonlight4j.optim.AdamW;
 import moonlight4j.optim.Muon;
 import moonlight4j.optim.Optimizer;
 
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -77,7 +78,10 @@ public final class Trainer implements AutoCloseable {
                 : opt.optimizer().equals("muon")
                 ? new Muon(be, Muon.Options.defaults().withWeightDecay(opt.weightDecay()))
                 : new AdamW(be, new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8));
-        this.sampler = new BatchSampler(train.size(), opt.batchSize(), opt.seed());
+        // One draw of gradAccum × batchSize rows per step, cut into micro-batches (and each micro-batch into rank
+        // blocks): a step's rows depend on (seed, step) only, however they are split, so one process with
+        // --batch B/N --grad-accum N reads exactly what N ranks with --batch B read.
+        this.sampler = new BatchSampler(train.size(), opt.batchSize() * opt.gradAccum(), opt.seed());
         this.balancer = new LoadBalancer(be, model, opt.biasUpdate());
         this.schedule = opt.schedule();
         model.training(true);
@@ -93,8 +97,9 @@ public final class Trainer implements AutoCloseable {
         Map<String, Double> updateRms;
         double gradNorm, optSeconds;
         try (Grads grads = new Grads()) {
+            int[] stepRows = sampler.next();                               // the step's global batch: accum × b rows
             for (int m = 0; m < opt.gradAccum(); m++) {
-                int[] rows = sampler.next();
+                int[] rows = Arrays.copyOfRange(stepRows, m * opt.batchSize(), (m + 1) * opt.batchSize());
                 if (comm != null) rows = DataParallelTraining.myRows(comm, rows);   // this rank's block
                 b = rows.length;
                 long[] ids = new long[b * seq];

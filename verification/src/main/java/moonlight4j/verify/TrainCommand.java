@@ -64,13 +64,14 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "180", description = "optimizer steps (default ${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--batch", defaultValue = "32", description = "rows per micro-batch (default ${DEFAULT-VALUE})")
+    @Option(names = "--batch", defaultValue = "32", description = "rows per micro-batch, of all ranks together with --dist (default ${DEFAULT-VALUE})")
     int batch;
 
     @Option(names = "--seq-len", defaultValue = "64", description = "tokens per row (default ${DEFAULT-VALUE})")
     int seqLen;
 
-    @Option(names = "--grad-accum", defaultValue = "1", description = "micro-batches per step (default ${DEFAULT-VALUE})")
+    @Option(names = "--grad-accum", defaultValue = "1",
+            description = "micro-batches per step, cut from one draw of batch × N rows (default ${DEFAULT-VALUE})")
     int gradAccum;
 
     @Option(names = "--lr", description = "peak lr (default 5e-3 for both: Muon reuses AdamW's lr, SPEC §2.1)")
@@ -143,9 +144,10 @@ final class TrainCommand implements Callable<Integer> {
         TokenDataset train = dataset == null ? ArithmeticExperiment.trainSet(seed, seqLen)
                 : TokenDataset.textFile(dataset, seqLen);
         TokenDataset val = dataset == null ? ArithmeticExperiment.heldOutSet(seqLen) : null;
-        if (batch > train.size()) {
-            throw new IllegalArgumentException("--batch " + batch + " is larger than the data: " + train.name() + " has "
-                    + train.size() + " chunks of " + seqLen + " tokens");
+        if ((long) batch * gradAccum > train.size()) {
+            throw new IllegalArgumentException("--batch " + batch + (gradAccum > 1 ? " × --grad-accum " + gradAccum : "")
+                    + " is larger than the data: " + train.name() + " has " + train.size() + " chunks of " + seqLen
+                    + " tokens");
         }
         String runName = name != null ? name : dataset == null ? "arithmetic" : stem(dataset);
         Path dir = out != null ? out : Path.of("runs", runName);
