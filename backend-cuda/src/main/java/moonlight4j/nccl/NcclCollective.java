@@ -1,5 +1,6 @@
 package moonlight4j.nccl;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Collective;
 import moonlight4j.api.TrafficCounter;
 
@@ -65,9 +66,9 @@ final class NcclCollective implements Collective {
     @Override
     public void allReduceBf16(short[] buf, ReduceOp op) {
         long t0 = System.nanoTime();
-        float[] wide = Bf16Bits.widen(buf);
+        float[] wide = Bf16.widen(buf);
         allReduceF32("allReduce(BF16 " + buf.length + ", " + op + ")", wide, op);
-        Bf16Bits.roundInto(wide, buf);
+        Bf16.roundInto(wide, buf);
         traffic.allReduce(2L * buf.length, System.nanoTime() - t0);
     }
 
@@ -84,8 +85,8 @@ final class NcclCollective implements Collective {
         long t0 = System.nanoTime();
         checkScatter(send.length, recv.length);
         float[] out = new float[recv.length];
-        reduceScatterF32("reduceScatter(BF16 " + send.length + ", " + op + ")", Bf16Bits.widen(send), out, op);
-        Bf16Bits.roundInto(out, recv);
+        reduceScatterF32("reduceScatter(BF16 " + send.length + ", " + op + ")", Bf16.widen(send), out, op);
+        Bf16.roundInto(out, recv);
         traffic.reduceScatter(2L * send.length, System.nanoTime() - t0);
     }
 

@@ -1,5 +1,6 @@
 package moonlight4j.nd4j;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
@@ -73,7 +74,7 @@ final class Indexing {
         for (int m = 0; m < rows.length; m++) {
             INDArray row = t.getRow(rows[m]);
             row.addi(s.getRow(m));
-            if (bf16) Bf16.roundInPlace(row);
+            if (bf16) Bf16Arrays.roundInPlace(row);
         }
     }
 

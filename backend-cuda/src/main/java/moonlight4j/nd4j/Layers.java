@@ -51,7 +51,7 @@ final class Layers {
         try (INDArray r = rsqrtMeanSquare(x2, computeScalar(eps, d))) {
             n = x2.mulColumnVector(r);                       // x · r
         }
-        if (d == DType.BF16) Bf16.roundInPlace(n);
+        if (d == DType.BF16) Bf16Arrays.roundInPlace(n);
         INDArray y = n.mulRowVector(be.arr(w));              // w ⊙ n
         n.close();
         return be.finish(y, d, out);

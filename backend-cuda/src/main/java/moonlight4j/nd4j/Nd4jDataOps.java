@@ -1,5 +1,6 @@
 package moonlight4j.nd4j;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
@@ -84,7 +85,7 @@ abstract class Nd4jDataOps implements Backend {
             out = r.reshape('c', HostArrays.longs(shape)).dup('c');
             r.close();
         }
-        if (d == DType.BF16) Bf16.roundInPlace(out);
+        if (d == DType.BF16) Bf16Arrays.roundInPlace(out);
         return wrap(out, d, shape);
     }
 
@@ -135,7 +136,7 @@ abstract class Nd4jDataOps implements Backend {
     public Tensor fromBf16Bits(short[] bits, int... shape) {
         Shapes.checkData("fromBf16Bits", bits.length, shape);
         float[] f = new float[bits.length];
-        for (int i = 0; i < f.length; i++) f[i] = Bf16.widen(bits[i]);
+        for (int i = 0; i < f.length; i++) f[i] = Bf16.fromBits(bits[i]);
         return wrap(HostArrays.create(f, HostArrays.longs(shape)), DType.BF16, shape);
     }
 

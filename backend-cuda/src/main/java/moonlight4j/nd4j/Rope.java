@@ -1,5 +1,6 @@
 package moonlight4j.nd4j;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
@@ -35,7 +36,7 @@ final class Rope {
             INDArray y1 = mul(e, c), y2 = mul(o, c);
             try (INDArray os = mul(o, sn); INDArray es = mul(e, sn)) {
                 if (x.dtype() == DType.BF16) {   // the release rounds each bf16 product before the sum (SPEC §4.4)
-                    for (INDArray t : new INDArray[]{y1, y2, os, es}) Bf16.roundInPlace(t);
+                    for (INDArray t : new INDArray[]{y1, y2, os, es}) Bf16Arrays.roundInPlace(t);
                 }
                 y1.subi(os);
                 y2.addi(es);

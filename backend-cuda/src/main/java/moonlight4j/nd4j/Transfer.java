@@ -1,5 +1,6 @@
 package moonlight4j.nd4j;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
@@ -34,7 +35,7 @@ final class Transfer {
             }
             case BF16 -> {
                 float[] f = new float[n];
-                for (int i = 0; i < n; i++) f[i] = Bf16.widen(b.getShort(b.position() + 2 * i));
+                for (int i = 0; i < n; i++) f[i] = Bf16.fromBits(b.getShort(b.position() + 2 * i));
                 yield HostArrays.create(f, s);
             }
             case F64 -> {
@@ -94,7 +95,7 @@ final class Transfer {
         }
         INDArray c = a.dataType() == HostArrays.storage(dtype) ? a.dup('c') : a.castTo(HostArrays.storage(dtype));
         if (dtype == DType.BF16 && t.dtype() != DType.BF16) {
-            INDArray r = Bf16.rounded(c);
+            INDArray r = Bf16Arrays.rounded(c);
             c.close();
             c = r;
         }

@@ -23,7 +23,7 @@ final class Updates {
         INDArray d = be.arr(dst), s = be.arr(src);
         if (dst.dtype() == DType.BF16 && src.dtype() != DType.BF16) {
             INDArray f = as(s, d);
-            try (INDArray r = Bf16.rounded(f)) {
+            try (INDArray r = Bf16Arrays.rounded(f)) {
                 d.assign(r);
             }
             if (f != s) f.close();
@@ -37,7 +37,7 @@ final class Updates {
         Shapes.checkFloating("scaleInPlace", p);
         INDArray a = be.arr(p);
         a.muli(Nd4jBackend.scalar(s, p.dtype()));
-        if (p.dtype() == DType.BF16) Bf16.roundInPlace(a);
+        if (p.dtype() == DType.BF16) Bf16Arrays.roundInPlace(a);
     }
 
     /**
@@ -55,7 +55,7 @@ final class Updates {
             Nd4j.getBlasWrapper().level1().axpy(a.length(), al, w.reshape('c', flat), a.reshape('c', flat));
         }
         if (w != uu) w.close();
-        if (p.dtype() == DType.BF16) Bf16.roundInPlace(a);
+        if (p.dtype() == DType.BF16) Bf16Arrays.roundInPlace(a);
     }
 
     /** {@code a ← lerp(a, b, w)}. */
@@ -66,7 +66,7 @@ final class Updates {
         Shapes.checkSameShape(op, a, b);
         INDArray x = be.arr(a);
         try (INDArray r = Elementwise.lerpArrays(x, be.arr(b), w, a.dtype())) {
-            if (a.dtype() == DType.BF16) Bf16.roundInPlace(r);
+            if (a.dtype() == DType.BF16) Bf16Arrays.roundInPlace(r);
             x.assign(r);
         }
     }

@@ -1,5 +1,6 @@
 package moonlight4j.nccl;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Collective;
 import moonlight4j.api.Collective.ReduceOp;
 import moonlight4j.api.CollectiveException;
@@ -73,7 +74,7 @@ class NcclEngineTest {
 
     private static short[] bf16(float[] x) {
         short[] b = new short[x.length];
-        Bf16Bits.roundInto(x, b);
+        Bf16.roundInto(x, b);
         return b;
     }
 
@@ -101,11 +102,11 @@ class NcclEngineTest {
 
     @Test
     void bf16RoundingIsNearestEvenOnTies() {
-        assertThat(Bf16Bits.round(1f + 0x1p-8f)).isEqualTo(Bf16Bits.round(1f));                 // tie → even (1)
-        assertThat(Bf16Bits.toFloat(Bf16Bits.round(1f + 3 * 0x1p-8f))).isEqualTo(1f + 0x1p-6f); // tie → even (up)
-        assertThat(Bf16Bits.toFloat(Bf16Bits.round(1f + 0x1p-8f + 0x1p-20f))).isEqualTo(1f + 0x1p-7f);
-        assertThat(Float.isNaN(Bf16Bits.toFloat(Bf16Bits.round(Float.intBitsToFloat(0x7F800001))))).isTrue();
-        assertThat(Bf16Bits.toFloat(Bf16Bits.round(-2.5f))).isEqualTo(-2.5f);                    // exact stays
+        assertThat(Bf16.toBits(1f + 0x1p-8f)).isEqualTo(Bf16.toBits(1f));                 // tie → even (1)
+        assertThat(Bf16.fromBits(Bf16.toBits(1f + 3 * 0x1p-8f))).isEqualTo(1f + 0x1p-6f); // tie → even (up)
+        assertThat(Bf16.fromBits(Bf16.toBits(1f + 0x1p-8f + 0x1p-20f))).isEqualTo(1f + 0x1p-7f);
+        assertThat(Float.isNaN(Bf16.fromBits(Bf16.toBits(Float.intBitsToFloat(0x7F800001))))).isTrue();
+        assertThat(Bf16.fromBits(Bf16.toBits(-2.5f))).isEqualTo(-2.5f);                    // exact stays
     }
 
     @Test
@@ -140,7 +141,7 @@ class NcclEngineTest {
                 float[] acc = new float[len];
                 for (int q = 0; q < n; q++) {
                     short[] bq = bf16(ties(q, len));
-                    for (int i = 0; i < len; i++) acc[i] += Bf16Bits.toFloat(bq[i]);
+                    for (int i = 0; i < len; i++) acc[i] += Bf16.fromBits(bq[i]);
                 }
                 if (op == ReduceOp.MEAN) for (int i = 0; i < len; i++) acc[i] /= n;
                 assertThat(b).as("BF16 %s on rank %d", op, r).containsExactly(bf16(acc));
@@ -157,7 +158,7 @@ class NcclEngineTest {
                 short[] xb = bf16(x);
                 for (int i = 0; i < chunk; i++) {
                     expPart[i] += x[r * chunk + i];
-                    expPartB[i] += Bf16Bits.toFloat(xb[r * chunk + i]);
+                    expPartB[i] += Bf16.fromBits(xb[r * chunk + i]);
                 }
             }
             assertThat(part).containsExactly(expPart);

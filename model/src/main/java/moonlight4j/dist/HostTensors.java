@@ -1,5 +1,6 @@
 package moonlight4j.dist;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
@@ -21,7 +22,7 @@ final class HostTensors {
             case F32 -> be.fromFloats(part, shape);
             case BF16 -> {
                 short[] bits = new short[n];
-                for (int i = 0; i < n; i++) bits[i] = Bf16.round(part[i]);
+                for (int i = 0; i < n; i++) bits[i] = Bf16.toBits(part[i]);
                 yield be.fromBf16Bits(bits, shape);
             }
             default -> throw new IllegalArgumentException("Distributed Muon supports F32 and BF16 tensors, got " + dtype);

@@ -1,5 +1,6 @@
 package moonlight4j.dist;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Backend;
 import moonlight4j.api.Collective;
 import moonlight4j.api.Collective.ReduceOp;
@@ -185,7 +186,7 @@ public abstract class Zero1Optimizer implements Optimizer {
         Bf16.roundInto(send, bits);
         short[] out = new short[recv.length];
         comm.reduceScatterBf16(bits, out, ReduceOp.SUM);
-        for (int i = 0; i < out.length; i++) recv[i] = Bf16.toFloat(out[i]);
+        for (int i = 0; i < out.length; i++) recv[i] = Bf16.fromBits(out[i]);
     }
 
     void allGatherBf16(float[] send, float[] recv) {
@@ -193,7 +194,7 @@ public abstract class Zero1Optimizer implements Optimizer {
         Bf16.roundInto(send, bits);
         short[] out = new short[recv.length];
         comm.allGatherBf16(bits, out);
-        for (int i = 0; i < out.length; i++) recv[i] = Bf16.toFloat(out[i]);
+        for (int i = 0; i < out.length; i++) recv[i] = Bf16.fromBits(out[i]);
     }
 
     /** Bytes of optimizer state held by this rank (its slices). */

@@ -1,5 +1,6 @@
 package moonlight4j.dist;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Collective;
 import moonlight4j.api.CollectiveException;
 import moonlight4j.api.TrafficCounter;

@@ -1,5 +1,6 @@
 package moonlight4j.dist;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Collective;
 import moonlight4j.api.Collective.ReduceOp;
 import moonlight4j.api.CollectiveException;
@@ -67,11 +68,11 @@ class LocalCollectiveTest {
         // and a per-step rounding gives 1; one rounding of the fp32 sum 1 + 2^-7 gives 1 + 2^-7 exactly.
         float[] values = {1f, 0x1p-8f, 0x1p-8f};
         List<short[]> out = LOCAL.launch(3, SHORT, c -> {
-            short[] b = {Bf16.round(values[c.rank()])};
+            short[] b = {Bf16.toBits(values[c.rank()])};
             c.allReduceBf16(b, ReduceOp.SUM);
             return b;
         });
-        for (short[] b : out) assertThat(Bf16.toFloat(b[0])).isEqualTo(1f + 0x1p-7f);
+        for (short[] b : out) assertThat(Bf16.fromBits(b[0])).isEqualTo(1f + 0x1p-7f);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package moonlight4j.dist;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Backend;
 import moonlight4j.api.Backends;
 import moonlight4j.api.Collective;
@@ -90,10 +91,10 @@ public final class MpiCheckMain {
         expect("allGather", all, wantAll);
 
         short[] bits = new short[n];
-        c.allGatherBf16(new short[]{Bf16.round(r + 1)}, bits);
+        c.allGatherBf16(new short[]{Bf16.toBits(r + 1)}, bits);
         float[] got = new float[n], wantBits = new float[n];
         for (int q = 0; q < n; q++) {
-            got[q] = Bf16.toFloat(bits[q]);
+            got[q] = Bf16.fromBits(bits[q]);
             wantBits[q] = q + 1;
         }
         expect("allGather BF16", got, wantBits);

@@ -1,5 +1,6 @@
 package moonlight4j.cpu;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 

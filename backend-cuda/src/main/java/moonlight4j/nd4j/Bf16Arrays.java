@@ -1,5 +1,6 @@
 package moonlight4j.nd4j;
 
+import moonlight4j.api.Bf16;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.conditions.Conditions;
@@ -12,31 +13,14 @@ import java.util.stream.IntStream;
  * then rounds its result once with round-to-nearest-even ({@link #rounded}).
  *
  * <p>The rounding uses ND4J's FLOAT → BFLOAT16 → FLOAT casts, which are round-to-nearest-even for every finite
- * value and ±inf (checked against {@link #bits} on 2²⁰ random bit patterns with forced ties, 0 mismatches), but turn a
+ * value and ±inf (checked against {@link Bf16#toBits} on 2²⁰ random bit patterns with forced ties, 0 mismatches), but turn a
  * NaN into ±inf or 0; and a NaN count costs more than the rounding itself. So on the CPU backend the rounding is
- * done here on the array's native memory with {@link #bits}; the casts (after a NaN count) serve views and GPU
+ * done here on the array's native memory with {@link Bf16#toBits}; the casts (after a NaN count) serve views and GPU
  * arrays.
  */
-final class Bf16 {
+final class Bf16Arrays {
 
-    private Bf16() {
-    }
-
-    /** RNE bits of {@code f}: {@code (b + 0x7fff + ((b >>> 16) & 1)) >>> 16}; NaN → quiet NaN with f's sign. */
-    static short bits(float f) {
-        int b = Float.floatToRawIntBits(f);
-        if (Float.isNaN(f)) return (short) ((b >>> 16) | 0x0040);
-        return (short) ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
-    }
-
-    /** The float holding bf16 bits {@code h}. */
-    static float widen(short h) {
-        return Float.intBitsToFloat((h & 0xffff) << 16);
-    }
-
-    /** {@code f} rounded to the nearest bf16 (ties to even), as a float. */
-    static float round(float f) {
-        return widen(bits(f));
+    private Bf16Arrays() {
     }
 
     /** A new FLOAT array holding {@code x} (FLOAT) rounded to bf16; {@code x} is left as it is. */
@@ -48,7 +32,7 @@ final class Bf16 {
 
     /**
      * Rounds {@code x} (FLOAT) to bf16 in place. On the CPU backend an array that owns its whole buffer is rounded
-     * by {@link #bits} directly in its native memory (one pass, NaN-safe, split over the cores for large arrays);
+     * by {@link Bf16#toBits} directly in its native memory (one pass, NaN-safe, split over the cores for large arrays);
      * otherwise (views, GPU memory) by ND4J's casts, after a NaN count.
      */
     static void roundInPlace(INDArray x) {
@@ -59,13 +43,13 @@ final class Bf16 {
             int n = Math.toIntExact(x.length());
             int chunk = 1 << 16;
             IntStream.range(0, (n + chunk - 1) / chunk).parallel().forEach(c -> {
-                for (int i = c * chunk, end = Math.min(n, i + chunk); i < end; i++) fb.put(i, round(fb.get(i)));
+                for (int i = c * chunk, end = Math.min(n, i + chunk); i < end; i++) fb.put(i, Bf16.round(fb.get(i)));
             });
             return;
         }
         if (Reductions.count(x, Conditions.isNan()) > 0) {
             float[] f = HostArrays.floats(x);
-            for (int i = 0; i < f.length; i++) f[i] = round(f[i]);
+            for (int i = 0; i < f.length; i++) f[i] = Bf16.round(f[i]);
             try (INDArray r = HostArrays.create(f, x.shape())) {
                 x.assign(r);
             }

@@ -1,4 +1,4 @@
-package moonlight4j.cpu;
+package moonlight4j.api;
 
 /**
  * bfloat16 as PyTorch stores it: the top 16 bits of an IEEE fp32. Conversion from fp32 rounds to nearest, ties to
@@ -6,8 +6,9 @@ package moonlight4j.cpu;
  * overflow into the exponent (so the largest finite values round up to ±Inf) and keeps ±Inf and subnormals exact.
  * A NaN stays a NaN: its payload is truncated and the quiet bit set, so it never rounds to Inf.
  *
- * <p>The oracle keeps BF16 tensors as {@code float[]} holding only bf16-representable values: {@link #round} is
- * the storage rounding applied to every BF16 op result.
+ * <p>The one implementation every module uses: the oracle and the nd4j backend keep BF16 tensors as floats holding
+ * only bf16-representable values ({@link #round} is the storage rounding of every BF16 op result), and the
+ * collective engines move bf16 bits ({@link #toBits}, {@link #widen}, {@link #roundInto}).
  */
 public final class Bf16 {
 
@@ -36,5 +37,17 @@ public final class Bf16 {
     /** True when {@code f} is exactly representable as bf16 (its low 16 bits are zero). */
     public static boolean isBf16(float f) {
         return (Float.floatToRawIntBits(f) & 0xffff) == 0;
+    }
+
+    /** The fp32 values of bf16 bit patterns (exact). */
+    public static float[] widen(short[] bits) {
+        float[] out = new float[bits.length];
+        for (int i = 0; i < bits.length; i++) out[i] = fromBits(bits[i]);
+        return out;
+    }
+
+    /** {@code dst[i] = toBits(src[i])}. */
+    public static void roundInto(float[] src, short[] dst) {
+        for (int i = 0; i < src.length; i++) dst[i] = toBits(src[i]);
     }
 }

@@ -1,4 +1,4 @@
-package moonlight4j.cpu;
+package moonlight4j.api;
 
 import org.junit.jupiter.api.Test;
 
