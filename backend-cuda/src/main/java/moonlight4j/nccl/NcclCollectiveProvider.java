@@ -3,13 +3,10 @@ package moonlight4j.nccl;
 import moonlight4j.api.Collective;
 import moonlight4j.api.CollectiveException;
 import moonlight4j.api.CollectiveProvider;
+import moonlight4j.api.RankThreads;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Function;
 
 /**
@@ -19,9 +16,8 @@ import java.util.function.Function;
  *
  * <p>Failures, as {@code local}: when a rank's body throws, the group is marked failed and the other ranks' waits
  * abort their communicators ({@code ncclCommAbort}) and throw at their next poll; a rank that hangs makes the others
- * time out. After the first failure the launcher waits at most two more timeouts for the remaining threads, then
- * interrupts them and rethrows the root-cause failure. A thread blocked inside {@code ncclCommInitRank} (a peer died
- * before joining) cannot be interrupted and is left behind (a daemon thread).
+ * time out; the threads and what happens after a failure are {@link RankThreads}'. A thread blocked inside
+ * {@code ncclCommInitRank} (a peer died before joining) cannot be interrupted and is left behind (a daemon thread).
  */
 public final class NcclCollectiveProvider implements CollectiveProvider {
 
@@ -55,77 +51,31 @@ public final class NcclCollectiveProvider implements CollectiveProvider {
         } catch (NcclNatives.NcclCallException e) {
             throw new CollectiveException("nccl: " + e.getMessage(), e);
         }
-        AtomicReferenceArray<T> results = new AtomicReferenceArray<>(ranks);
-        AtomicReferenceArray<Throwable> errors = new AtomicReferenceArray<>(ranks);
-        CountDownLatch finished = new CountDownLatch(ranks);
-        List<Thread> threads = new ArrayList<>();
-        for (int r = 0; r < ranks; r++) {
-            int rank = r;
-            Thread t = new Thread(() -> runRank(group, rank, body, results, errors, finished), "nccl-rank-" + r);
-            t.setDaemon(true);
-            threads.add(t);
-        }
-        threads.forEach(Thread::start);
-        try {
-            while (!finished.await(50, TimeUnit.MILLISECONDS)) {
-                if (firstError(errors) != null) {                  // let the others notice, then give up on them
-                    finished.await(2 * timeout.toMillis(), TimeUnit.MILLISECONDS);
-                    break;
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Throwable first = firstError(errors);
-        if (first != null) {
-            threads.stream().filter(Thread::isAlive).forEach(Thread::interrupt);   // a hung rank: give it up
-            if (first instanceof RuntimeException re) throw re;
-            if (first instanceof Error er) throw er;
-            throw new CollectiveException(first.toString(), first);
-        }
-        List<T> out = new ArrayList<>();
-        for (int r = 0; r < ranks; r++) out.add(results.get(r));
-        return out;
+        return RankThreads.run("nccl-rank", ranks, timeout, rank -> runRank(group, rank, body));
     }
 
     /** One rank's thread: join, run the body, close (abort when the group failed); failures go to the group. */
-    private static <T> void runRank(NcclGroup group, int rank, Function<Collective, T> body,
-                                    AtomicReferenceArray<T> results, AtomicReferenceArray<Throwable> errors,
-                                    CountDownLatch finished) {
+    private static <T> T runRank(NcclGroup group, int rank, Function<Collective, T> body) throws Throwable {
         NcclRank state = null;
+        T result;
         try {
             state = new NcclRank(group, rank);
-            results.set(rank, body.apply(new NcclCollective(state)));
+            result = body.apply(new NcclCollective(state));
         } catch (Throwable e) {
-            errors.set(rank, e);
             group.fail(rank, e);
+            try {
+                if (state != null) state.close();
+            } catch (Throwable closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
         }
         try {
-            if (state != null) state.close();
+            state.close();
         } catch (Throwable e) {
-            if (errors.get(rank) == null) errors.set(rank, e);
             group.fail(rank, e);
-        } finally {
-            finished.countDown();
+            throw e;
         }
-    }
-
-    /**
-     * The root-cause failure: a rank's own error (not a {@link CollectiveException}) first, then a collective that
-     * failed by itself (timed out, mismatch, NCCL error) before the others' "aborted" reports.
-     */
-    private static Throwable firstError(AtomicReferenceArray<Throwable> errors) {
-        Throwable any = null;
-        for (int r = 0; r < errors.length(); r++) {
-            Throwable e = errors.get(r);
-            if (e == null) continue;
-            if (!(e instanceof CollectiveException)) return e;
-            if (any == null || aborted(any) && !aborted(e)) any = e;
-        }
-        return any;
-    }
-
-    private static boolean aborted(Throwable e) {
-        return String.valueOf(e.getMessage()).contains(" aborted: ");
+        return result;
     }
 }
