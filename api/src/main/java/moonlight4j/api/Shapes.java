@@ -370,4 +370,20 @@ public final class Shapes {
         checkFloating(op, src);
         checkSameShape(op, dst, src);
     }
+
+    /** Collective reduceScatter: {@code send.length == worldSize · recv.length}. */
+    public static void checkReduceScatter(int worldSize, int send, int recv) {
+        if ((long) recv * worldSize != send) {
+            throw new IllegalArgumentException("reduceScatter: send length " + send + " must be worldSize " + worldSize
+                    + " × recv length " + recv);
+        }
+    }
+
+    /** Collective allGather: {@code recv.length == worldSize · send.length}. */
+    public static void checkAllGather(int worldSize, int send, int recv) {
+        if ((long) send * worldSize != recv) {
+            throw new IllegalArgumentException("allGather: recv length " + recv + " must be worldSize " + worldSize
+                    + " × send length " + send);
+        }
+    }
 }

@@ -2,6 +2,7 @@ package moonlight4j.nccl;
 
 import moonlight4j.api.Bf16;
 import moonlight4j.api.Collective;
+import moonlight4j.api.Shapes;
 import moonlight4j.api.TrafficCounter;
 
 import java.time.Duration;
@@ -75,7 +76,7 @@ final class NcclCollective implements Collective {
     @Override
     public void reduceScatter(float[] send, float[] recv, ReduceOp op) {
         long t0 = System.nanoTime();
-        checkScatter(send.length, recv.length);
+        Shapes.checkReduceScatter(r.n, send.length, recv.length);
         reduceScatterF32("reduceScatter(F32 " + send.length + ", " + op + ")", send, recv, op);
         traffic.reduceScatter(4L * send.length, System.nanoTime() - t0);
     }
@@ -83,7 +84,7 @@ final class NcclCollective implements Collective {
     @Override
     public void reduceScatterBf16(short[] send, short[] recv, ReduceOp op) {
         long t0 = System.nanoTime();
-        checkScatter(send.length, recv.length);
+        Shapes.checkReduceScatter(r.n, send.length, recv.length);
         float[] out = new float[recv.length];
         reduceScatterF32("reduceScatter(BF16 " + send.length + ", " + op + ")", Bf16.widen(send), out, op);
         Bf16.roundInto(out, recv);
@@ -93,7 +94,7 @@ final class NcclCollective implements Collective {
     @Override
     public void allGather(float[] send, float[] recv) {
         long t0 = System.nanoTime();
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(r.n, send.length, recv.length);
         long part = 4L * send.length, at = r.rank * part;
         r.run("allGather(F32 " + send.length + ")", 4L * recv.length, t0, s -> {
             s.hostFloats(at).put(send, 0, send.length);
@@ -107,7 +108,7 @@ final class NcclCollective implements Collective {
     @Override
     public void allGatherBf16(short[] send, short[] recv) {
         long t0 = System.nanoTime();
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(r.n, send.length, recv.length);
         long part = 2L * send.length, at = r.rank * part;
         r.run("allGather(BF16 " + send.length + ")", 2L * recv.length, t0, s -> {
             s.hostShorts(at).put(send, 0, send.length);
@@ -121,7 +122,7 @@ final class NcclCollective implements Collective {
     @Override
     public void allGatherLongs(long[] send, long[] recv) {
         long t0 = System.nanoTime();
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(r.n, send.length, recv.length);
         long part = 8L * send.length, at = r.rank * part;
         r.run("allGather(I64 " + send.length + ")", 8L * recv.length, t0, s -> {
             s.hostLongs(at).put(send, 0, send.length);
@@ -194,17 +195,5 @@ final class NcclCollective implements Collective {
         return op == ReduceOp.MAX ? ncclMax : ncclSum;
     }
 
-    private void checkScatter(int send, int recv) {
-        if ((long) recv * r.n != send) {
-            throw new IllegalArgumentException("reduceScatter: send length " + send + " must be worldSize " + r.n
-                    + " × recv length " + recv);
-        }
-    }
 
-    private void checkGather(int send, int recv) {
-        if ((long) send * r.n != recv) {
-            throw new IllegalArgumentException("allGather: recv length " + recv + " must be worldSize " + r.n
-                    + " × send length " + send);
-        }
-    }
 }

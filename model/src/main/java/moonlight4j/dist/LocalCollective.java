@@ -3,6 +3,7 @@ package moonlight4j.dist;
 import moonlight4j.api.Bf16;
 import moonlight4j.api.Collective;
 import moonlight4j.api.CollectiveException;
+import moonlight4j.api.Shapes;
 import moonlight4j.api.TrafficCounter;
 
 import java.time.Duration;
@@ -54,7 +55,7 @@ final class LocalCollective implements Collective {
     @Override
     public void reduceScatter(float[] send, float[] recv, ReduceOp op) {
         long t0 = System.nanoTime();
-        checkScatter(send.length, recv.length);
+        Shapes.checkReduceScatter(g.n, send.length, recv.length);
         Object[] all = enter("reduceScatter(F32 " + send.length + ", " + op + ")", send);
         float[] out = reduce(all, rank * recv.length, recv.length, op);
         g.leave(rank, "reduceScatter");
@@ -65,7 +66,7 @@ final class LocalCollective implements Collective {
     @Override
     public void reduceScatterBf16(short[] send, short[] recv, ReduceOp op) {
         long t0 = System.nanoTime();
-        checkScatter(send.length, recv.length);
+        Shapes.checkReduceScatter(g.n, send.length, recv.length);
         Object[] all = enter("reduceScatter(BF16 " + send.length + ", " + op + ")", Bf16.widen(send));
         float[] out = reduce(all, rank * recv.length, recv.length, op);
         g.leave(rank, "reduceScatter");
@@ -76,7 +77,7 @@ final class LocalCollective implements Collective {
     @Override
     public void allGather(float[] send, float[] recv) {
         long t0 = System.nanoTime();
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(g.n, send.length, recv.length);
         Object[] all = enter("allGather(F32 " + send.length + ")", send);
         for (int r = 0; r < g.n; r++) System.arraycopy((float[]) all[r], 0, recv, r * send.length, send.length);
         g.leave(rank, "allGather");
@@ -86,7 +87,7 @@ final class LocalCollective implements Collective {
     @Override
     public void allGatherBf16(short[] send, short[] recv) {
         long t0 = System.nanoTime();
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(g.n, send.length, recv.length);
         Object[] all = enter("allGather(BF16 " + send.length + ")", send);
         for (int r = 0; r < g.n; r++) System.arraycopy((short[]) all[r], 0, recv, r * send.length, send.length);
         g.leave(rank, "allGather");
@@ -96,7 +97,7 @@ final class LocalCollective implements Collective {
     @Override
     public void allGatherLongs(long[] send, long[] recv) {
         long t0 = System.nanoTime();
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(g.n, send.length, recv.length);
         Object[] all = enter("allGather(I64 " + send.length + ")", send);
         for (int r = 0; r < g.n; r++) System.arraycopy((long[]) all[r], 0, recv, r * send.length, send.length);
         g.leave(rank, "allGather");
@@ -147,17 +148,5 @@ final class LocalCollective implements Collective {
         return acc;
     }
 
-    private void checkScatter(int send, int recv) {
-        if ((long) recv * g.n != send) {
-            throw new IllegalArgumentException("reduceScatter: send length " + send + " must be worldSize " + g.n
-                    + " × recv length " + recv);
-        }
-    }
 
-    private void checkGather(int send, int recv) {
-        if ((long) send * g.n != recv) {
-            throw new IllegalArgumentException("allGather: recv length " + recv + " must be worldSize " + g.n
-                    + " × send length " + send);
-        }
-    }
 }

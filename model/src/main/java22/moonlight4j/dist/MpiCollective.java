@@ -3,6 +3,7 @@ package moonlight4j.dist;
 import moonlight4j.api.Bf16;
 import moonlight4j.api.Collective;
 import moonlight4j.api.CollectiveException;
+import moonlight4j.api.Shapes;
 import moonlight4j.api.TrafficCounter;
 
 import java.lang.foreign.Arena;
@@ -115,10 +116,7 @@ final class MpiCollective implements Collective {
 
     @Override
     public void reduceScatter(float[] send, float[] recv, ReduceOp op) {
-        if ((long) recv.length * size != send.length) {
-            throw new IllegalArgumentException("reduceScatter: send length " + send.length + " must be worldSize "
-                    + size + " × recv length " + recv.length);
-        }
+        Shapes.checkReduceScatter(size, send.length, recv.length);
         long t0 = begin("reduceScatter(F32 " + send.length + ", " + op + ")");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocateFrom(ValueLayout.JAVA_FLOAT, send);
@@ -144,7 +142,7 @@ final class MpiCollective implements Collective {
 
     @Override
     public void allGather(float[] send, float[] recv) {
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(size, send.length, recv.length);
         long t0 = begin("allGather(F32 " + send.length + ")");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocateFrom(ValueLayout.JAVA_FLOAT, send);
@@ -161,7 +159,7 @@ final class MpiCollective implements Collective {
 
     @Override
     public void allGatherBf16(short[] send, short[] recv) {
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(size, send.length, recv.length);
         long t0 = begin("allGather(BF16 " + send.length + ")");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocateFrom(ValueLayout.JAVA_SHORT, send);
@@ -178,7 +176,7 @@ final class MpiCollective implements Collective {
 
     @Override
     public void allGatherLongs(long[] send, long[] recv) {
-        checkGather(send.length, recv.length);
+        Shapes.checkAllGather(size, send.length, recv.length);
         long t0 = begin("allGather(I64 " + send.length + ")");
         try (Arena a = Arena.ofConfined()) {
             MemorySegment s = a.allocateFrom(ValueLayout.JAVA_LONG, send);
@@ -273,12 +271,6 @@ final class MpiCollective implements Collective {
         }
     }
 
-    private void checkGather(int send, int recv) {
-        if ((long) send * size != recv) {
-            throw new IllegalArgumentException("allGather: recv length " + recv + " must be worldSize " + size
-                    + " × send length " + send);
-        }
-    }
 
     private static MemorySegment symbol(SymbolLookup lib, String name) {
         return lib.find(name).orElseThrow(() -> new IllegalStateException(
