@@ -245,6 +245,19 @@ public abstract class Zero1Optimizer implements Optimizer {
      * W = 1 is a one-process run's state. A collective: every rank calls it.
      */
     public void load(Map<String, Tensor> params, SavedOptimizerState saved) {
+        for (Map.Entry<String, Tensor> e : params.entrySet()) {   // every rank checks every parameter alike, first
+            for (String slot : saved.slots(e.getKey())) {
+                String key = e.getKey() + "." + slot;
+                if (!slotNames().contains(slot)) {
+                    throw new IllegalArgumentException("optimizer state '" + key + "': " + getClass().getSimpleName()
+                            + " keeps " + slotNames() + " (was the checkpoint written by another optimizer?)");
+                }
+                if (saved.dtype(e.getKey(), slot) != e.getValue().dtype()) {
+                    throw new IllegalArgumentException("optimizer state '" + key + "' is " + saved.dtype(e.getKey(), slot)
+                            + " but the parameter is " + e.getValue().dtype() + " (state and parameters share one dtype)");
+                }
+            }
+        }
         bind(params);
         int r = comm.rank();
         Map<String, Tensor> newSlots = new LinkedHashMap<>();
@@ -254,10 +267,6 @@ public abstract class Zero1Optimizer implements Optimizer {
                 FlatLayout.Piece piece = layout.piece(p, r);
                 if (piece == null) continue;
                 for (String slot : saved.slots(p.name())) {
-                    if (!slotNames().contains(slot)) {
-                        throw new IllegalArgumentException("optimizer state '" + p.name() + "." + slot + "': " + getClass()
-                                .getSimpleName() + " keeps " + slotNames() + " (was the checkpoint written by another optimizer?)");
-                    }
                     float[] v = saved.read(p.name(), slot, piece.from(), piece.len());
                     newSlots.put(p.name() + "." + slot, HostTensors.of(be, saved.dtype(p.name(), slot), v, 0, piece.len()));
                 }

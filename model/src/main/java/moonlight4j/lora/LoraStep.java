@@ -21,11 +21,11 @@ public final class LoraStep {
     private LoraStep() {
     }
 
-    /** The parameters to run the model on: {@code base} with every targeted weight replaced by its effective weight. */
     /** What {@link #step} did: the update RMS per adapter tensor, the gradient norm before clipping. */
     public record Update(Map<String, Double> updateRms, double gradNorm) {
     }
 
+    /** The parameters to run the model on: {@code base} with every targeted weight replaced by its effective weight. */
     public static Parameters effectiveWeights(Backend be, LoraAdapters adapters, Parameters base) {
         return adapters.merged(be, base);
     }

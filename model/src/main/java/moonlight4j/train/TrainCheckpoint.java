@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -51,6 +52,7 @@ public final class TrainCheckpoint {
     static final ObjectMapper JSON = new ObjectMapper();
     public static final String LATEST = "latest";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
+    private static final String TOKEN = ".token";
 
     /** Called between the parts of a save, for tests that simulate a crash midway. */
     public interface SaveHook {
@@ -121,18 +123,19 @@ public final class TrainCheckpoint {
             }
         };
         String err = null;
+        long token = new SecureRandom().nextLong() | 1;                // rank 0's mark on the directory it created
         if (r == 0) {
             try {
                 Files.createDirectories(checkpoints);
                 deleteStalePartials(checkpoints);
                 Files.createDirectories(tmp);
+                Files.writeString(tmp.resolve(TOKEN), Long.toString(token), StandardCharsets.UTF_8);
             } catch (IOException | RuntimeException e) {
                 err = e.toString();
             }
         }
         agree(c, name, "preparing " + tmp, err, null);
-        agree(c, name, "looking for " + tmp, Files.isDirectory(tmp) ? null : "cannot see " + tmp + " (ranks on several"
-                + " machines need a shared filesystem for --save-every)", cleanUp);
+        checkSameDirectory(c, name, tmp, cleanUp);
         err = null;
         try {
             writeOptimizer(t, tmp.resolve(optimizerFile(r, n, true)));
@@ -152,6 +155,11 @@ public final class TrainCheckpoint {
         err = null;
         if (r == 0) {
             try {
+                for (int q = 0; q < n; q++) {                              // every shard landed in this directory
+                    Path f = tmp.resolve(optimizerFile(q, n, true));
+                    if (!Files.isRegularFile(f)) throw new IOException("rank " + q + "'s shard " + f + " is missing");
+                }
+                Files.delete(tmp.resolve(TOKEN));
                 commit(checkpoints, tmp, name);
             } catch (IOException | RuntimeException e) {
                 err = e.toString();
@@ -159,6 +167,29 @@ public final class TrainCheckpoint {
         }
         agree(c, name, "renaming " + tmp + " to " + name, err, cleanUp);
         return checkpoints.resolve(name);
+    }
+
+    /**
+     * Every rank reads the token rank 0 wrote into {@code tmp} and the ranks compare what they read: a rank that
+     * cannot see the directory, or sees another one of the same name (a machine without the shared filesystem, with
+     * a stale directory of its own), fails the save on every rank before any shard is written.
+     */
+    private static void checkSameDirectory(Collective c, String name, Path tmp, Runnable cleanUp) throws IOException {
+        long seen;
+        try {
+            seen = Long.parseLong(Files.readString(tmp.resolve(TOKEN), StandardCharsets.UTF_8).trim());
+        } catch (IOException | RuntimeException e) {
+            seen = 0;
+        }
+        long[] all = new long[c.worldSize()];
+        c.allGatherLongs(new long[]{seen}, all);
+        List<Integer> blind = new ArrayList<>();
+        for (int q = 1; q < all.length; q++) if (all[q] != all[0]) blind.add(q);
+        if (blind.isEmpty()) return;
+        cleanUp.run();
+        throw new IOException("checkpoint " + name + " not written: rank(s) " + blind + " do not see the directory "
+                + tmp + " that rank 0 created (ranks on several machines need --out on a shared filesystem for "
+                + "--save-every); the previous checkpoint (if any) is still the latest");
     }
 
     /**
@@ -216,7 +247,14 @@ public final class TrainCheckpoint {
         Files.writeString(pointerTmp, name + "\n", StandardCharsets.UTF_8);
         Files.move(pointerTmp, checkpoints.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE,
                 StandardCopyOption.REPLACE_EXISTING);
-        if (previous != null && !previous.equals(name)) deleteTree(checkpoints.resolve(previous));
+        if (previous != null && !previous.equals(name)) {
+            try {
+                deleteTree(checkpoints.resolve(previous));
+            } catch (IOException e) {                                      // the new checkpoint stands regardless
+                System.err.println("warning: could not delete the previous checkpoint " + checkpoints.resolve(previous)
+                        + ": " + e);
+            }
+        }
         return target;
     }
 
@@ -271,6 +309,10 @@ public final class TrainCheckpoint {
         if (s.path("batch_size").asInt() != t.options().batchSize()) {
             diffs.add("batch size: checkpoint " + s.path("batch_size").asInt() + ", this run " + t.options().batchSize());
         }
+        if (s.path("grad_accum").asInt(1) != t.options().gradAccum()) {      // decides each step's rows
+            diffs.add("grad accumulation: checkpoint " + s.path("grad_accum").asInt(1) + ", this run "
+                    + t.options().gradAccum());
+        }
         if (s.path("seed").asLong() != t.options().seed()) {
             diffs.add("seed: checkpoint " + s.path("seed").asLong() + ", this run " + t.options().seed());
         }
@@ -289,20 +331,30 @@ public final class TrainCheckpoint {
      * world size is the same, re-partitioned otherwise), one process takes the whole state.
      */
     public static void restore(Path checkpoint, Trainer t, Backend be) throws IOException {
-        JsonNode s = state(checkpoint);
-        MoonlightCheckpoint.Loaded l = MoonlightCheckpoint.load(modelDir(checkpoint), be);
-        Parameters p = t.parameters();
-        for (String n : p.names()) {
-            Tensor src = l.parameters().get(n);
-            be.copyInto(p.get(n), src);
-            src.close();
-        }
         List<SafetensorsFile> files = new ArrayList<>();
         try {
-            for (Path f : optimizerFiles(checkpoint, s)) files.add(Safetensors.open(f));
-            SavedOptimizerState saved = new SavedOptimizerState(p.asMap(), files);
+            JsonNode s = null;
+            SavedOptimizerState saved = null;
+            Exception failure = null;
+            try {                                                   // reading: may fail on one rank only
+                s = state(checkpoint);
+                MoonlightCheckpoint.Loaded l = MoonlightCheckpoint.load(modelDir(checkpoint), be);
+                Parameters p = t.parameters();
+                for (String n : p.names()) {
+                    Tensor src = l.parameters().get(n);
+                    be.copyInto(p.get(n), src);
+                    src.close();
+                }
+                for (Path f : optimizerFiles(checkpoint, s)) files.add(Safetensors.open(f));
+                saved = new SavedOptimizerState(p.asMap(), files);
+            } catch (IOException | RuntimeException e) {
+                failure = e;
+            }
+            if (t.comm() != null) agreeRead(t.comm(), checkpoint, failure);
+            if (failure instanceof IOException io) throw io;
+            if (failure != null) throw (RuntimeException) failure;
             if (t.optimizer() instanceof Zero1Optimizer z) {
-                z.load(p.asMap(), saved);
+                z.load(t.parameters().asMap(), saved);
             } else {
                 Map<String, Tensor> state = saved.unsharded(be);
                 try {
@@ -311,10 +363,26 @@ public final class TrainCheckpoint {
                     state.values().forEach(Tensor::close);
                 }
             }
+            t.restore(s.path("step").asInt(), s.path("epoch").asInt(), s.path("position").asInt());
         } finally {
             files.forEach(SafetensorsFile::close);
         }
-        t.restore(s.path("step").asInt(), s.path("epoch").asInt(), s.path("position").asInt());
+    }
+
+    /**
+     * The ranks of a data-parallel resume agree that each could read the checkpoint before the optimizer's
+     * collectives start: a rank that failed rethrows its own error, the others a CollectiveException naming it (so
+     * they stop at once rather than time out waiting for it).
+     */
+    private static void agreeRead(Collective c, Path checkpoint, Exception mine) {
+        long[] all = new long[c.worldSize()];
+        c.allGatherLongs(new long[]{mine == null ? 0 : 1}, all);
+        List<Integer> failed = new ArrayList<>();
+        for (int q = 0; q < all.length; q++) if (all[q] != 0) failed.add(q);
+        if (!failed.isEmpty() && mine == null) {
+            throw new moonlight4j.api.CollectiveException("--resume " + checkpoint + ": rank(s) " + failed
+                    + " could not read the checkpoint (their error says why); rank " + c.rank() + " stops too");
+        }
     }
 
     /** The world size that wrote {@code checkpoint} (1 for a checkpoint of one process). */

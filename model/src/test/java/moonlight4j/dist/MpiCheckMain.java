@@ -151,8 +151,8 @@ public final class MpiCheckMain {
                 for (String n : t.parameters().names()) p1.put(n, BE.toFloats(t.parameters().get(n)));
             }
             checks++;
-            if (!Files.isRegularFile(dir.resolve("step-000002").resolve("optimizer-rank-0000" + c.rank() + "-of-0000"
-                    + c.worldSize() + ".safetensors"))) {
+            if (!Files.isRegularFile(dir.resolve("step-000002").resolve(String.format(
+                    "optimizer-rank-%05d-of-%05d.safetensors", c.rank(), c.worldSize())))) {
                 failures.add("checkpoint: no shard of rank " + c.rank() + " in " + dir.resolve("step-000002"));
             }
             try (Trainer t = new Trainer(BE, cfg, ArithmeticExperiment.init(BE, cfg, 4), data, opt, c)) {

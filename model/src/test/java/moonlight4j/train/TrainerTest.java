@@ -136,6 +136,11 @@ class TrainerTest {
             assertThatThrownBy(() -> TrainCheckpoint.checkCompatible(TrainCheckpoint.resolve(dir), t, DATA.name()))
                     .hasMessageContaining("optimizer: checkpoint muon, this run adamw");
         }
+        TrainOptions moreAccum = new TrainOptions("muon", 3e-3, 0.1, 4, 4, 1, 1, 1.0, 1e-3, 99, 0);   // 4 × 1, not 4 × 2
+        try (Trainer t = new Trainer(BE, CFG, ArithmeticExperiment.init(BE, CFG, 5), DATA, moreAccum)) {
+            assertThatThrownBy(() -> TrainCheckpoint.checkCompatible(TrainCheckpoint.resolve(dir), t, DATA.name()))
+                    .hasMessageContaining("grad accumulation: checkpoint 2, this run 1");
+        }
     }
 
     @Test

@@ -71,7 +71,8 @@ final class TrainCommand implements Callable<Integer> {
     int seqLen;
 
     @Option(names = "--grad-accum", defaultValue = "1",
-            description = "micro-batches per step, cut from one draw of batch × N rows (default ${DEFAULT-VALUE})")
+            description = "micro-batches per step, cut from one draw of batch × N rows; an epoch drops the last "
+                    + "< batch × N rows (default ${DEFAULT-VALUE})")
     int gradAccum;
 
     @Option(names = "--lr", description = "peak lr (default 5e-3 for both: Muon reuses AdamW's lr, SPEC §2.1)")
