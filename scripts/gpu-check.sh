@@ -57,3 +57,6 @@ echo "== ./moonlight train --dist nccl --ranks 1 --steps 5"
 rm -rf /tmp/nccl-run
 ./moonlight train --dist nccl --ranks 1 --steps 5 --out /tmp/nccl-run
 ls /tmp/nccl-run
+
+echo "== ./moonlight bench dist --dist nccl --ranks 1 (one GPU: the 1-rank plumbing only)"
+./moonlight bench dist --dist nccl --ranks 1

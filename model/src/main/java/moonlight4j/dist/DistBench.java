@@ -43,14 +43,15 @@ public final class DistBench {
     }
 
     /**
-     * @param engine {@code local} or {@code mpi}
-     * @param ranks  local: the rank counts to measure (empty: 1 and 2); mpi: ignored (mpirun -np decides)
+     * @param engine {@code local}, {@code mpi} or {@code nccl}
+     * @param ranks  local, nccl: the rank counts to measure (empty: 1 and 2); mpi: ignored (mpirun -np decides)
      */
     public static void run(Backend be, String engine, List<Integer> ranks, String preset, int warmup, int reps,
                            PrintStream out) {
         CollectiveProvider provider = Collectives.get(engine);
         MoonlightConfig cfg = MoonlightConfig.preset(preset == null ? "tiny" : preset);
-        List<Integer> sizes = engine.equals("local") ? (ranks.isEmpty() ? List.of(1, 2) : ranks) : List.of(0);
+        // mpi: one rank per process, mpirun -np decides; local and nccl host their ranks as threads
+        List<Integer> sizes = engine.equals("mpi") ? List.of(0) : ranks.isEmpty() ? List.of(1, 2) : ranks;
         long single = -1;
         double singleStep = -1;
         boolean header = false;

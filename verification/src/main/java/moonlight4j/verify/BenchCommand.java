@@ -37,10 +37,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--preset", paramLabel = "NAME", description = "forward: model preset (default tiny)")
     String preset;
 
-    @Option(names = "--dist", defaultValue = "local", description = "dist: collective engine, local or mpi (default ${DEFAULT-VALUE})")
+    @Option(names = "--dist", defaultValue = "local", description = "dist: collective engine, local, mpi or nccl (default ${DEFAULT-VALUE})")
     String dist;
 
-    @Option(names = "--ranks", split = ",", description = "dist with local: rank counts to measure (default 1,2)")
+    @Option(names = "--ranks", split = ",", description = "dist with local or nccl: rank counts to measure (default 1,2)")
     java.util.List<Integer> ranks = new java.util.ArrayList<>();
 
     @Option(names = "--reps", defaultValue = "5", description = "timed repetitions (default ${DEFAULT-VALUE})")
