@@ -83,7 +83,10 @@ public final class Nd4jBackendProvider implements BackendProvider {
         Nd4jBackend b = instance;
         if (b == null) {
             synchronized (Nd4jBackendProvider.class) {
-                if (instance == null) instance = new Nd4jBackend();
+                if (instance == null) {
+                    DeviceInfo.configureCpuThreads();
+                    instance = new Nd4jBackend();
+                }
                 b = instance;
             }
         }
