@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import moonlight4j.api.Collective;
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 import moonlight4j.dist.SavedOptimizerState;
@@ -19,7 +18,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -52,7 +50,6 @@ public final class TrainCheckpoint {
     static final ObjectMapper JSON = new ObjectMapper();
     public static final String LATEST = "latest";
     static final String OPTIMIZER_FILE = "optimizer.safetensors";
-    private static final String TOKEN = ".token";
 
     /** Called between the parts of a save, for tests that simulate a crash midway. */
     public interface SaveHook {
@@ -76,10 +73,10 @@ public final class TrainCheckpoint {
      */
     public static Path save(Trainer t, Path checkpoints, String datasetName, SaveHook hook) throws IOException {
         return t.comm() == null ? saveOne(t, checkpoints, datasetName, hook)
-                : saveSharded(t, t.comm(), checkpoints, datasetName, hook);
+                : DistCheckpoint.save(t, t.comm(), checkpoints, datasetName, hook);
     }
 
-    private static String stepName(Trainer t) {
+    static String stepName(Trainer t) {
         return String.format("step-%06d", t.stepCount());
     }
 
@@ -101,121 +98,7 @@ public final class TrainCheckpoint {
         }
     }
 
-    /**
-     * The data-parallel save, four agreed phases: rank 0 prepares {@code .step-N.partial} (removing stale partial
-     * directories of crashed saves); every rank checks it sees it; every rank writes its shard (rank 0 also the
-     * model and trainer_state.json); rank 0 renames it to {@code step-N} and moves {@code latest}. After each phase the
-     * ranks all-gather a failure flag, so they fail together, naming the ranks that failed; a rank that dies makes
-     * the others' next agreement time out. Either way {@code latest} still names the previous complete checkpoint.
-     */
-    private static Path saveSharded(Trainer t, Collective c, Path checkpoints, String datasetName, SaveHook hook)
-            throws IOException {
-        int r = c.rank(), n = c.worldSize();
-        String name = stepName(t);
-        Path tmp = checkpoints.resolve("." + name + ".partial");
-        Runnable cleanUp = () -> {
-            if (r == 0) {
-                try {
-                    deleteTree(tmp);
-                } catch (IOException ignored) {
-                    // the next save removes stale partial directories
-                }
-            }
-        };
-        String err = null;
-        long token = new SecureRandom().nextLong() | 1;                // rank 0's mark on the directory it created
-        if (r == 0) {
-            try {
-                Files.createDirectories(checkpoints);
-                deleteStalePartials(checkpoints);
-                Files.createDirectories(tmp);
-                Files.writeString(tmp.resolve(TOKEN), Long.toString(token), StandardCharsets.UTF_8);
-            } catch (IOException | RuntimeException e) {
-                err = e.toString();
-            }
-        }
-        agree(c, name, "preparing " + tmp, err, null);
-        checkSameDirectory(c, name, tmp, cleanUp);
-        err = null;
-        try {
-            writeOptimizer(t, tmp.resolve(optimizerFile(r, n, true)));
-            hook.afterPart("optimizer-rank-" + r);
-            if (r == 0) {
-                MoonlightCheckpoint.save(tmp.resolve("model"), t.config(), t.parameters());
-                hook.afterPart("model");
-                List<String> files = new ArrayList<>();
-                for (int q = 0; q < n; q++) files.add(optimizerFile(q, n, true));
-                writeTrainerState(t, tmp, datasetName, n, files);
-                hook.afterPart("trainer_state");
-            }
-        } catch (IOException | RuntimeException e) {
-            err = e.toString();
-        }
-        agree(c, name, "writing the shards", err, cleanUp);
-        err = null;
-        if (r == 0) {
-            try {
-                for (int q = 0; q < n; q++) {                              // every shard landed in this directory
-                    Path f = tmp.resolve(optimizerFile(q, n, true));
-                    if (!Files.isRegularFile(f)) throw new IOException("rank " + q + "'s shard " + f + " is missing");
-                }
-                Files.delete(tmp.resolve(TOKEN));
-                commit(checkpoints, tmp, name);
-            } catch (IOException | RuntimeException e) {
-                err = e.toString();
-            }
-        }
-        agree(c, name, "renaming " + tmp + " to " + name, err, cleanUp);
-        return checkpoints.resolve(name);
-    }
-
-    /**
-     * Every rank reads the token rank 0 wrote into {@code tmp} and the ranks compare what they read: a rank that
-     * cannot see the directory, or sees another one of the same name (a machine without the shared filesystem, with
-     * a stale directory of its own), fails the save on every rank before any shard is written.
-     */
-    private static void checkSameDirectory(Collective c, String name, Path tmp, Runnable cleanUp) throws IOException {
-        long seen;
-        try {
-            seen = Long.parseLong(Files.readString(tmp.resolve(TOKEN), StandardCharsets.UTF_8).trim());
-        } catch (IOException | RuntimeException e) {
-            seen = 0;
-        }
-        long[] all = new long[c.worldSize()];
-        c.allGatherLongs(new long[]{seen}, all);
-        List<Integer> blind = new ArrayList<>();
-        for (int q = 1; q < all.length; q++) if (all[q] != all[0]) blind.add(q);
-        if (blind.isEmpty()) return;
-        cleanUp.run();
-        throw new IOException("checkpoint " + name + " not written: rank(s) " + blind + " do not see the directory "
-                + tmp + " that rank 0 created (ranks on several machines need --out on a shared filesystem for "
-                + "--save-every); the previous checkpoint (if any) is still the latest");
-    }
-
-    /**
-     * Every rank learns whether any rank failed {@code phase}; when one did, {@code onFailure} runs and every rank
-     * throws an IOException naming the failed ranks (and this rank's own error).
-     */
-    private static void agree(Collective c, String name, String phase, String localError, Runnable onFailure)
-            throws IOException {
-        long[] all = new long[c.worldSize()];
-        c.allGatherLongs(new long[]{localError == null ? 0 : 1}, all);
-        List<Integer> failed = new ArrayList<>();
-        for (int q = 0; q < all.length; q++) if (all[q] != 0) failed.add(q);
-        if (failed.isEmpty()) return;
-        if (onFailure != null) onFailure.run();
-        throw new IOException("checkpoint " + name + " not written: rank(s) " + failed + " failed " + phase
-                + (localError != null ? "; on rank " + c.rank() + ": " + localError : "")
-                + "; the previous checkpoint (if any) is still the latest");
-    }
-
-    private static void deleteStalePartials(Path checkpoints) throws IOException {
-        try (Stream<Path> s = Files.list(checkpoints)) {
-            for (Path p : s.filter(x -> x.getFileName().toString().matches("\\.step-\\d+\\..*")).toList()) deleteTree(p);
-        }
-    }
-
-    private static void writeOptimizer(Trainer t, Path file) throws IOException {
+    static void writeOptimizer(Trainer t, Path file) throws IOException {
         Map<String, Tensor> state = t.optimizer().stateDict();
         try {
             Safetensors.write(file, state, Map.of("optimizer", t.options().optimizer()));
@@ -224,7 +107,7 @@ public final class TrainCheckpoint {
         }
     }
 
-    private static void writeTrainerState(Trainer t, Path dir, String datasetName, int worldSize, List<String> files)
+    static void writeTrainerState(Trainer t, Path dir, String datasetName, int worldSize, List<String> files)
             throws IOException {
         ObjectNode s = JSON.createObjectNode();
         s.put("step", t.stepCount()).put("epoch", t.sampler().epoch()).put("position", t.sampler().position())
@@ -238,7 +121,7 @@ public final class TrainCheckpoint {
     }
 
     /** Renames the complete {@code tmp} to {@code name}, points {@code latest} at it, deletes the previous one. */
-    private static Path commit(Path checkpoints, Path tmp, String name) throws IOException {
+    static Path commit(Path checkpoints, Path tmp, String name) throws IOException {
         Path target = checkpoints.resolve(name);
         deleteTree(target);
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -350,7 +233,7 @@ public final class TrainCheckpoint {
             } catch (IOException | RuntimeException e) {
                 failure = e;
             }
-            if (t.comm() != null) agreeRead(t.comm(), checkpoint, failure);
+            if (t.comm() != null) DistCheckpoint.agreeRead(t.comm(), checkpoint, failure);
             if (failure instanceof IOException io) throw io;
             if (failure != null) throw (RuntimeException) failure;
             if (t.optimizer() instanceof Zero1Optimizer z) {
@@ -366,22 +249,6 @@ public final class TrainCheckpoint {
             t.restore(s.path("step").asInt(), s.path("epoch").asInt(), s.path("position").asInt());
         } finally {
             files.forEach(SafetensorsFile::close);
-        }
-    }
-
-    /**
-     * The ranks of a data-parallel resume agree that each could read the checkpoint before the optimizer's
-     * collectives start: a rank that failed rethrows its own error, the others a CollectiveException naming it (so
-     * they stop at once rather than time out waiting for it).
-     */
-    private static void agreeRead(Collective c, Path checkpoint, Exception mine) {
-        long[] all = new long[c.worldSize()];
-        c.allGatherLongs(new long[]{mine == null ? 0 : 1}, all);
-        List<Integer> failed = new ArrayList<>();
-        for (int q = 0; q < all.length; q++) if (all[q] != 0) failed.add(q);
-        if (!failed.isEmpty() && mine == null) {
-            throw new moonlight4j.api.CollectiveException("--resume " + checkpoint + ": rank(s) " + failed
-                    + " could not read the checkpoint (their error says why); rank " + c.rank() + " stops too");
         }
     }
 
