@@ -20,6 +20,8 @@ cp="$root/verification/target/classes:$(cat "$root/verification/target/classpath
 rows="$(mktemp)"
 trap 'rm -f "$rows"' EXIT
 
+# The JVM runs without OMP_NUM_THREADS, so nd4j keeps its own split (libnd4j ops on 1 OpenMP thread, OpenBLAS on
+# OPENBLAS_NUM_THREADS = the thread count); the oracle takes -Dmoonlight.cpu.threads.
 # ND4J's OpenBLAS 0.3.19 does not know Zen 4/5. The nd4j column runs with the OPENBLAS_CORETYPE that ./moonlight
 # would use (the environment's, else SKYLAKEX on AVX-512); on AVX-512 machines a second nd4j column forces SKYLAKEX.
 avx512=0
@@ -30,7 +32,7 @@ echo "bench-table: $threads threads, $(nproc) CPUs, load: $(uptime | sed 's/.*lo
 bench_java() {   # bench_java CORETYPE LABEL BACKEND...
   local ct="$1" label="$2"
   shift 2
-  env ${ct:+OPENBLAS_CORETYPE="$ct"} java -Xmx8g -Dmoonlight.cpu.threads="$threads" -cp "$cp" \
+  env -u OMP_NUM_THREADS ${ct:+OPENBLAS_CORETYPE="$ct"} java -Xmx8g -Dmoonlight.cpu.threads="$threads" -cp "$cp" \
       moonlight4j.nd4j.BenchTable "$@" 2> >(grep -v -e DEBUG -e SLF4J >&2) | sed "s/^nd4j\t/$label\t/" >> "$rows"
 }
 bench_java "$core" "nd4j ${core:-default}" cpu nd4j
@@ -50,7 +52,7 @@ fi
 # One training step of the tiny preset (forward + backward + Muon step + bias update, 16x64 tokens) per backend and
 # for the plain PyTorch model of scripts/bench_torch_tiny.py; rows `impl, train ..., seconds, tokens`.
 train_row() {   # train_row BACKEND LABEL [CORETYPE]
-  env ${3:+OPENBLAS_CORETYPE="$3"} MOONLIGHT_JAVA_OPTS="-Xmx8g -Dmoonlight.cpu.threads=$threads" \
+  env -u OMP_NUM_THREADS ${3:+OPENBLAS_CORETYPE="$3"} MOONLIGHT_JAVA_OPTS="-Xmx8g -Dmoonlight.cpu.threads=$threads" \
       ./moonlight bench train --preset tiny --shape 16x64 --backend "$1" 2>/dev/null \
     | sed -nE "s/^train step tiny ([0-9]+)x([0-9]+) \(muon\) on [^:]+: median ([0-9.]+) ms\/step.*/\1 \2 \3/p" \
     | while read -r b t ms; do printf '%s\ttrain tiny %sx%s muon\t%s\t%s\n' "$2" "$b" "$t" "$(echo "$ms / 1000" | bc -l)" "$((b * t))"; done >> "$rows"

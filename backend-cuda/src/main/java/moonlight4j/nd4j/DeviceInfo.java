@@ -34,8 +34,9 @@ final class DeviceInfo {
     }
 
     /**
-     * The CPU thread split (nd4j-native only; an explicit {@code OMP_NUM_THREADS} wins): libnd4j's element-wise and
-     * reduction ops run on 1 OpenMP thread, OpenBLAS's GEMMs on every core. Measured on 2 cores
+     * The CPU thread split (nd4j-native only; an explicit {@code OMP_NUM_THREADS} leaves everything as ND4J sets it):
+     * libnd4j's element-wise and reduction ops run on 1 OpenMP thread, OpenBLAS's GEMMs on every core (or on
+     * {@code OPENBLAS_NUM_THREADS}). Measured on 2 cores
      * ({@code ./moonlight bench train|forward|gemm --backend nd4j}): libnd4j forks and joins its OpenMP team for
      * every op, which on the small tensors of a training step costs far more than it saves (tiny forward 431 →
      * 4,139 tokens/s, Muon step 3.6 → 1.1 s), while one OpenBLAS thread would halve the large GEMMs
@@ -45,7 +46,10 @@ final class DeviceInfo {
     static void configureCpuThreads() {
         if (cuda() || System.getenv("OMP_NUM_THREADS") != null) return;
         NativeOpsHolder.getInstance().getDeviceNativeOps().setOmpNumThreads(1);
-        Nd4j.factory().blas().setMaxThreads(Runtime.getRuntime().availableProcessors());
+        int blas = Runtime.getRuntime().availableProcessors();
+        String env = System.getenv("OPENBLAS_NUM_THREADS");         // an explicit BLAS thread count wins
+        if (env != null && env.trim().matches("[1-9][0-9]{0,3}")) blas = Integer.parseInt(env.trim());
+        Nd4j.factory().blas().setMaxThreads(blas);
     }
 
     /** The BLAS behind matmul. */
