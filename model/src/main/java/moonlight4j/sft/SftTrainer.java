@@ -57,12 +57,15 @@ public final class SftTrainer implements AutoCloseable {
     private final MoonlightModel model;
     private final Optimizer optimizer;
     private final LoadBalancer balancer;  // null for LoRA
+    private final MoonlightConfig cfg;
     private int steps;
+    private int epoch, batchInEpoch;      // the data position: the next batch is batch batchInEpoch of epoch
 
     public SftTrainer(Backend be, MoonlightConfig cfg, Parameters base, SftOptions opt) {
         this.be = be;
         this.opt = opt;
         this.base = base;
+        this.cfg = cfg;
         if (opt.lora()) {
             List<String> modules = LoraTargets.modules(opt.loraTargets(), cfg);
             this.lora = LoraAdapters.init(new LoraConfig(opt.loraRank(), opt.loraAlpha(), modules, false, null), cfg,
@@ -121,12 +124,17 @@ public final class SftTrainer implements AutoCloseable {
         train(data, onStep, null);
     }
 
-    /** {@link #train(SftDataset, Consumer)}, also reporting the end of every epoch (its 0-based index). */
+    /**
+     * {@link #train(SftDataset, Consumer)}, also reporting the end of every epoch (its 0-based index). Starts at the
+     * trainer's data position (the beginning, or where a checkpoint left off: {@link SftCheckpoint}).
+     */
     public void train(SftDataset data, Consumer<Step> onStep, IntConsumer onEpochEnd) {
         int total = totalSteps(data);
-        for (int epoch = 0; epoch < opt.epochs(); epoch++) {
-            for (SftBatch batch : data.trainBatches(opt.batchSize(), opt.seed(), epoch)) {
-                Step s = step(batch, opt.lrAt(steps, total), epoch);
+        for (; epoch < opt.epochs(); epoch++, batchInEpoch = 0) {
+            List<SftBatch> batches = data.trainBatches(opt.batchSize(), opt.seed(), epoch);
+            while (batchInEpoch < batches.size()) {
+                Step s = step(batches.get(batchInEpoch), opt.lrAt(steps, total), epoch);
+                batchInEpoch++;
                 if (onStep != null) onStep.accept(s);
             }
             if (onEpochEnd != null) onEpochEnd.accept(epoch);
@@ -154,6 +162,43 @@ public final class SftTrainer implements AutoCloseable {
 
     public int steps() {
         return steps;
+    }
+
+    /** The data position: the epoch of the next batch and its index within the epoch's batches. */
+    public int epoch() {
+        return epoch;
+    }
+
+    public int batchInEpoch() {
+        return batchInEpoch;
+    }
+
+    public SftOptions options() {
+        return opt;
+    }
+
+    public MoonlightConfig config() {
+        return cfg;
+    }
+
+    /** The weights being trained: the base model (full fine-tuning) or the adapters' A and B (LoRA). */
+    public Parameters trained() {
+        return lora == null ? base : lora.parameters();
+    }
+
+    Optimizer optimizer() {
+        return optimizer;
+    }
+
+    /**
+     * Continues from a checkpoint: the step count and data position (the trained weights and the optimizer state are
+     * loaded by {@link SftCheckpoint}); LoRA re-derives the effective weights from the loaded adapters.
+     */
+    void restore(int stepsDone, int epochOfNext, int batchOfNext) {
+        this.steps = stepsDone;
+        this.epoch = epochOfNext;
+        this.batchInEpoch = batchOfNext;
+        if (lora != null) LoraStep.refresh(be, lora, base, weights);
     }
 
     @Override

@@ -120,8 +120,11 @@ public final class TrainCheckpoint {
                 .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
     }
 
-    /** Renames the complete {@code tmp} to {@code name}, points {@code latest} at it, deletes the previous one. */
-    static Path commit(Path checkpoints, Path tmp, String name) throws IOException {
+    /**
+     * Renames the complete {@code tmp} to {@code name}, points {@code latest} at it, deletes the previous one (also
+     * the commit of fine-tuning checkpoints, {@code moonlight4j.sft.SftCheckpoint}).
+     */
+    public static Path commit(Path checkpoints, Path tmp, String name) throws IOException {
         Path target = checkpoints.resolve(name);
         deleteTree(target);
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -276,7 +279,8 @@ public final class TrainCheckpoint {
         return out;
     }
 
-    static void deleteTree(Path p) throws IOException {
+    /** Deletes {@code p} and everything below it, if it exists. */
+    public static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> w = Files.walk(p)) {
             for (Path x : w.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(x);

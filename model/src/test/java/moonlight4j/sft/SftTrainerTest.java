@@ -111,4 +111,62 @@ class SftTrainerTest {
         assertThatThrownBy(() -> new SftOptions("muon", 1e-3, 0, 1, 8, 1, 0, 0, null, 0, "linear", 0, 0))
                 .hasMessageContaining("--lr-schedule must be one of [cosine, constant], got linear");
     }
+
+    /** Stops a run from inside its step callback, as a crash would. */
+    private static final class Interrupted extends RuntimeException {
+    }
+
+    private record Run(List<Double> losses, java.util.Map<String, float[]> trained) {
+    }
+
+    private static Run finish(SftTrainer t, List<Double> losses) {
+        java.util.Map<String, float[]> w = new java.util.LinkedHashMap<>();
+        for (String n : t.trained().names()) w.put(n, BE.toFloats(t.trained().get(n)));
+        return new Run(losses, w);
+    }
+
+    @Test
+    void aResumedFineTuningRunRepeatsTheUninterruptedOneBitForBit(@TempDir Path tmp) throws Exception {
+        MoonlightConfig cfg = small();
+        SftDataset data = data();
+        for (int rank : new int[]{0, 4}) {                           // full fine-tuning, then LoRA
+            SftOptions opt = new SftOptions("muon", 0.02, 0.1, 1, 16, 3, rank, 8, "all-linear", 1e-3, "cosine", 2, 1.0);
+            Run straight;
+            try (SftTrainer t = new SftTrainer(BE, cfg, ModelInit.random(cfg, BE, DType.F32, 1), opt)) {
+                List<Double> l = new java.util.ArrayList<>();
+                t.train(data, s -> l.add(s.loss()));
+                straight = finish(t, l);
+            }
+            Path ck = tmp.resolve("r" + rank);
+            List<Double> resumed = new java.util.ArrayList<>();
+            try (SftTrainer t = new SftTrainer(BE, cfg, ModelInit.random(cfg, BE, DType.F32, 1), opt)) {
+                assertThatThrownBy(() -> t.train(data, s -> {
+                    resumed.add(s.loss());
+                    if (s.step() == 2) {
+                        try {
+                            SftCheckpoint.save(t, ck, "example");
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }
+                    if (s.step() == 3) throw new Interrupted();           // step 3 is lost with the crash
+                })).isInstanceOf(Interrupted.class);
+            }
+            resumed.remove(resumed.size() - 1);
+            // LoRA: the same frozen base; full fine-tuning: other weights, all of them come from the checkpoint
+            try (SftTrainer t = new SftTrainer(BE, cfg, ModelInit.random(cfg, BE, DType.F32, rank == 0 ? 9 : 1), opt)) {
+                SftCheckpoint.restore(ck, t, BE, "example");
+                assertThat(t.steps()).isEqualTo(2);
+                t.train(data, s -> resumed.add(s.loss()));
+                Run r = finish(t, resumed);
+                assertThat(r.losses()).as("rank %d losses", rank).containsExactlyElementsOf(straight.losses());
+                straight.trained().forEach((n, v) -> assertThat(r.trained().get(n)).as(n).containsExactly(v));
+            }
+            SftOptions otherSeed = new SftOptions("muon", 0.02, 0.1, 1, 16, 4, rank, 8, "all-linear", 1e-3, "cosine", 2, 1.0);
+            try (SftTrainer t = new SftTrainer(BE, cfg, ModelInit.random(cfg, BE, DType.F32, 1), otherSeed)) {
+                assertThatThrownBy(() -> SftCheckpoint.restore(ck, t, BE, "example"))
+                        .hasMessageContaining("comes from a different fine-tuning run").hasMessageContaining("seed: checkpoint 3, this run 4");
+            }
+        }
+    }
 }

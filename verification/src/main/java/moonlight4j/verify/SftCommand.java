@@ -5,6 +5,7 @@ import moonlight4j.data.SftDataset;
 import moonlight4j.lora.LoraMerge;
 import moonlight4j.model.MoonlightCheckpoint;
 import moonlight4j.optim.ParamSplit;
+import moonlight4j.sft.SftCheckpoint;
 import moonlight4j.sft.SftOptions;
 import moonlight4j.sft.SftTrainer;
 import moonlight4j.tokenizer.ChatTemplate;
@@ -65,6 +66,13 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--clip", defaultValue = "0", description = "global-norm gradient clipping (0 = off, the default)")
     double clip;
 
+    @Option(names = "--save-every", defaultValue = "0",
+            description = "checkpoint every N steps into OUT.checkpoints/ (0 = never, the default)")
+    int saveEvery;
+
+    @Option(names = "--resume", paramLabel = "DIR", description = "continue from a checkpoint (or OUT.checkpoints/)")
+    Path resume;
+
     @Mixin
     SftFlags flags;
 
@@ -73,14 +81,27 @@ final class SftCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        return run(backend, dataset, init, out, optimizer, lr, weightDecay, batchSize, seed, biasUpdate, warmup, clip,
-                flags);
+        return run(backend, new Request(dataset, init, out, optimizer, lr, weightDecay, batchSize, seed, biasUpdate,
+                warmup, clip, saveEvery, resume), flags);
+    }
+
+    /** The settings {@code sft} and {@code train --dataset FILE.jsonl} share (their own flags, SftFlags aside). */
+    record Request(Path dataset, Path init, Path out, String optimizer, Double lr, double weightDecay, int batchSize,
+                   long seed, double biasUpdate, int warmup, double clip, int saveEvery, Path resume) {
+    }
+
+    /** Where the checkpoints of a run writing {@code out} go: beside it, since saving the model replaces {@code out}. */
+    static Path checkpointDir(Path out) {
+        return out.resolveSibling(out.getFileName() + ".checkpoints");
     }
 
     /** The fine-tuning run; {@code moonlight train --dataset FILE.jsonl} comes here too. */
-    static int run(BackendOption backend, Path dataset, Path init, Path out, String optimizer, Double lr,
-                   double weightDecay, int batchSize, long seed, double biasUpdate, int warmup, double clip,
-                   SftFlags f) throws Exception {
+    static int run(BackendOption backend, Request r, SftFlags f) throws Exception {
+        Path dataset = r.dataset(), init = r.init(), out = r.out();
+        if (r.saveEvery() < 0) throw new IllegalArgumentException("--save-every must be ≥ 0, got " + r.saveEvery());
+        if (r.resume() != null && !Files.isDirectory(r.resume())) {
+            throw new IllegalArgumentException("--resume " + r.resume() + ": no such directory");
+        }
         if (init == null) {
             throw new IllegalArgumentException("fine-tuning on " + dataset + " needs --init DIR: an HF model directory "
                     + "with its tokenizer (tiktoken.model, tokenizer_config.json), e.g. the model train writes");
@@ -92,14 +113,15 @@ final class SftCommand implements Callable<Integer> {
                 throw new IllegalArgumentException("model directory " + init + " has no tokenizer file " + file);
             }
         }
-        SftOptions opt = new SftOptions(optimizer, lr != null ? lr : f.loraRank > 0 ? 1e-4 : 1e-5, weightDecay,
-                f.epochs, batchSize, seed, f.loraRank, f.loraAlpha, f.loraTargets, biasUpdate, f.lrSchedule, warmup, clip);
+        SftOptions opt = new SftOptions(r.optimizer(), r.lr() != null ? r.lr() : f.loraRank > 0 ? 1e-4 : 1e-5,
+                r.weightDecay(), f.epochs, r.batchSize(), r.seed(), f.loraRank, f.loraAlpha, f.loraTargets,
+                r.biasUpdate(), f.lrSchedule, r.warmup(), r.clip());
         Backend be = backend.resolve();
         Tokenizer tok = TiktokenLoader.load(init);
         MoonlightCheckpoint.Loaded base = MoonlightCheckpoint.load(init, be);
         int context = base.config().maxPositionEmbeddings();
         SftDataset data = SftDataset.load(dataset, tok, ChatTemplate.fromModelDir(init),
-                f.maxLength != null ? f.maxLength : context, f.validationFraction, seed, f.skipBadLines);
+                f.maxLength != null ? f.maxLength : context, f.validationFraction, r.seed(), f.skipBadLines);
         System.out.println(data.summary());
         try (SftTrainer t = new SftTrainer(be, base.config(), base.parameters(), opt)) {
             System.out.println(opt.lora()
@@ -107,7 +129,16 @@ final class SftCommand implements Callable<Integer> {
                     + " weights (" + String.join(", ", t.adapters().config().targetModules()) + "); "
                     + ParamSplit.RELEASE.describe(t.adapters().parameters().asMap())
                     : "full fine-tuning; " + ParamSplit.RELEASE.describe(base.parameters().asMap()));
-            SftProgress.Report report = SftProgress.train(t, data, opt, f.logEvery);
+            String dataName = dataset.getFileName().toString();
+            if (r.resume() != null) {
+                Path ck = SftCheckpoint.restore(r.resume(), t, be, dataName);
+                System.out.println("resumed from " + ck + " at step " + t.steps() + " (epoch " + t.epoch() + ", batch "
+                        + t.batchInEpoch() + ")");
+            }
+            Path checkpoints = r.saveEvery() > 0 ? checkpointDir(out) : null;
+            SftProgress.Report report = SftProgress.train(t, data, opt, f.logEvery, s -> {
+                if (checkpoints != null && s.step() % r.saveEvery() == 0) SftCheckpoint.save(t, checkpoints, dataName);
+            });
             if (opt.lora()) {
                 t.adapters().save(out);
                 System.out.println("adapter written to " + out);

@@ -38,7 +38,13 @@ final class SftProgress {
         }
     }
 
-    static Report train(SftTrainer t, SftDataset data, SftOptions opt, int logEvery) throws IOException {
+    /** What runs after each step (a checkpoint). */
+    interface AfterStep {
+        void accept(SftTrainer.Step s) throws IOException;
+    }
+
+    static Report train(SftTrainer t, SftDataset data, SftOptions opt, int logEvery, AfterStep after)
+            throws IOException {
         boolean hasVal = !data.validation().isEmpty();
         List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();
         long[] tokens = {0};
@@ -55,6 +61,7 @@ final class SftProgress {
             ProgressBarBuilder pbb = new ProgressBarBuilder().setTaskName("sft").setInitialMax(t.totalSteps(data))
                     .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(150);
             try (ProgressBar pb = pbb.build()) {
+                pb.stepTo(t.steps());
                 t.train(data, s -> {
                     try {
                         tokens[0] += s.tokens();
@@ -68,6 +75,11 @@ final class SftProgress {
                     pb.stepTo(s.step());
                     pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f lr %.2e %.0f tok/s", s.loss(), s.lr(),
                             tokens[0] / seconds[0]));
+                    try {
+                        after.accept(s);
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
                     if (s.step() % logEvery == 0) {
                         System.out.printf(Locale.ROOT, "epoch %d step %d loss %.4f lr %.3g (%d tokens)%n", s.epoch(),
                                 s.step(), s.loss(), s.lr(), s.targets());

@@ -94,6 +94,33 @@ class SftCommandTest {
     }
 
     @Test
+    void aFineTuningRunResumedFromItsCheckpointEndsWhereTheUninterruptedOneEnds() {
+        String[] common = {"sft", "--dataset", data.toString(), "--init", base.toString(), "--lr", "0.02",
+                "--weight-decay", "0", "--backend", "cpu"};
+        String[] a = run(concat(common, "--out", tmp.resolve("straight").toString()));
+        assertThat(a[0]).as(a[2]).isEqualTo("0");
+        // 58 conversations / 8 = 8 steps; --save-every 5 leaves the checkpoint of step 5 as the latest
+        String[] b = run(concat(common, "--out", tmp.resolve("saved").toString(), "--save-every", "5"));
+        assertThat(b[0]).as(b[2]).isEqualTo("0");
+        Path ck = tmp.resolve("saved.checkpoints");
+        assertThat(ck.resolve("step-000005/trainer_state.json")).isRegularFile();
+        String[] c = run(concat(common, "--out", tmp.resolve("resumed").toString(), "--resume", ck.toString()));
+        assertThat(c[0]).as(c[2]).isEqualTo("0");
+        assertThat(c[1]).contains("at step 5 (epoch 0, batch 5)");
+        assertThat(loss(c[1], "after")).isEqualTo(loss(a[1], "after"));       // steps 6–8 repeated exactly
+        String[] d = run(concat(common, "--out", tmp.resolve("other").toString(), "--resume", ck.toString(),
+                "--batch-size", "4"));
+        assertThat(d[0]).isEqualTo("2");
+        assertThat(d[2]).contains("comes from a different fine-tuning run").contains("batch_size: checkpoint 8, this run 4");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
+    @Test
     void loraWritesAPeftAdapterThatGenerateLoadsAndAMergedModelThatMatchesIt() {
         Path out = tmp.resolve("lora");
         String[] r = run("sft", "--dataset", data.toString(), "--init", base.toString(), "--out", out.toString(),

@@ -1,0 +1,124 @@
+package moonlight4j.sft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import moonlight4j.api.Backend;
+import moonlight4j.api.Tensor;
+import moonlight4j.io.Safetensors;
+import moonlight4j.io.SafetensorsFile;
+import moonlight4j.model.MoonlightCheckpoint;
+import moonlight4j.model.Parameters;
+import moonlight4j.train.TrainCheckpoint;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Checkpoints of a fine-tuning run, in the layout and with the all-or-nothing write of {@link TrainCheckpoint}:
+ * <pre>
+ *   step-000100/trained.safetensors    the weights being trained: the whole model (full) or the adapters' A, B (LoRA)
+ *   step-000100/optimizer.safetensors  the optimizer's stateDict
+ *   step-000100/trainer_state.json     step, data position (epoch, batch), and the options that must match
+ *   latest                             the newest complete checkpoint
+ * </pre>
+ * An epoch's batch order is a function of (seed, epoch), so (epoch, batch index) is the whole data state, and a
+ * resumed run repeats the uninterrupted one bit for bit.
+ */
+public final class SftCheckpoint {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String TRAINED = "trained.safetensors";
+    private static final String OPTIMIZER = "optimizer.safetensors";
+
+    private SftCheckpoint() {
+    }
+
+    /** Writes a checkpoint of {@code t} (fine-tuning {@code dataset}) into {@code checkpoints}; returns it. */
+    public static Path save(SftTrainer t, Path checkpoints, String dataset) throws IOException {
+        Files.createDirectories(checkpoints);
+        String name = String.format("step-%06d", t.steps());
+        Path tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
+        try {
+            Safetensors.write(tmp.resolve(TRAINED), t.trained().asMap(), Map.of("format", "pt"));
+            Map<String, Tensor> state = t.optimizer().stateDict();
+            try {
+                Safetensors.write(tmp.resolve(OPTIMIZER), state, Map.of("optimizer", t.options().optimizer()));
+            } finally {
+                state.values().forEach(Tensor::close);
+            }
+            ObjectNode s = identity(t, dataset);
+            s.put("step", t.steps()).put("epoch", t.epoch()).put("batch", t.batchInEpoch());
+            Files.writeString(tmp.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
+            return TrainCheckpoint.commit(checkpoints, tmp, name);
+        } catch (IOException | RuntimeException e) {
+            TrainCheckpoint.deleteTree(tmp);
+            throw e;
+        }
+    }
+
+    /** What must be the same for a checkpoint to continue this run. */
+    private static ObjectNode identity(SftTrainer t, String dataset) {
+        SftOptions o = t.options();
+        ObjectNode s = JSON.createObjectNode();
+        s.put("kind", "sft").put("dataset", dataset).put("optimizer", o.optimizer()).put("batch_size", o.batchSize())
+                .put("seed", o.seed()).put("epochs", o.epochs()).put("lora_rank", o.loraRank())
+                .put("lora_alpha", o.loraAlpha()).put("lora_targets", String.valueOf(o.loraTargets()))
+                .put("lr", o.lr()).put("lr_schedule", o.schedule()).put("warmup", o.warmup());
+        ObjectNode model = t.config().toJson();
+        model.remove("torch_dtype");
+        s.set("model", model);
+        return s;
+    }
+
+    /**
+     * Loads {@code dir} (a checkpoint, or a directory whose {@code latest} names one) into {@code t}: the trained
+     * weights in place, the optimizer state, the step and data position. Refused, naming every difference, when the
+     * checkpoint comes from a run with other options, data or model.
+     */
+    public static Path restore(Path dir, SftTrainer t, Backend be, String dataset) throws IOException {
+        Path ck = TrainCheckpoint.resolve(dir);
+        JsonNode saved = JSON.readTree(ck.resolve("trainer_state.json").toFile());
+        List<String> diffs = new ArrayList<>();
+        JsonNode ours = JSON.readTree(JSON.writeValueAsString(identity(t, dataset)));   // the saved number types
+        ours.fields().forEachRemaining(e -> {
+            if (!e.getValue().equals(saved.get(e.getKey()))) {
+                diffs.add(e.getKey() + ": checkpoint " + saved.get(e.getKey()) + ", this run " + e.getValue());
+            }
+        });
+        if (!diffs.isEmpty()) {
+            throw new IllegalArgumentException("--resume " + ck + " comes from a different fine-tuning run: "
+                    + String.join("; ", diffs));
+        }
+        Parameters trained = t.trained();
+        try (SafetensorsFile f = Safetensors.open(ck.resolve(TRAINED))) {
+            List<String> missing = trained.names().stream().filter(n -> !f.has(n)).toList();
+            if (!missing.isEmpty() || f.names().size() != trained.names().size()) {
+                throw new IllegalArgumentException(ck.resolve(TRAINED) + ": expected the " + trained.names().size()
+                        + " trained tensors of this run, found " + f.names().size() + (missing.isEmpty() ? ""
+                        : "; missing e.g. " + missing.get(0)));
+            }
+            for (String n : trained.names()) {
+                try (Tensor src = f.load(be, n)) {
+                    be.copyInto(trained.get(n), src);
+                }
+            }
+        }
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        try (SafetensorsFile f = Safetensors.open(ck.resolve(OPTIMIZER))) {
+            for (String n : f.names()) state.put(n, f.load(be, n));
+            t.optimizer().loadStateDict(state);
+        } finally {
+            state.values().forEach(Tensor::close);
+        }
+        t.restore(saved.path("step").asInt(), saved.path("epoch").asInt(), saved.path("batch").asInt());
+        return ck;
+    }
+}
