@@ -71,7 +71,8 @@ public final class SftCheckpoint {
         s.put("kind", "sft").put("dataset", dataset).put("optimizer", o.optimizer()).put("batch_size", o.batchSize())
                 .put("seed", o.seed()).put("epochs", o.epochs()).put("lora_rank", o.loraRank())
                 .put("lora_alpha", o.loraAlpha()).put("lora_targets", String.valueOf(o.loraTargets()))
-                .put("lr", o.lr()).put("lr_schedule", o.schedule()).put("warmup", o.warmup());
+                .put("lr", o.lr()).put("lr_schedule", o.schedule()).put("warmup", o.warmup())
+                .put("grad_accum", o.gradAccum());
         ObjectNode model = t.config().toJson();
         model.remove("torch_dtype");
         s.set("model", model);

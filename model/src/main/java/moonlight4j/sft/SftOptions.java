@@ -20,10 +20,11 @@ import java.util.List;
  *                    default, {@link moonlight4j.train.LrSchedule}); {@code constant}: warm-up then {@code lr}
  * @param warmup      warm-up steps
  * @param clip        global-norm clipping of what the optimizer updates (every weight, or the adapters); 0 = off
+ * @param gradAccum   batches per optimizer step (gradient accumulation; the loss is the mean over all their tokens)
  */
 public record SftOptions(String optimizer, double lr, double weightDecay, int epochs, int batchSize, long seed,
                          int loraRank, double loraAlpha, String loraTargets, double biasUpdate, String schedule,
-                         int warmup, double clip) {
+                         int warmup, double clip, int gradAccum) {
 
     public static final List<String> OPTIMIZERS = List.of("muon", "adamw");
     public static final List<String> SCHEDULES = List.of("cosine", "constant");
@@ -40,6 +41,7 @@ public record SftOptions(String optimizer, double lr, double weightDecay, int ep
         }
         if (warmup < 0) throw new IllegalArgumentException("--warmup must be ≥ 0, got " + warmup);
         if (!(clip >= 0)) throw new IllegalArgumentException("--clip must be ≥ 0 (0 = off), got " + clip);
+        if (gradAccum < 1) throw new IllegalArgumentException("--grad-accum must be ≥ 1, got " + gradAccum);
     }
 
     public boolean lora() {

@@ -84,19 +84,36 @@ public final class SftTrainer implements AutoCloseable {
 
     /** One optimizer step on {@code batch} at learning rate {@code lr}; the loss is the batch's before the update. */
     public Step step(SftBatch batch, double lr, int epoch) {
+        return step(List.of(batch), lr, epoch);
+    }
+
+    /**
+     * One optimizer step over the micro-batches {@code group} (gradient accumulation): each back-propagates its
+     * token-loss sum divided by the assistant tokens of the whole group, so the summed gradient is that of the
+     * group's mean loss, as one batch of all its conversations would give (up to fp32 summation order).
+     */
+    public Step step(List<SftBatch> group, double lr, int epoch) {
         long t0 = System.nanoTime();
-        int b = batch.batch(), t = batch.time();
+        long targets = 0, tokens = 0;
+        for (SftBatch b : group) {
+            targets += b.targets();
+            tokens += (long) b.batch() * b.time();
+        }
         model.training(true);
-        double loss, norm;
-        try (Tensor ids = be.fromLongs(batch.inputIds(), b, t);
-             Tensor labels = be.fromLongs(batch.labels(), b, t);
-             Tensor logits = model.forward(ids);                                       // (B, T, V)
-             Grads grads = new Grads()) {
-            if (balancer != null) balancer.count();
-            CausalLmLoss l = CausalLmLoss.of(be, logits, labels);
-            loss = l.mean();
-            try (Tensor dLogits = l.backward(1.0 / l.count())) {                       // (B, T, V)
-                model.backward(dLogits, grads);
+        double lossSum = 0, norm;
+        try (Grads grads = new Grads()) {
+            for (SftBatch batch : group) {
+                int b = batch.batch(), t = batch.time();
+                try (Tensor ids = be.fromLongs(batch.inputIds(), b, t);
+                     Tensor labels = be.fromLongs(batch.labels(), b, t);
+                     Tensor logits = model.forward(ids)) {                                  // (B, T, V)
+                    if (balancer != null) balancer.count();
+                    CausalLmLoss l = CausalLmLoss.of(be, logits, labels);
+                    lossSum += l.sum();
+                    try (Tensor dLogits = l.backward(1.0 / Math.max(1, targets))) {        // (B, T, V)
+                        model.backward(dLogits, grads);
+                    }
+                }
             }
             if (lora == null) {
                 norm = GradClip.clip(be, grads.asMap(), opt.clip());
@@ -110,13 +127,14 @@ public final class SftTrainer implements AutoCloseable {
             model.training(false);
         }
         steps++;
-        return new Step(epoch, steps, loss, batch.targets(), lr, norm, (long) b * t, (System.nanoTime() - t0) / 1e9);
+        return new Step(epoch, steps, lossSum / Math.max(1, targets), targets, lr, norm, tokens,
+                (System.nanoTime() - t0) / 1e9);
     }
 
-    /** Optimizer steps of a run over {@code data}: every epoch's batches. */
+    /** Optimizer steps of a run over {@code data}: every epoch's batches, {@code gradAccum} to a step. */
     public int totalSteps(SftDataset data) {
-        int perEpoch = (data.train().size() + opt.batchSize() - 1) / opt.batchSize();
-        return perEpoch * opt.epochs();
+        int batches = (data.train().size() + opt.batchSize() - 1) / opt.batchSize();
+        return (batches + opt.gradAccum() - 1) / opt.gradAccum() * opt.epochs();
     }
 
     /** Runs every epoch over the training set with the options' schedule, reporting each step. */
@@ -133,8 +151,10 @@ public final class SftTrainer implements AutoCloseable {
         for (; epoch < opt.epochs(); epoch++, batchInEpoch = 0) {
             List<SftBatch> batches = data.trainBatches(opt.batchSize(), opt.seed(), epoch);
             while (batchInEpoch < batches.size()) {
-                Step s = step(batches.get(batchInEpoch), opt.lrAt(steps, total), epoch);
-                batchInEpoch++;
+                List<SftBatch> group = batches.subList(batchInEpoch, Math.min(batches.size(),
+                        batchInEpoch + opt.gradAccum()));
+                Step s = step(group, opt.lrAt(steps, total), epoch);
+                batchInEpoch += group.size();
                 if (onStep != null) onStep.accept(s);
             }
             if (onEpochEnd != null) onEpochEnd.accept(epoch);

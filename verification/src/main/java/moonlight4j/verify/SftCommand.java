@@ -66,6 +66,9 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--clip", defaultValue = "0", description = "global-norm gradient clipping (0 = off, the default)")
     double clip;
 
+    @Option(names = "--grad-accum", defaultValue = "1", description = "batches per optimizer step (default ${DEFAULT-VALUE})")
+    int gradAccum;
+
     @Option(names = "--save-every", defaultValue = "0",
             description = "checkpoint every N steps into OUT.checkpoints/ (0 = never, the default)")
     int saveEvery;
@@ -82,12 +85,12 @@ final class SftCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         return run(backend, new Request(dataset, init, out, optimizer, lr, weightDecay, batchSize, seed, biasUpdate,
-                warmup, clip, saveEvery, resume), flags);
+                warmup, clip, gradAccum, saveEvery, resume), flags);
     }
 
     /** The settings {@code sft} and {@code train --dataset FILE.jsonl} share (their own flags, SftFlags aside). */
     record Request(Path dataset, Path init, Path out, String optimizer, Double lr, double weightDecay, int batchSize,
-                   long seed, double biasUpdate, int warmup, double clip, int saveEvery, Path resume) {
+                   long seed, double biasUpdate, int warmup, double clip, int gradAccum, int saveEvery, Path resume) {
     }
 
     /** Where the checkpoints of a run writing {@code out} go: beside it, since saving the model replaces {@code out}. */
@@ -115,7 +118,7 @@ final class SftCommand implements Callable<Integer> {
         }
         SftOptions opt = new SftOptions(r.optimizer(), r.lr() != null ? r.lr() : f.loraRank > 0 ? 1e-4 : 1e-5,
                 r.weightDecay(), f.epochs, r.batchSize(), r.seed(), f.loraRank, f.loraAlpha, f.loraTargets,
-                r.biasUpdate(), f.lrSchedule, r.warmup(), r.clip());
+                r.biasUpdate(), f.lrSchedule, r.warmup(), r.clip(), r.gradAccum());
         Backend be = backend.resolve();
         Tokenizer tok = TiktokenLoader.load(init);
         MoonlightCheckpoint.Loaded base = MoonlightCheckpoint.load(init, be);

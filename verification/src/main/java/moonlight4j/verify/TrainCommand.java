@@ -115,7 +115,7 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (dataset != null && dataset.getFileName().toString().endsWith(".jsonl")) {   // SFT on conversations
             return SftCommand.run(backend, new SftCommand.Request(dataset, init, out, optimizer != null ? optimizer
-                    : "muon", lr, wd, batch, seed, biasUpdate, warmup != null ? warmup : 0, clip, saveEvery, resume), sft);
+                    : "muon", lr, wd, batch, seed, biasUpdate, warmup != null ? warmup : 0, clip, gradAccum, saveEvery, resume), sft);
         }
         // ---- every check before any work
         List<String> opts = new ArrayList<>();
