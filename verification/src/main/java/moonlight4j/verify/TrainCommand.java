@@ -111,9 +111,22 @@ final class TrainCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     DistOption dist;
 
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         if (dataset != null && dataset.getFileName().toString().endsWith(".jsonl")) {   // SFT on conversations
+            List<String> unused = new ArrayList<>();
+            for (String o : new String[]{"--dist", "--ranks", "--steps", "--seq-len", "--preset", "--name", "--eval-every",
+                    "--eval-chunks", "--accuracy-samples"}) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(o)) unused.add(o);
+            }
+            if (!unused.isEmpty()) {
+                throw new IllegalArgumentException("fine-tuning on " + dataset + " (JSONL conversations) does not take "
+                        + String.join(", ", unused) + ": it runs --epochs over the conversations on the --init model, "
+                        + "in one process");
+            }
             return SftCommand.run(backend, new SftCommand.Request(dataset, init, out, optimizer != null ? optimizer
                     : "muon", lr, wd, batch, seed, biasUpdate, warmup != null ? warmup : 0, clip, gradAccum, saveEvery, resume), sft);
         }

@@ -148,6 +148,10 @@ class SftCommandTest {
         assertThat(r[1]).contains("LoRA r 2, alpha 32.0, 2 weights (o_proj)").contains("validation loss after");
         assertThat(out.resolve("adapter_model.safetensors")).exists();
         assertThat(run("train", "--dataset", data.toString(), "--backend", "cpu")[2]).contains("needs --init DIR");
+        String[] d = run("train", "--dataset", data.toString(), "--init", base.toString(), "--out", out.toString(),
+                "--dist", "local", "--ranks", "2", "--steps", "5", "--backend", "cpu");
+        assertThat(d[0]).isEqualTo("2");
+        assertThat(d[2]).contains("does not take --dist, --ranks, --steps");
     }
 
     @Test
