@@ -131,6 +131,14 @@ final class TrainCommand implements Callable<Integer> {
                     : "muon", lr, wd, batch, seed, biasUpdate, warmup != null ? warmup : 0, clip, gradAccum, saveEvery, resume), sft);
         }
         // ---- every check before any work
+        List<String> sftOnly = new ArrayList<>();
+        for (picocli.CommandLine.Model.OptionSpec o : spec.mixins().get("sft").options()) {   // the SftFlags mixin
+            if (spec.commandLine().getParseResult().hasMatchedOption(o)) sftOnly.add(o.longestName());
+        }
+        if (!sftOnly.isEmpty()) {
+            throw new IllegalArgumentException(String.join(", ", sftOnly) + ": only for fine-tuning on JSONL "
+                    + "conversations (--dataset FILE.jsonl)");
+        }
         List<String> opts = new ArrayList<>();
         if (optimizer != null) {
             if (!TrainOptions.OPTIMIZERS.contains(optimizer)) {

@@ -54,6 +54,8 @@ class TrainCommandTest {
         r = run("train", "--frobnicate", "--out", o);
         assertThat(r[0]).isEqualTo("2");
         assertThat(r[2]).contains("Unknown option: '--frobnicate'");
+        r = run("train", "--lora-rank", "4", "--epochs", "2", "--out", o);
+        assertThat(r[2]).contains("--epochs, --lora-rank: only for fine-tuning on JSONL conversations");
         r = run("train", "--resume", dir.resolve("nope").toString(), "--out", o);
         assertThat(r[2]).contains("--resume").contains("no such directory");
         assertThat(Files.exists(out)).as("nothing written").isFalse();
