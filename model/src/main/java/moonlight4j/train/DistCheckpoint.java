@@ -140,17 +140,31 @@ final class DistCheckpoint {
 
     /**
      * The ranks of a data-parallel resume agree that each could read the checkpoint before the optimizer's
-     * collectives start: a rank that failed rethrows its own error, the others a CollectiveException naming it (so
-     * they stop at once rather than time out waiting for it).
+     * collectives start, and that they read the same one: a rank that failed rethrows its own error, the others a
+     * CollectiveException naming it (so they stop at once rather than time out waiting for it); ranks that read
+     * checkpoints of different steps or data positions (another --resume, or a `latest` that moved) all fail.
+     *
+     * @param position the (step, epoch, position) this rank read, null when it failed
      */
-    static void agreeRead(Collective c, Path checkpoint, Exception mine) {
-        long[] all = new long[c.worldSize()];
-        c.allGatherLongs(new long[]{mine == null ? 0 : 1}, all);
-        List<Integer> failed = new ArrayList<>();
-        for (int q = 0; q < all.length; q++) if (all[q] != 0) failed.add(q);
+    static void agreeRead(Collective c, Path checkpoint, Exception mine, long[] position) {
+        int n = c.worldSize();
+        long[] all = new long[4 * n];
+        long[] me = mine != null || position == null ? new long[]{1, 0, 0, 0}
+                : new long[]{0, position[0], position[1], position[2]};
+        c.allGatherLongs(me, all);
+        List<Integer> failed = new ArrayList<>(), other = new ArrayList<>();
+        for (int q = 0; q < n; q++) {
+            if (all[4 * q] != 0) failed.add(q);
+            else if (all[4 * q + 1] != all[1] || all[4 * q + 2] != all[2] || all[4 * q + 3] != all[3]) other.add(q);
+        }
         if (!failed.isEmpty() && mine == null) {
             throw new CollectiveException("--resume " + checkpoint + ": rank(s) " + failed
                     + " could not read the checkpoint (their error says why); rank " + c.rank() + " stops too");
+        }
+        if (failed.isEmpty() && !other.isEmpty()) {
+            throw new IllegalArgumentException("--resume: rank(s) " + other + " read a checkpoint of another step or data"
+                    + " position than rank 0 (step " + all[1] + "); start every rank with the same --resume (this rank "
+                    + c.rank() + " read " + checkpoint + ")");
         }
     }
 }

@@ -236,7 +236,10 @@ public final class TrainCheckpoint {
             } catch (IOException | RuntimeException e) {
                 failure = e;
             }
-            if (t.comm() != null) DistCheckpoint.agreeRead(t.comm(), checkpoint, failure);
+            if (t.comm() != null) {
+                DistCheckpoint.agreeRead(t.comm(), checkpoint, failure, s == null ? null : new long[]{
+                        s.path("step").asLong(), s.path("epoch").asLong(), s.path("position").asLong()});
+            }
             if (failure instanceof IOException io) throw io;
             if (failure != null) throw (RuntimeException) failure;
             if (t.optimizer() instanceof Zero1Optimizer z) {

@@ -301,6 +301,23 @@ class DistCheckpointTest {
     }
 
     @Test
+    void ranksResumingFromCheckpointsOfDifferentStepsAllFail(@TempDir Path dir) {
+        Path one = dir.resolve("one"), two = dir.resolve("two");
+        onRanks(2, "muon", t -> {
+            steps(t, 1);
+            save(t, one, TrainCheckpoint.SaveHook.NONE);
+            steps(t, 1);
+            save(t, two, TrainCheckpoint.SaveHook.NONE);
+            return List.of();
+        });
+        assertThatThrownBy(() -> onRanks(2, "muon", t -> {
+            restore(t, t.comm().rank() == 0 ? one : two);
+            return List.of();
+        })).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("rank(s) [1] read a checkpoint of another step or data position than rank 0 (step 1)");
+    }
+
+    @Test
     void aCheckpointMissingAShardIsRejectedNamingTheFile(@TempDir Path dir) throws IOException {
         onRanks(2, "muon", t -> {
             steps(t, 1);
