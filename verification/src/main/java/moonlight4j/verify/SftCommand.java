@@ -95,7 +95,10 @@ final class SftCommand implements Callable<Integer> {
 
     /** Where the checkpoints of a run writing {@code out} go: beside it, since saving the model replaces {@code out}. */
     static Path checkpointDir(Path out) {
-        return out.resolveSibling(out.getFileName() + ".checkpoints");
+        Path abs = out.toAbsolutePath().normalize();                       // "." or "runs/x/" name a directory too
+        if (abs.getParent() == null) throw new IllegalArgumentException("--out " + out + ": checkpoints go beside it, "
+                + "so it cannot be the filesystem root");
+        return abs.resolveSibling(abs.getFileName() + ".checkpoints");
     }
 
     /** The fine-tuning run; {@code moonlight train --dataset FILE.jsonl} comes here too. */
