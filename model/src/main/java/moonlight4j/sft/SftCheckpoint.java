@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
+import moonlight4j.data.SftDataset;
+import moonlight4j.data.SftExample;
 import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
 import moonlight4j.model.MoonlightCheckpoint;
@@ -14,8 +16,12 @@ import moonlight4j.train.TrainCheckpoint;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,12 +42,13 @@ public final class SftCheckpoint {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String TRAINED = "trained.safetensors";
     private static final String OPTIMIZER = "optimizer.safetensors";
+    static final String KIND = "sft";
 
     private SftCheckpoint() {
     }
 
     /** Writes a checkpoint of {@code t} (fine-tuning {@code dataset}) into {@code checkpoints}; returns it. */
-    public static Path save(SftTrainer t, Path checkpoints, String dataset) throws IOException {
+    public static Path save(SftTrainer t, Path checkpoints, SftDataset dataset) throws IOException {
         Files.createDirectories(checkpoints);
         String name = String.format("step-%06d", t.steps());
         Path tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
@@ -54,7 +61,8 @@ public final class SftCheckpoint {
                 state.values().forEach(Tensor::close);
             }
             ObjectNode s = identity(t, dataset);
-            s.put("step", t.steps()).put("epoch", t.epoch()).put("batch", t.batchInEpoch());
+            s.put("step", t.steps()).put("epoch", t.epoch()).put("batch", t.batchInEpoch())
+                    .put("tokens", t.tokensSeen());
             Files.writeString(tmp.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
             return TrainCheckpoint.commit(checkpoints, tmp, name);
@@ -64,19 +72,45 @@ public final class SftCheckpoint {
         }
     }
 
-    /** What must be the same for a checkpoint to continue this run. */
-    private static ObjectNode identity(SftTrainer t, String dataset) {
+    /**
+     * What must be the same for a checkpoint to continue this run: the options that shape the updates, the training
+     * conversations themselves (a hash of their token ids and labels, so a changed file, validation split, length
+     * cut or skipped line is caught), the model config, and for LoRA the frozen base weights (a hash).
+     */
+    private static ObjectNode identity(SftTrainer t, SftDataset data) {
         SftOptions o = t.options();
         ObjectNode s = JSON.createObjectNode();
-        s.put("kind", "sft").put("dataset", dataset).put("optimizer", o.optimizer()).put("batch_size", o.batchSize())
-                .put("seed", o.seed()).put("epochs", o.epochs()).put("lora_rank", o.loraRank())
-                .put("lora_alpha", o.loraAlpha()).put("lora_targets", String.valueOf(o.loraTargets()))
-                .put("lr", o.lr()).put("lr_schedule", o.schedule()).put("warmup", o.warmup())
-                .put("grad_accum", o.gradAccum());
+        s.put("kind", KIND).put("train_conversations", data.train().size()).put("train_sha256", hash(data))
+                .put("optimizer", o.optimizer()).put("batch_size", o.batchSize()).put("grad_accum", o.gradAccum())
+                .put("seed", o.seed()).put("epochs", o.epochs()).put("lr", o.lr()).put("lr_schedule", o.schedule())
+                .put("warmup", o.warmup()).put("weight_decay", o.weightDecay()).put("clip", o.clip())
+                .put("bias_update", o.biasUpdate()).put("lora_rank", o.loraRank()).put("lora_alpha", o.loraAlpha())
+                .put("lora_targets", String.valueOf(o.loraTargets()));
         ObjectNode model = t.config().toJson();
         model.remove("torch_dtype");
         s.set("model", model);
+        if (o.lora()) s.put("base_sha256", t.baseFingerprint());
         return s;
+    }
+
+    private static String hash(SftDataset data) {
+        MessageDigest d = sha256();
+        ByteBuffer b = ByteBuffer.allocate(8);
+        for (SftExample e : data.train()) {
+            for (int[] v : new int[][]{e.inputIds(), e.labels()}) {
+                d.update(b.clear().putInt(v.length).flip());
+                for (int x : v) d.update(b.clear().putInt(x).flip());
+            }
+        }
+        return HexFormat.of().formatHex(d.digest());
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from this JDK", e);
+        }
     }
 
     /**
@@ -84,9 +118,13 @@ public final class SftCheckpoint {
      * weights in place, the optimizer state, the step and data position. Refused, naming every difference, when the
      * checkpoint comes from a run with other options, data or model.
      */
-    public static Path restore(Path dir, SftTrainer t, Backend be, String dataset) throws IOException {
+    public static Path restore(Path dir, SftTrainer t, Backend be, SftDataset dataset) throws IOException {
         Path ck = TrainCheckpoint.resolve(dir);
         JsonNode saved = JSON.readTree(ck.resolve("trainer_state.json").toFile());
+        if (!KIND.equals(saved.path("kind").asText())) {
+            throw new IllegalArgumentException("--resume " + ck + " is not a fine-tuning checkpoint (it was written by "
+                    + "`train` on text; resume it with `train --resume`, or fine-tune from its model with --init)");
+        }
         List<String> diffs = new ArrayList<>();
         JsonNode ours = JSON.readTree(JSON.writeValueAsString(identity(t, dataset)));   // the saved number types
         ours.fields().forEachRemaining(e -> {
@@ -119,7 +157,8 @@ public final class SftCheckpoint {
         } finally {
             state.values().forEach(Tensor::close);
         }
-        t.restore(saved.path("step").asInt(), saved.path("epoch").asInt(), saved.path("batch").asInt());
+        t.restore(saved.path("step").asInt(), saved.path("epoch").asInt(), saved.path("batch").asInt(),
+                saved.path("tokens").asLong());
         return ck;
     }
 }

@@ -60,6 +60,7 @@ public final class SftTrainer implements AutoCloseable {
     private final MoonlightConfig cfg;
     private int steps;
     private int epoch, batchInEpoch;      // the data position: the next batch is batch batchInEpoch of epoch
+    private long tokensSeen;              // tokens processed so far (padding included), for the curves
 
     public SftTrainer(Backend be, MoonlightConfig cfg, Parameters base, SftOptions opt) {
         this.be = be;
@@ -127,7 +128,8 @@ public final class SftTrainer implements AutoCloseable {
             model.training(false);
         }
         steps++;
-        return new Step(epoch, steps, lossSum / Math.max(1, targets), targets, lr, norm, tokens,
+        tokensSeen += tokens;
+        return new Step(epoch, steps, targets > 0 ? lossSum / targets : Double.NaN, targets, lr, norm, tokens,
                 (System.nanoTime() - t0) / 1e9);
     }
 
@@ -193,6 +195,11 @@ public final class SftTrainer implements AutoCloseable {
         return batchInEpoch;
     }
 
+    /** Tokens processed by all steps so far, padding included (carried across a resume). */
+    public long tokensSeen() {
+        return tokensSeen;
+    }
+
     public SftOptions options() {
         return opt;
     }
@@ -210,12 +217,29 @@ public final class SftTrainer implements AutoCloseable {
         return optimizer;
     }
 
+    /** A SHA-256 of the base weights (names, shapes, values): what a LoRA checkpoint must be resumed on. */
+    String baseFingerprint() {
+        java.security.MessageDigest d = SftCheckpoint.sha256();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
+        for (String n : base.names()) {
+            Tensor w = base.get(n);
+            d.update(n.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            for (int dim : w.shape()) d.update(b.clear().putInt(dim).flip());
+            float[] v = be.toFloats(w);
+            java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(4 * v.length);
+            bytes.asFloatBuffer().put(v);
+            d.update(bytes);
+        }
+        return java.util.HexFormat.of().formatHex(d.digest());
+    }
+
     /**
      * Continues from a checkpoint: the step count and data position (the trained weights and the optimizer state are
      * loaded by {@link SftCheckpoint}); LoRA re-derives the effective weights from the loaded adapters.
      */
-    void restore(int stepsDone, int epochOfNext, int batchOfNext) {
+    void restore(int stepsDone, int epochOfNext, int batchOfNext, long tokens) {
         this.steps = stepsDone;
+        this.tokensSeen = tokens;
         this.epoch = epochOfNext;
         this.batchInEpoch = batchOfNext;
         if (lora != null) LoraStep.refresh(be, lora, base, weights);

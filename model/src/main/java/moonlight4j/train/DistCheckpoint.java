@@ -162,8 +162,13 @@ final class DistCheckpoint {
                     + " could not read the checkpoint (their error says why); rank " + c.rank() + " stops too");
         }
         if (failed.isEmpty() && !other.isEmpty()) {
+            StringBuilder read = new StringBuilder();
+            for (int q = 0; q < n; q++) {
+                read.append(q == 0 ? "" : ", ").append("rank ").append(q).append(": step ").append(all[4 * q + 1])
+                        .append(" epoch ").append(all[4 * q + 2]).append(" position ").append(all[4 * q + 3]);
+            }
             throw new IllegalArgumentException("--resume: rank(s) " + other + " read a checkpoint of another step or data"
-                    + " position than rank 0 (step " + all[1] + "); start every rank with the same --resume (this rank "
+                    + " position than rank 0 (" + read + "); start every rank with the same --resume (this rank "
                     + c.rank() + " read " + checkpoint + ")");
         }
     }

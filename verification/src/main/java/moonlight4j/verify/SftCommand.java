@@ -135,15 +135,14 @@ final class SftCommand implements Callable<Integer> {
                     + " weights (" + String.join(", ", t.adapters().config().targetModules()) + "); "
                     + ParamSplit.RELEASE.describe(t.adapters().parameters().asMap())
                     : "full fine-tuning; " + ParamSplit.RELEASE.describe(base.parameters().asMap()));
-            String dataName = dataset.getFileName().toString();
             if (r.resume() != null) {
-                Path ck = SftCheckpoint.restore(r.resume(), t, be, dataName);
+                Path ck = SftCheckpoint.restore(r.resume(), t, be, data);
                 System.out.println("resumed from " + ck + " at step " + t.steps() + " (epoch " + t.epoch() + ", batch "
                         + t.batchInEpoch() + ")");
             }
             Path checkpoints = r.saveEvery() > 0 ? checkpointDir(out) : null;
             SftProgress.Report report = SftProgress.train(t, data, opt, f.logEvery, s -> {
-                if (checkpoints != null && s.step() % r.saveEvery() == 0) SftCheckpoint.save(t, checkpoints, dataName);
+                if (checkpoints != null && s.step() % r.saveEvery() == 0) SftCheckpoint.save(t, checkpoints, data);
             });
             if (opt.lora()) {
                 t.adapters().save(out);

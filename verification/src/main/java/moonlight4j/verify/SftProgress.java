@@ -47,21 +47,23 @@ final class SftProgress {
             throws IOException {
         boolean hasVal = !data.validation().isEmpty();
         List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();
-        long[] tokens = {0};
+        long[] tokens = {t.tokensSeen()};                                   // carried across a resume
+        long t0Tokens = tokens[0];
         double[] seconds = {0};
         StringWriter text = new StringWriter();
         try (BufferedWriter csv = new BufferedWriter(text)) {
             csv.write("split,epoch,step,tokens,loss,lr,grad_norm,targets,seconds\n");
             if (hasVal) {
                 double v = t.loss(data.validationBatches(opt.batchSize()));
-                System.out.printf(Locale.ROOT, "validation loss before: %.4f%n", v);
-                valCurve.add(new double[]{0, v});
-                csv.write(String.format(Locale.ROOT, "validation,0,0,0,%.6f,,,,%n", v));
+                if (t.steps() == 0) System.out.printf(Locale.ROOT, "validation loss before: %.4f%n", v);
+                else System.out.printf(Locale.ROOT, "validation loss at resume (step %d): %.4f%n", t.steps(), v);
+                valCurve.add(new double[]{tokens[0], v});
+                csv.write(String.format(Locale.ROOT, "validation,%d,%d,%d,%.6f,,,,%n", t.epoch(), t.steps(), tokens[0], v));
             }
             ProgressBarBuilder pbb = new ProgressBarBuilder().setTaskName("sft").setInitialMax(t.totalSteps(data))
                     .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(150);
+            pbb.startsFrom(t.steps(), java.time.Duration.ZERO);               // a resumed run's ETA: only new steps
             try (ProgressBar pb = pbb.build()) {
-                pb.stepTo(t.steps());
                 t.train(data, s -> {
                     try {
                         tokens[0] += s.tokens();
@@ -74,7 +76,7 @@ final class SftProgress {
                     }
                     pb.stepTo(s.step());
                     pb.setExtraMessage(String.format(Locale.ROOT, "loss %.4f lr %.2e %.0f tok/s", s.loss(), s.lr(),
-                            tokens[0] / seconds[0]));
+                            (tokens[0] - t0Tokens) / seconds[0]));
                     try {
                         after.accept(s);
                     } catch (IOException e) {
@@ -97,7 +99,7 @@ final class SftProgress {
             }
         }
         System.out.printf(Locale.ROOT, "%d steps, %,d tokens, %.0f tokens/s%n", t.steps(), tokens[0],
-                seconds[0] > 0 ? tokens[0] / seconds[0] : Double.NaN);
+                seconds[0] > 0 ? (tokens[0] - t0Tokens) / seconds[0] : Double.NaN);
         return new Report("fine-tuning loss (" + opt.optimizer() + (opt.lora() ? ", LoRA r " + opt.loraRank() : ", full")
                 + ")", text.toString(), trainCurve, valCurve);
     }

@@ -72,7 +72,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--grad-accum", defaultValue = "1",
             description = "micro-batches per step, cut from one draw of batch × N rows; an epoch drops the last "
-                    + "< batch × N rows (default ${DEFAULT-VALUE})")
+                    + "< batch × N rows (JSONL: the epoch's last step takes what is left) (default ${DEFAULT-VALUE})")
     int gradAccum;
 
     @Option(names = "--lr", description = "peak lr (default 5e-3 for both: Muon reuses AdamW's lr, SPEC §2.1)")
@@ -118,8 +118,11 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (dataset != null && dataset.getFileName().toString().endsWith(".jsonl")) {   // SFT on conversations
             List<String> unused = new ArrayList<>();
-            for (String o : new String[]{"--dist", "--ranks", "--steps", "--seq-len", "--preset", "--name", "--eval-every",
-                    "--eval-chunks", "--accuracy-samples"}) {
+            for (picocli.CommandLine.Model.OptionSpec o : spec.mixins().get("dist").options()) {
+                if (spec.commandLine().getParseResult().hasMatchedOption(o)) unused.add(o.longestName());
+            }
+            for (String o : new String[]{"--steps", "--seq-len", "--preset", "--name", "--eval-every", "--eval-chunks",
+                    "--accuracy-samples"}) {
                 if (spec.commandLine().getParseResult().hasMatchedOption(o)) unused.add(o);
             }
             if (!unused.isEmpty()) {

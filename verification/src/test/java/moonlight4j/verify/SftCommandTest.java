@@ -112,6 +112,15 @@ class SftCommandTest {
                 "--batch-size", "4"));
         assertThat(d[0]).isEqualTo("2");
         assertThat(d[2]).contains("comes from a different fine-tuning run").contains("batch_size: checkpoint 8, this run 4");
+        Path pretraining = tmp.resolve("pretraining-checkpoint");
+        try {
+            Files.createDirectories(pretraining);
+            Files.writeString(pretraining.resolve("trainer_state.json"), "{\"step\": 3, \"optimizer\": \"muon\"}");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        String[] e = run(concat(common, "--out", tmp.resolve("other2").toString(), "--resume", pretraining.toString()));
+        assertThat(e[2]).contains("is not a fine-tuning checkpoint");
     }
 
     private static String[] concat(String[] a, String... b) {
