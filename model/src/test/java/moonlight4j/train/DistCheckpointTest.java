@@ -314,7 +314,8 @@ class DistCheckpointTest {
             restore(t, t.comm().rank() == 0 ? one : two);
             return List.of();
         })).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("rank(s) [1] read a checkpoint of another step or data position than rank 0 (step 1)");
+                .hasMessageContaining("rank(s) [1] read a checkpoint of another step or data position than rank 0 (rank 0: "
+                        + "step 1 epoch 0 position 6, rank 1: step 2 epoch 0 position 12)");
     }
 
     @Test
