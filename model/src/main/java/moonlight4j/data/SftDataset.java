@@ -95,6 +95,26 @@ public final class SftDataset {
         return batches(order, batchSize, padId);
     }
 
+    /**
+     * Rank {@code rank}'s share of {@link #trainBatches(int, long, int)} for {@code worldSize} data-parallel ranks:
+     * the same shuffle and global batches of {@code batchSize}, each cut into {@code worldSize} contiguous slices of
+     * (nearly) equal size, rank r taking {@code [len·r/N, len·(r+1)/N)}; a slice can be empty (0 rows) when a last
+     * batch has fewer conversations than ranks. One entry per global batch.
+     */
+    public List<SftBatch> trainBatches(int batchSize, long seed, int epoch, int rank, int worldSize) {
+        if (rank < 0 || rank >= worldSize) throw new IllegalArgumentException("rank " + rank + " of " + worldSize);
+        List<SftExample> order = new ArrayList<>(train);
+        Collections.shuffle(order, new Random(seed + epoch));
+        List<SftBatch> out = new ArrayList<>();
+        for (int from = 0; from < order.size(); from += batchSize) {
+            List<SftExample> global = order.subList(from, Math.min(order.size(), from + batchSize));
+            int len = global.size(), lo = (int) ((long) len * rank / worldSize), hi = (int) ((long) len * (rank + 1) / worldSize);
+            out.add(hi > lo ? batches(global.subList(lo, hi), hi - lo, padId).get(0)
+                    : new SftBatch(new long[0], new long[0], 0, 0, 0));
+        }
+        return out;
+    }
+
     /** The validation set in file-independent, fixed order. */
     public List<SftBatch> validationBatches(int batchSize) {
         return batches(validation, batchSize, padId);

@@ -49,6 +49,7 @@ public final class SftCheckpoint {
 
     /** Writes a checkpoint of {@code t} (fine-tuning {@code dataset}) into {@code checkpoints}; returns it. */
     public static Path save(SftTrainer t, Path checkpoints, SftDataset dataset) throws IOException {
+        refuseDist(t);
         Files.createDirectories(checkpoints);
         String name = String.format("step-%06d", t.steps());
         Path tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
@@ -69,6 +70,13 @@ public final class SftCheckpoint {
         } catch (IOException | RuntimeException e) {
             TrainCheckpoint.deleteTree(tmp);
             throw e;
+        }
+    }
+
+    private static void refuseDist(SftTrainer t) {
+        if (t.comm() != null) {
+            throw new IllegalArgumentException("fine-tuning checkpoints (--save-every, --resume) are written by one process;"
+                    + " under --dist the ZeRO-1 optimizer state is sharded and they are not supported yet");
         }
     }
 
@@ -93,7 +101,8 @@ public final class SftCheckpoint {
         return s;
     }
 
-    private static String hash(SftDataset data) {
+    /** A SHA-256 of the training conversations' token ids and labels, in file order. */
+    static String hash(SftDataset data) {
         MessageDigest d = sha256();
         ByteBuffer b = ByteBuffer.allocate(8);
         for (SftExample e : data.train()) {
@@ -119,6 +128,7 @@ public final class SftCheckpoint {
      * checkpoint comes from a run with other options, data or model.
      */
     public static Path restore(Path dir, SftTrainer t, Backend be, SftDataset dataset) throws IOException {
+        refuseDist(t);
         Path ck = TrainCheckpoint.resolve(dir);
         JsonNode saved = JSON.readTree(ck.resolve("trainer_state.json").toFile());
         if (!KIND.equals(saved.path("kind").asText())) {

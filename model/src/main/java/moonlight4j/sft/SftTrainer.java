@@ -1,10 +1,14 @@
 package moonlight4j.sft;
 
 import moonlight4j.api.Backend;
+import moonlight4j.api.Collective;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
 import moonlight4j.data.SftBatch;
 import moonlight4j.data.SftDataset;
+import moonlight4j.dist.DataParallel;
+import moonlight4j.dist.DataParallelTraining;
+import moonlight4j.dist.Zero1Optimizer;
 import moonlight4j.data.SftLoss;
 import moonlight4j.lora.LoraAdapters;
 import moonlight4j.lora.LoraConfig;
@@ -61,9 +65,23 @@ public final class SftTrainer implements AutoCloseable {
     private int steps;
     private int epoch, batchInEpoch;      // the data position: the next batch is batch batchInEpoch of epoch
     private long tokensSeen;              // tokens processed so far (padding included), for the curves
+    private final Collective comm;        // data parallelism; null: one process
+    private boolean ranksChecked;
 
     public SftTrainer(Backend be, MoonlightConfig cfg, Parameters base, SftOptions opt) {
+        this(be, cfg, base, opt, null);
+    }
+
+    /**
+     * Data-parallel rank {@code comm.rank()} of {@code comm.worldSize()} (null: one process): it reads its slice of
+     * every global batch ({@link SftDataset#trainBatches(int, long, int, int, int)}), each slice back-propagates its
+     * token-loss sum over the GLOBAL count of assistant tokens, the optimizer is ZeRO-1 (Distributed Muon / AdamW,
+     * which sum the gradients and clip their global norm), and the loss and the expert loads are summed over ranks.
+     * N ranks with batch B then compute what one process with batch B/N and N accumulated batches does.
+     */
+    public SftTrainer(Backend be, MoonlightConfig cfg, Parameters base, SftOptions opt, Collective comm) {
         this.be = be;
+        this.comm = comm;
         this.opt = opt;
         this.base = base;
         this.cfg = cfg;
@@ -78,9 +96,11 @@ public final class SftTrainer implements AutoCloseable {
         }
         this.model = new MoonlightModel(be, cfg, weights);
         this.balancer = opt.lora() ? null : new LoadBalancer(be, model, opt.biasUpdate());
-        this.optimizer = opt.optimizer().equals("muon")
-                ? new Muon(be, Muon.Options.defaults().withWeightDecay(opt.weightDecay()))
-                : new AdamW(be, new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8));   // toy_train betas
+        Muon.Options muon = Muon.Options.defaults().withWeightDecay(opt.weightDecay());
+        AdamW.Options adamw = new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8);      // toy_train betas
+        this.optimizer = comm != null ? DataParallelTraining.optimizer(be, opt.optimizer(), muon, adamw, comm)
+                : opt.optimizer().equals("muon") ? new Muon(be, muon) : new AdamW(be, adamw);
+        if (optimizer instanceof Zero1Optimizer z) z.setClip(opt.clip());        // clips the summed gradient
     }
 
     /** One optimizer step on {@code batch} at learning rate {@code lr}; the loss is the batch's before the update. */
@@ -100,11 +120,16 @@ public final class SftTrainer implements AutoCloseable {
             targets += b.targets();
             tokens += (long) b.batch() * b.time();
         }
+        if (comm != null) {                                                  // the divisor of the global mean
+            targets = DataParallel.globalCount(comm, targets);
+            tokens = DataParallel.globalCount(comm, tokens);
+        }
         model.training(true);
         double lossSum = 0, norm;
         try (Grads grads = new Grads()) {
             for (SftBatch batch : group) {
                 int b = batch.batch(), t = batch.time();
+                if (b == 0) continue;                                        // an empty slice (more ranks than rows)
                 try (Tensor ids = be.fromLongs(batch.inputIds(), b, t);
                      Tensor labels = be.fromLongs(batch.labels(), b, t);
                      Tensor logits = model.forward(ids)) {                                  // (B, T, V)
@@ -116,14 +141,20 @@ public final class SftTrainer implements AutoCloseable {
                     }
                 }
             }
+            if (comm != null) {
+                lossSum = DataParallelTraining.reduceStep(comm, lossSum, Double.NEGATIVE_INFINITY, null).lossSum();
+                if (balancer != null) balancer.sumOverRanks(c -> DataParallelTraining.sumCounts(comm, c));
+            }
+            Zero1Optimizer zero1 = optimizer instanceof Zero1Optimizer z ? z : null;
             if (lora == null) {
-                norm = GradClip.clip(be, grads.asMap(), opt.clip());
+                norm = zero1 != null ? Double.NaN : GradClip.clip(be, grads.asMap(), opt.clip());
                 optimizer.step(base.asMap(), grads.asMap(), lr);
                 balancer.update();                                                     // SPEC §5, after the step
             } else {
-                norm = LoraStep.step(be, lora, optimizer, grads.asMap(), lr, opt.clip()).gradNorm();
+                norm = LoraStep.step(be, lora, optimizer, grads.asMap(), lr, zero1 != null ? 0 : opt.clip()).gradNorm();
                 LoraStep.refresh(be, lora, base, weights);
             }
+            if (zero1 != null) norm = zero1.lastGradNorm();
         } finally {
             model.training(false);
         }
@@ -150,8 +181,13 @@ public final class SftTrainer implements AutoCloseable {
      */
     public void train(SftDataset data, Consumer<Step> onStep, IntConsumer onEpochEnd) {
         int total = totalSteps(data);
+        if (comm != null && !ranksChecked) {                                 // same options, model and data everywhere
+            DataParallel.checkSameConfig(comm, opt + " " + cfg.toJson() + " " + SftCheckpoint.hash(data));
+            ranksChecked = true;
+        }
         for (; epoch < opt.epochs(); epoch++, batchInEpoch = 0) {
-            List<SftBatch> batches = data.trainBatches(opt.batchSize(), opt.seed(), epoch);
+            List<SftBatch> batches = comm == null ? data.trainBatches(opt.batchSize(), opt.seed(), epoch)
+                    : data.trainBatches(opt.batchSize(), opt.seed(), epoch, comm.rank(), comm.worldSize());
             while (batchInEpoch < batches.size()) {
                 List<SftBatch> group = batches.subList(batchInEpoch, Math.min(batches.size(),
                         batchInEpoch + opt.gradAccum()));
@@ -215,6 +251,11 @@ public final class SftTrainer implements AutoCloseable {
 
     Optimizer optimizer() {
         return optimizer;
+    }
+
+    /** The data-parallel group, or null for one process. */
+    public Collective comm() {
+        return comm;
     }
 
     /** A SHA-256 of the base weights (names, shapes, values): what a LoRA checkpoint must be resumed on. */

@@ -53,6 +53,11 @@ public final class LoadBalancer {
      * bias update uses the load of the global batch (every rank then applies the same update).
      */
     public void sumOverRanks(java.util.function.UnaryOperator<long[]> sum) {
+        for (DecoderLayer l : model.layers()) {        // every MoE layer, zeros where this rank routed nothing, so all
+            if (l.isMoe()) {                           // ranks reduce the same layers in the same order
+                counts.computeIfAbsent(l.index(), i -> new long[((Moe) l.ffn()).gate().experts()]);
+            }
+        }
         counts.replaceAll((layer, c) -> sum.apply(c));
     }
 
