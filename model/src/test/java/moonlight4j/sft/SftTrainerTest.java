@@ -259,4 +259,25 @@ class SftTrainerTest {
             }
         }
     }
+
+    @Test
+    void aRankWithAnEmptySliceStillTakesPartInTheStep() throws Exception {
+        MoonlightConfig cfg = small();
+        SftDataset data = data();
+        // 216 = 214 + 2: the second global batch has 2 conversations for 3 ranks, so rank 0's slice is empty
+        assertThat(data.trainBatches(214, 3, 0, 0, 3).get(1).batch()).isZero();
+        SftOptions opt = new SftOptions("muon", 0.02, 0.1, 1, 214, 3, 0, 0, null, 1e-3, "constant", 0, 0, 1);
+        List<List<SftTrainer.Step>> all = moonlight4j.api.Collectives.get("local").launch(3, java.time.Duration.ofSeconds(60), c -> {
+            try (SftTrainer t = new SftTrainer(BE, cfg, ModelInit.random(cfg, BE, DType.F32, 1), opt, c)) {
+                List<SftTrainer.Step> steps = new java.util.ArrayList<>();
+                t.train(data, steps::add);
+                return steps;
+            }
+        });
+        for (List<SftTrainer.Step> steps : all) {
+            assertThat(steps).hasSize(2);
+            assertThat(steps.get(1).loss()).isEqualTo(all.get(0).get(1).loss());        // the global loss everywhere
+            assertThat(steps.get(1).targets()).isEqualTo(all.get(0).get(1).targets());
+        }
+    }
 }

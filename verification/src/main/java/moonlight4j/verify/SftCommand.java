@@ -1,9 +1,11 @@
 package moonlight4j.verify;
 
 import moonlight4j.api.Backend;
+import moonlight4j.api.Collective;
 import moonlight4j.data.SftDataset;
 import moonlight4j.lora.LoraMerge;
 import moonlight4j.model.MoonlightCheckpoint;
+import moonlight4j.model.Parameters;
 import moonlight4j.optim.ParamSplit;
 import moonlight4j.sft.SftCheckpoint;
 import moonlight4j.sft.SftOptions;
@@ -80,12 +82,15 @@ final class SftCommand implements Callable<Integer> {
     SftFlags flags;
 
     @Mixin
+    DistOption dist;
+
+    @Mixin
     BackendOption backend;
 
     @Override
     public Integer call() throws Exception {
         return run(backend, new Request(dataset, init, out, optimizer, lr, weightDecay, batchSize, seed, biasUpdate,
-                warmup, clip, gradAccum, saveEvery, resume), flags);
+                warmup, clip, gradAccum, saveEvery, resume), flags, dist);
     }
 
     /** The settings {@code sft} and {@code train --dataset FILE.jsonl} share (their own flags, SftFlags aside). */
@@ -102,8 +107,12 @@ final class SftCommand implements Callable<Integer> {
     }
 
     /** The fine-tuning run; {@code moonlight train --dataset FILE.jsonl} comes here too. */
-    static int run(BackendOption backend, Request r, SftFlags f) throws Exception {
+    static int run(BackendOption backend, Request r, SftFlags f, DistOption dist) throws Exception {
         Path dataset = r.dataset(), init = r.init(), out = r.out();
+        if (dist.enabled() && (r.saveEvery() > 0 || r.resume() != null)) {
+            throw new IllegalArgumentException("--save-every/--resume with --dist: fine-tuning checkpoints are written by "
+                    + "one process (the ZeRO-1 optimizer state of a data-parallel run is sharded); run without them");
+        }
         if (r.saveEvery() < 0) throw new IllegalArgumentException("--save-every must be ≥ 0, got " + r.saveEvery());
         if (r.resume() != null && !Files.isDirectory(r.resume())) {
             throw new IllegalArgumentException("--resume " + r.resume() + ": no such directory");
@@ -129,21 +138,50 @@ final class SftCommand implements Callable<Integer> {
         SftDataset data = SftDataset.load(dataset, tok, ChatTemplate.fromModelDir(init),
                 f.maxLength != null ? f.maxLength : context, f.validationFraction, r.seed(), f.skipBadLines);
         System.out.println(data.summary());
-        try (SftTrainer t = new SftTrainer(be, base.config(), base.parameters(), opt)) {
-            System.out.println(opt.lora()
-                    ? "LoRA r " + f.loraRank + ", alpha " + f.loraAlpha + ", " + t.adapters().targets().size()
-                    + " weights (" + String.join(", ", t.adapters().config().targetModules()) + "); "
-                    + ParamSplit.RELEASE.describe(t.adapters().parameters().asMap())
-                    : "full fine-tuning; " + ParamSplit.RELEASE.describe(base.parameters().asMap()));
+        if (!dist.enabled()) {
+            fineTune(be, r, f, base, data, opt, null);
+            return 0;
+        }
+        dist.launch(c -> {
+            try {
+                // threads of one JVM (local) each need their own copy of the weights; rank 0 trains the loaded ones
+                Parameters mine = base.parameters();
+                if (c.engine().equals("local") && c.rank() > 0) {
+                    mine = new Parameters();
+                    for (String n : base.parameters().names()) mine.put(n, be.copy(base.parameters().get(n)));
+                }
+                fineTune(be, r, f, new MoonlightCheckpoint.Loaded(base.config(), mine), data, opt, c);
+                return c.rank();
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        return 0;
+    }
+
+    /** One process's (or one rank's) fine-tuning and, on rank 0, its outputs. */
+    private static void fineTune(Backend be, Request r, SftFlags f, MoonlightCheckpoint.Loaded base, SftDataset data,
+                                 SftOptions opt, Collective c) throws java.io.IOException {
+        Path init = r.init(), out = r.out();
+        boolean lead = c == null || c.rank() == 0;
+        try (SftTrainer t = new SftTrainer(be, base.config(), base.parameters(), opt, c)) {
+            if (lead) {
+                System.out.println(opt.lora()
+                        ? "LoRA r " + f.loraRank + ", alpha " + f.loraAlpha + ", " + t.adapters().targets().size()
+                        + " weights (" + String.join(", ", t.adapters().config().targetModules()) + "); "
+                        + ParamSplit.RELEASE.describe(t.adapters().parameters().asMap())
+                        : "full fine-tuning; " + ParamSplit.RELEASE.describe(base.parameters().asMap()));
+            }
             if (r.resume() != null) {
                 Path ck = SftCheckpoint.restore(r.resume(), t, be, data);
                 System.out.println("resumed from " + ck + " at step " + t.steps() + " (epoch " + t.epoch() + ", batch "
                         + t.batchInEpoch() + ")");
             }
             Path checkpoints = r.saveEvery() > 0 ? checkpointDir(out) : null;
-            SftProgress.Report report = SftProgress.train(t, data, opt, f.logEvery, s -> {
+            SftProgress.Report report = SftProgress.train(t, data, opt, f.logEvery, !lead, s -> {
                 if (checkpoints != null && s.step() % r.saveEvery() == 0) SftCheckpoint.save(t, checkpoints, data);
             });
+            if (!lead) return;
             if (opt.lora()) {
                 t.adapters().save(out);
                 System.out.println("adapter written to " + out);
@@ -162,6 +200,5 @@ final class SftCommand implements Callable<Integer> {
             }
             report.write(out);
         }
-        return 0;
     }
 }

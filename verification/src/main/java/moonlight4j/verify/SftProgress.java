@@ -43,9 +43,10 @@ final class SftProgress {
         void accept(SftTrainer.Step s) throws IOException;
     }
 
-    static Report train(SftTrainer t, SftDataset data, SftOptions opt, int logEvery, AfterStep after)
+    /** {@code quiet}: a data-parallel rank other than 0 trains without printing or validating. */
+    static Report train(SftTrainer t, SftDataset data, SftOptions opt, int logEvery, boolean quiet, AfterStep after)
             throws IOException {
-        boolean hasVal = !data.validation().isEmpty();
+        boolean hasVal = !data.validation().isEmpty() && !quiet;
         List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();
         long[] tokens = {t.tokensSeen()};                                   // carried across a resume
         long t0Tokens = tokens[0];
@@ -63,6 +64,7 @@ final class SftProgress {
             ProgressBarBuilder pbb = new ProgressBarBuilder().setTaskName("sft").setInitialMax(t.totalSteps(data))
                     .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(250).setMaxRenderedLength(150);
             pbb.startsFrom(t.steps(), java.time.Duration.ZERO);               // a resumed run's ETA: only new steps
+            if (quiet) pbb.setConsumer(new me.tongfei.progressbar.DelegatingProgressBarConsumer(line -> { }));
             try (ProgressBar pb = pbb.build()) {
                 t.train(data, s -> {
                     try {
@@ -82,7 +84,7 @@ final class SftProgress {
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
-                    if (s.step() % logEvery == 0) {
+                    if (!quiet && s.step() % logEvery == 0) {
                         System.out.printf(Locale.ROOT, "epoch %d step %d loss %.4f lr %.3g (%d tokens)%n", s.epoch(),
                                 s.step(), s.loss(), s.lr(), s.targets());
                     }
@@ -98,8 +100,10 @@ final class SftProgress {
                 });
             }
         }
-        System.out.printf(Locale.ROOT, "%d steps, %,d tokens, %.0f tokens/s%n", t.steps(), tokens[0],
-                seconds[0] > 0 ? (tokens[0] - t0Tokens) / seconds[0] : Double.NaN);
+        if (!quiet) {
+            System.out.printf(Locale.ROOT, "%d steps, %,d tokens, %.0f tokens/s%n", t.steps(), tokens[0],
+                    seconds[0] > 0 ? (tokens[0] - t0Tokens) / seconds[0] : Double.NaN);
+        }
         return new Report("fine-tuning loss (" + opt.optimizer() + (opt.lora() ? ", LoRA r " + opt.loraRank() : ", full")
                 + ")", text.toString(), trainCurve, valCurve);
     }

@@ -118,20 +118,17 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (dataset != null && dataset.getFileName().toString().endsWith(".jsonl")) {   // SFT on conversations
             List<String> unused = new ArrayList<>();
-            for (picocli.CommandLine.Model.OptionSpec o : spec.mixins().get("dist").options()) {
-                if (spec.commandLine().getParseResult().hasMatchedOption(o)) unused.add(o.longestName());
-            }
             for (String o : new String[]{"--steps", "--seq-len", "--preset", "--name", "--eval-every", "--eval-chunks",
                     "--accuracy-samples"}) {
                 if (spec.commandLine().getParseResult().hasMatchedOption(o)) unused.add(o);
             }
             if (!unused.isEmpty()) {
                 throw new IllegalArgumentException("fine-tuning on " + dataset + " (JSONL conversations) does not take "
-                        + String.join(", ", unused) + ": it runs --epochs over the conversations on the --init model, "
-                        + "in one process");
+                        + String.join(", ", unused) + ": fine-tuning runs --epochs over the conversations, starting "
+                        + "from --init");
             }
             return SftCommand.run(backend, new SftCommand.Request(dataset, init, out, optimizer != null ? optimizer
-                    : "muon", lr, wd, batch, seed, biasUpdate, warmup != null ? warmup : 0, clip, gradAccum, saveEvery, resume), sft);
+                    : "muon", lr, wd, batch, seed, biasUpdate, warmup != null ? warmup : 0, clip, gradAccum, saveEvery, resume), sft, dist);
         }
         // ---- every check before any work
         List<String> sftOnly = new ArrayList<>();
