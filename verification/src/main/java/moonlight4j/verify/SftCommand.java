@@ -137,7 +137,6 @@ final class SftCommand implements Callable<Integer> {
         int context = base.config().maxPositionEmbeddings();
         SftDataset data = SftDataset.load(dataset, tok, ChatTemplate.fromModelDir(init),
                 f.maxLength != null ? f.maxLength : context, f.validationFraction, r.seed(), f.skipBadLines);
-        System.out.println(data.summary());
         if (!dist.enabled()) {
             fineTune(be, r, f, base, data, opt, null);
             return 0;
@@ -166,6 +165,7 @@ final class SftCommand implements Callable<Integer> {
         boolean lead = c == null || c.rank() == 0;
         try (SftTrainer t = new SftTrainer(be, base.config(), base.parameters(), opt, c)) {
             if (lead) {
+                System.out.println(data.summary());
                 System.out.println(opt.lora()
                         ? "LoRA r " + f.loraRank + ", alpha " + f.loraAlpha + ", " + t.adapters().targets().size()
                         + " weights (" + String.join(", ", t.adapters().config().targetModules()) + "); "
