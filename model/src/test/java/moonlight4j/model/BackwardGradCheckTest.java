@@ -77,6 +77,18 @@ class BackwardGradCheckTest {
                 });
     }
 
+    /** The falsified draw of {@link #rmsNorm} (rows 1, hidden 1, eps 1e-5, seed 126): |x| ≪ 1 in a row of one. */
+    @Test
+    void rmsNormOfOneTinyElement() {
+        Random r = new Random(126);
+        Parameters p = new Parameters();
+        p.put("n.weight", BE.fromDoubles(GradCheck.gaussian(r, 1, 1.0), 1));
+        RmsNorm norm = new RmsNorm(BE, p, "n.", 1, 1e-5);
+        norm.keepForBackward(true);
+        assertNoMismatch(GradCheck.check(BE, p, GradCheck.gaussian(r, 1, 1.0), new int[]{1, 1}, norm::forward,
+                norm::backward, () -> true, 126, SAMPLES));
+    }
+
     @Test
     void rope() {
         qt().withExamples(15).forAll(integers().between(1, 3), integers().between(1, 5), integers().between(1, 4),
