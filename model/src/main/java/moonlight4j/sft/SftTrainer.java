@@ -66,6 +66,7 @@ public final class SftTrainer implements AutoCloseable {
     private int epoch, batchInEpoch;      // the data position: the next batch is batch batchInEpoch of epoch
     private long tokensSeen;              // tokens processed so far (padding included), for the curves
     private final Collective comm;        // data parallelism; null: one process
+    private final java.util.Map<String, Tensor> optimized;
     private boolean ranksChecked;
 
     public SftTrainer(Backend be, MoonlightConfig cfg, Parameters base, SftOptions opt) {
@@ -101,6 +102,11 @@ public final class SftTrainer implements AutoCloseable {
         this.optimizer = comm != null ? DataParallelTraining.optimizer(be, opt.optimizer(), muon, adamw, comm)
                 : opt.optimizer().equals("muon") ? new Muon(be, muon) : new AdamW(be, adamw);
         if (optimizer instanceof Zero1Optimizer z) z.setClip(opt.clip());        // clips the summed gradient
+        // what the optimizer updates in full fine-tuning: every weight but the router biases, which never have a
+        // gradient (SPEC §5: the LoadBalancer moves them) and stay fp32 in a bf16 model, where ZeRO-1's one flat
+        // buffer of one dtype could not hold them
+        this.optimized = new java.util.LinkedHashMap<>();
+        for (String n : base.names()) if (!n.endsWith(".e_score_correction_bias")) optimized.put(n, base.get(n));
     }
 
     /** One optimizer step on {@code batch} at learning rate {@code lr}; the loss is the batch's before the update. */
@@ -148,7 +154,7 @@ public final class SftTrainer implements AutoCloseable {
             Zero1Optimizer zero1 = optimizer instanceof Zero1Optimizer z ? z : null;
             if (lora == null) {
                 norm = zero1 != null ? Double.NaN : GradClip.clip(be, grads.asMap(), opt.clip());
-                optimizer.step(base.asMap(), grads.asMap(), lr);
+                optimizer.step(optimized, grads.asMap(), lr);
                 balancer.update();                                                     // SPEC §5, after the step
             } else {
                 norm = LoraStep.step(be, lora, optimizer, grads.asMap(), lr, zero1 != null ? 0 : opt.clip()).gradNorm();
@@ -182,7 +188,8 @@ public final class SftTrainer implements AutoCloseable {
     public void train(SftDataset data, Consumer<Step> onStep, IntConsumer onEpochEnd) {
         int total = totalSteps(data);
         if (comm != null && !ranksChecked) {                                 // same options, model and data everywhere
-            DataParallel.checkSameConfig(comm, opt + " " + cfg.toJson() + " " + SftCheckpoint.hash(data));
+            DataParallel.checkSameConfig(comm, opt + " " + cfg.toJson() + " " + SftCheckpoint.hash(data) + " "
+                    + baseFingerprint());
             ranksChecked = true;
         }
         for (; epoch < opt.epochs(); epoch++, batchInEpoch = 0) {

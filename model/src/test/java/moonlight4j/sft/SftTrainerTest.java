@@ -280,4 +280,26 @@ class SftTrainerTest {
             assertThat(steps.get(1).targets()).isEqualTo(all.get(0).get(1).targets());
         }
     }
+
+    /**
+     * A bf16 model under ZeRO-1: its router biases stay fp32 ({@code e_score_correction_bias}, no gradient), so
+     * they are left out of the optimizer's one-dtype flat buffer; both ranks take the same steps.
+     */
+    @Test
+    void aBf16ModelFineTunesUnderZero1() throws Exception {
+        MoonlightConfig cfg = small();
+        SftDataset data = data();
+        SftOptions opt = new SftOptions("muon", 0.02, 0.1, 1, 108, 3, 0, 0, null, 1e-3, "constant", 0, 1.0, 1);
+        List<List<Double>> all = moonlight4j.api.Collectives.get("local").launch(2, java.time.Duration.ofSeconds(60), c -> {
+            Parameters p = ModelInit.random(cfg, BE, DType.BF16, 1);
+            assertThat(p.get("model.layers.1.mlp.gate.e_score_correction_bias").dtype()).isEqualTo(DType.F32);
+            try (SftTrainer t = new SftTrainer(BE, cfg, p, opt, c)) {
+                List<Double> l = new java.util.ArrayList<>();
+                t.train(data, s -> l.add(s.loss()));
+                return l;
+            }
+        });
+        assertThat(all.get(0)).hasSize(2).allSatisfy(v -> assertThat(v).isFinite());
+        assertThat(all.get(1)).containsExactlyElementsOf(all.get(0));
+    }
 }

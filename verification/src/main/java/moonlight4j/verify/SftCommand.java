@@ -52,7 +52,8 @@ final class SftCommand implements Callable<Integer> {
     @Option(names = "--weight-decay", defaultValue = "0.1", description = "default ${DEFAULT-VALUE}")
     double weightDecay;
 
-    @Option(names = "--batch-size", defaultValue = "8", description = "conversations per step (default ${DEFAULT-VALUE})")
+    @Option(names = "--batch-size", defaultValue = "8",
+            description = "conversations per step, of all ranks together with --dist (default ${DEFAULT-VALUE})")
     int batchSize;
 
     @Option(names = "--seed", defaultValue = "42", description = "shuffle, split and LoRA init (default ${DEFAULT-VALUE})")
@@ -143,13 +144,19 @@ final class SftCommand implements Callable<Integer> {
         }
         dist.launch(c -> {
             try {
-                // threads of one JVM (local) each need their own copy of the weights; rank 0 trains the loaded ones
+                // ranks that are threads of this JVM (every engine but mpi) each need their own copy of the weights;
+                // rank 0 trains the loaded ones
                 Parameters mine = base.parameters();
-                if (c.engine().equals("local") && c.rank() > 0) {
+                boolean copied = !c.engine().equals("mpi") && c.rank() > 0;
+                if (copied) {
                     mine = new Parameters();
                     for (String n : base.parameters().names()) mine.put(n, be.copy(base.parameters().get(n)));
                 }
-                fineTune(be, r, f, new MoonlightCheckpoint.Loaded(base.config(), mine), data, opt, c);
+                try {
+                    fineTune(be, r, f, new MoonlightCheckpoint.Loaded(base.config(), mine), data, opt, c);
+                } finally {
+                    if (copied) mine.asMap().values().forEach(moonlight4j.api.Tensor::close);
+                }
                 return c.rank();
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);

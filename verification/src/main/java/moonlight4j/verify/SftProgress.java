@@ -43,10 +43,13 @@ final class SftProgress {
         void accept(SftTrainer.Step s) throws IOException;
     }
 
-    /** {@code quiet}: a data-parallel rank other than 0 trains without printing or validating. */
+    /**
+     * {@code quiet}: a data-parallel rank other than 0 trains without printing. It still validates when rank 0 does,
+     * so no rank waits for rank 0 in the next collective for as long as a validation pass takes.
+     */
     static Report train(SftTrainer t, SftDataset data, SftOptions opt, int logEvery, boolean quiet, AfterStep after)
             throws IOException {
-        boolean hasVal = !data.validation().isEmpty() && !quiet;
+        boolean hasVal = !data.validation().isEmpty();
         List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();
         long[] tokens = {t.tokensSeen()};                                   // carried across a resume
         long t0Tokens = tokens[0];
@@ -56,8 +59,13 @@ final class SftProgress {
             csv.write("split,epoch,step,tokens,loss,lr,grad_norm,targets,seconds\n");
             if (hasVal) {
                 double v = t.loss(data.validationBatches(opt.batchSize()));
-                if (t.steps() == 0) System.out.printf(Locale.ROOT, "validation loss before: %.4f%n", v);
-                else System.out.printf(Locale.ROOT, "validation loss at resume (step %d): %.4f%n", t.steps(), v);
+                if (quiet) {
+                    // nothing to print
+                } else if (t.steps() == 0) {
+                    System.out.printf(Locale.ROOT, "validation loss before: %.4f%n", v);
+                } else {
+                    System.out.printf(Locale.ROOT, "validation loss at resume (step %d): %.4f%n", t.steps(), v);
+                }
                 valCurve.add(new double[]{tokens[0], v});
                 csv.write(String.format(Locale.ROOT, "validation,%d,%d,%d,%.6f,,,,%n", t.epoch(), t.steps(), tokens[0], v));
             }
@@ -92,6 +100,7 @@ final class SftProgress {
                     if (!hasVal) return;
                     try {
                         double v = validate(t, data, opt, csv, valCurve, epoch, t.steps(), tokens[0]);
+                        if (quiet) return;
                         if (epoch == opt.epochs() - 1) System.out.printf(Locale.ROOT, "validation loss after:  %.4f%n", v);
                         else System.out.printf(Locale.ROOT, "validation loss after epoch %d: %.4f%n", epoch, v);
                     } catch (IOException e) {
