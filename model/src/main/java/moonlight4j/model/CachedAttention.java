@@ -28,9 +28,9 @@ final class CachedAttention {
     private final Parameters params;
     private final String p;
     private final int c, h, dn, dr, dv, r;
-    private final Integer rq;
     private final double theta, scale;
-    private final RmsNorm qaNorm, kvaNorm;
+    private final RmsNorm kvaNorm;
+    private final MlaAttention projection;      // the query projection, the same code as training's forward
     private final AbsorbedAttention absorbed;   // null: RECOMPUTE
 
     /** @param prefix e.g. {@code model.layers.0.self_attn.} */
@@ -45,11 +45,9 @@ final class CachedAttention {
         this.dr = cfg.qkRopeHeadDim();
         this.dv = cfg.vHeadDim();
         this.r = cfg.kvLoraRank();
-        this.rq = cfg.qLoraRank();
         this.theta = cfg.ropeTheta();
         this.scale = cfg.softmaxScale();
-        this.qaNorm = rq == null ? null
-                : new RmsNorm(be, params, prefix + "q_a_layernorm.", rq, MoonlightConfig.LATENT_NORM_EPS);
+        this.projection = new MlaAttention(be, params, prefix, cfg);
         this.kvaNorm = new RmsNorm(be, params, prefix + "kv_a_layernorm.", r, MoonlightConfig.LATENT_NORM_EPS);
     }
 
@@ -68,14 +66,7 @@ final class CachedAttention {
         }
         int b = s[0], n = s[1], dq = dn + dr;
 
-        // query projection (R L778-785)
-        Tensor q;
-        if (rq == null) {
-            q = Linear.forward(be, x, params.get(p + "q_proj.weight", h * dq, c));           // (B, n, H·dq)
-        } else {
-            Tensor qa = Linear.forward(be, x, params.get(p + "q_a_proj.weight", rq, c));     // (B, n, rq)
-            q = Linear.forward(be, qaNorm.forward(qa), params.get(p + "q_b_proj.weight", h * dq, rq));
-        }
+        Tensor q = projection.query(x);                                                       // (B, n, H·dq)
         Tensor qh = be.permute(be.reshape(q, b, n, h, dq), 0, 2, 1, 3);                       // (B, H, n, dq)
         Tensor qNope = be.slice(qh, -1, 0, dn);                                               // (B, H, n, dn)
         Tensor qRot = be.rope(be.slice(qh, -1, dn, dq), positionIds, theta);                  // (B, H, n, dr)

@@ -64,6 +64,20 @@ public final class MlaAttention extends Layer {
     }
 
     /**
+     * The query projection (R L778-785), shared with cached decoding:
+     * {@code q = q_proj(x)}, or with the low-rank query {@code q_b_proj(q_a_layernorm(q_a_proj(x)))}.
+     *
+     * @param x {@code (B, n, C)}
+     * @return {@code (B, n, H·(dn+dr))}
+     */
+    Tensor query(Tensor x) {
+        int dq = dn + dr;
+        if (rq == null) return Linear.forward(be, x, params.get(p + "q_proj.weight", h * dq, c));
+        Tensor qa = Linear.forward(be, x, params.get(p + "q_a_proj.weight", rq, c));            // (B, n, rq)
+        return Linear.forward(be, qaNorm.forward(qa), params.get(p + "q_b_proj.weight", h * dq, rq));
+    }
+
+    /**
      * @param x           hidden states {@code (B, T, C)}
      * @param positionIds {@code (B, T)} I64
      * @param mask        additive mask {@code (B or 1, 1, T, T)} in x's dtype (see {@link AttentionMask})
@@ -77,14 +91,7 @@ public final class MlaAttention extends Layer {
         }
         int b = s[0], t = s[1], dq = dn + dr;
 
-        // query projection (R L778-785)
-        Tensor q;
-        if (rq == null) {
-            q = Linear.forward(be, x, params.get(p + "q_proj.weight", h * dq, c));           // (B, T, H·dq)
-        } else {
-            Tensor qa = Linear.forward(be, x, params.get(p + "q_a_proj.weight", rq, c));     // (B, T, rq)
-            q = Linear.forward(be, qaNorm.forward(qa), params.get(p + "q_b_proj.weight", h * dq, rq));
-        }
+        Tensor q = query(x);                                                                  // (B, T, H·dq)
         Tensor qh = be.permute(be.reshape(q, b, t, h, dq), 0, 2, 1, 3);                       // (B, H, T, dq)
         Tensor qNope = be.slice(qh, -1, 0, dn);                                               // (B, H, T, dn)
         Tensor qPe = be.slice(qh, -1, dn, dq);                                                // (B, H, T, dr)
