@@ -4,24 +4,14 @@ Prints tab-separated rows `numpy, case, seconds, flop` like moonlight4j.nd4j.Ben
 OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before starting (bench-table.sh does). Median of up to 5 runs after a warm-up.
 """
 import sys
-import time
+
+import bench_timing
 
 import numpy as np
 
 
 def timed(name, flop, fn):
-    fn()                                   # warm-up
-    ts = []
-    while len(ts) < 5:
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-        if ts[0] > 8:
-            break
-    ts.sort()
-    med = ts[len(ts) // 2]
-    print(f"numpy\t{name}\t{med:.6f}\t{flop:.6e}", flush=True)
-    print(f"  numpy  {name:28s} {med:8.3f} s  {flop / med / 1e9:7.1f} GFLOP/s  ({len(ts)} runs)", file=sys.stderr)
+    bench_timing.timed("numpy", name, flop, fn)
 
 
 def ns5(g):

@@ -5,24 +5,14 @@ examples/toy_train.py, SPEC 1.1) in bf16 as released and in fp32. Thread count f
 (default 2), set with torch.set_num_threads. Prints tab-separated rows `torch, case, seconds, flop`.
 """
 import sys
-import time
+
+import bench_timing
 
 import torch
 
 
 def timed(name, flop, fn):
-    fn()                                   # warm-up
-    ts = []
-    while len(ts) < 5:
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-        if ts[0] > 8:
-            break
-    ts.sort()
-    med = ts[len(ts) // 2]
-    print(f"torch\t{name}\t{med:.6f}\t{flop:.6e}", flush=True)
-    print(f"  torch  {name:28s} {med:8.3f} s  {flop / med / 1e9:7.1f} GFLOP/s  ({len(ts)} runs)", file=sys.stderr)
+    bench_timing.timed("torch", name, flop, fn)
 
 
 def zeropower_via_newtonschulz5(G, steps, dtype=torch.bfloat16):
