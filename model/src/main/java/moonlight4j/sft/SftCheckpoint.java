@@ -9,14 +9,13 @@ import moonlight4j.data.SftDataset;
 import moonlight4j.data.SftExample;
 import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
-import moonlight4j.model.MoonlightCheckpoint;
 import moonlight4j.model.Parameters;
 import moonlight4j.train.TrainCheckpoint;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -50,27 +49,15 @@ public final class SftCheckpoint {
     /** Writes a checkpoint of {@code t} (fine-tuning {@code dataset}) into {@code checkpoints}; returns it. */
     public static Path save(SftTrainer t, Path checkpoints, SftDataset dataset) throws IOException {
         refuseDist(t);
-        Files.createDirectories(checkpoints);
-        String name = String.format("step-%06d", t.steps());
-        Path tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
-        try {
+        return TrainCheckpoint.saveAtomically(checkpoints, String.format("step-%06d", t.steps()), tmp -> {
             Safetensors.write(tmp.resolve(TRAINED), t.trained().asMap(), Map.of("format", "pt"));
-            Map<String, Tensor> state = t.optimizer().stateDict();
-            try {
-                Safetensors.write(tmp.resolve(OPTIMIZER), state, Map.of("optimizer", t.options().optimizer()));
-            } finally {
-                state.values().forEach(Tensor::close);
-            }
+            TrainCheckpoint.writeOptimizer(t.optimizer(), t.options().optimizer(), tmp.resolve(OPTIMIZER));
             ObjectNode s = identity(t, dataset);
             s.put("step", t.steps()).put("epoch", t.epoch()).put("batch", t.batchInEpoch())
                     .put("tokens", t.tokensSeen());
             Files.writeString(tmp.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter()
                     .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
-            return TrainCheckpoint.commit(checkpoints, tmp, name);
-        } catch (IOException | RuntimeException e) {
-            TrainCheckpoint.deleteTree(tmp);
-            throw e;
-        }
+        });
     }
 
     private static void refuseDist(SftTrainer t) {

@@ -61,7 +61,8 @@ final class DistCheckpoint {
         checkSameDirectory(c, name, tmp, cleanUp);
         err = null;
         try {
-            TrainCheckpoint.writeOptimizer(t, tmp.resolve(TrainCheckpoint.optimizerFile(r, n, true)));
+            TrainCheckpoint.writeOptimizer(t.optimizer(), t.options().optimizer(),
+                    tmp.resolve(TrainCheckpoint.optimizerFile(r, n, true)));
             hook.afterPart("optimizer-rank-" + r);
             if (r == 0) {
                 MoonlightCheckpoint.save(tmp.resolve("model"), t.config(), t.parameters());

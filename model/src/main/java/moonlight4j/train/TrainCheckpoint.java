@@ -12,6 +12,7 @@ import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
 import moonlight4j.model.MoonlightCheckpoint;
 import moonlight4j.model.Parameters;
+import moonlight4j.optim.Optimizer;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -81,16 +82,31 @@ public final class TrainCheckpoint {
     }
 
     private static Path saveOne(Trainer t, Path checkpoints, String datasetName, SaveHook hook) throws IOException {
-        Files.createDirectories(checkpoints);
-        String name = stepName(t);
-        Path tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
-        try {
+        return saveAtomically(checkpoints, stepName(t), tmp -> {
             MoonlightCheckpoint.save(tmp.resolve("model"), t.config(), t.parameters());
             hook.afterPart("model");
-            writeOptimizer(t, tmp.resolve(OPTIMIZER_FILE));
+            writeOptimizer(t.optimizer(), t.options().optimizer(), tmp.resolve(OPTIMIZER_FILE));
             hook.afterPart("optimizer");
             writeTrainerState(t, tmp, datasetName, 1, List.of(OPTIMIZER_FILE));
             hook.afterPart("trainer_state");
+        });
+    }
+
+    /** What writes a checkpoint's files into its (temporary) directory. */
+    public interface Parts {
+        void writeInto(Path dir) throws IOException;
+    }
+
+    /**
+     * The one-process write of every checkpoint (training and fine-tuning): {@code parts} fill a hidden temporary
+     * directory in {@code checkpoints}, which {@link #commit} renames to {@code name} and points {@code latest} at;
+     * on any failure the temporary directory is removed and {@code latest} still names the previous checkpoint.
+     */
+    public static Path saveAtomically(Path checkpoints, String name, Parts parts) throws IOException {
+        Files.createDirectories(checkpoints);
+        Path tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
+        try {
+            parts.writeInto(tmp);
             return commit(checkpoints, tmp, name);
         } catch (IOException | RuntimeException e) {
             deleteTree(tmp);
@@ -98,10 +114,11 @@ public final class TrainCheckpoint {
         }
     }
 
-    static void writeOptimizer(Trainer t, Path file) throws IOException {
-        Map<String, Tensor> state = t.optimizer().stateDict();
+    /** {@code optimizer.stateDict()} into {@code file}, its tensors closed after. */
+    public static void writeOptimizer(Optimizer optimizer, String optimizerName, Path file) throws IOException {
+        Map<String, Tensor> state = optimizer.stateDict();
         try {
-            Safetensors.write(file, state, Map.of("optimizer", t.options().optimizer()));
+            Safetensors.write(file, state, Map.of("optimizer", optimizerName));
         } finally {
             state.values().forEach(Tensor::close);
         }
@@ -120,11 +137,8 @@ public final class TrainCheckpoint {
                 .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
     }
 
-    /**
-     * Renames the complete {@code tmp} to {@code name}, points {@code latest} at it, deletes the previous one (also
-     * the commit of fine-tuning checkpoints, {@code moonlight4j.sft.SftCheckpoint}).
-     */
-    public static Path commit(Path checkpoints, Path tmp, String name) throws IOException {
+    /** Renames the complete {@code tmp} to {@code name}, points {@code latest} at it, deletes the previous one. */
+    static Path commit(Path checkpoints, Path tmp, String name) throws IOException {
         Path target = checkpoints.resolve(name);
         deleteTree(target);
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
@@ -283,7 +297,7 @@ public final class TrainCheckpoint {
     }
 
     /** Deletes {@code p} and everything below it, if it exists. */
-    public static void deleteTree(Path p) throws IOException {
+    static void deleteTree(Path p) throws IOException {
         if (!Files.exists(p)) return;
         try (Stream<Path> w = Files.walk(p)) {
             for (Path x : w.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(x);
