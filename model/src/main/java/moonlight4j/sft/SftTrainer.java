@@ -68,6 +68,7 @@ public final class SftTrainer implements AutoCloseable {
     private final Collective comm;        // data parallelism; null: one process
     private final java.util.Map<String, Tensor> optimized;
     private boolean ranksChecked;
+    private String frozenBaseFingerprint;  // LoRA: the frozen base's hash, computed once
 
     public SftTrainer(Backend be, MoonlightConfig cfg, Parameters base, SftOptions opt) {
         this(be, cfg, base, opt, null);
@@ -265,8 +266,18 @@ public final class SftTrainer implements AutoCloseable {
         return comm;
     }
 
-    /** A SHA-256 of the base weights (names, shapes, values): what a LoRA checkpoint must be resumed on. */
+    /**
+     * A SHA-256 of the base weights (names, shapes, values): what a LoRA checkpoint must be resumed on. LoRA keeps the
+     * base frozen, so it is computed once there (every checkpoint asks); full fine-tuning asks once, at the start.
+     */
     String baseFingerprint() {
+        if (lora != null && frozenBaseFingerprint != null) return frozenBaseFingerprint;
+        String f = fingerprint();
+        if (lora != null) frozenBaseFingerprint = f;
+        return f;
+    }
+
+    private String fingerprint() {
         java.security.MessageDigest d = SftCheckpoint.sha256();
         java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8);
         for (String n : base.names()) {
