@@ -25,6 +25,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from bench_torch import zeropower_via_newtonschulz5   # the release's function, bf16 by default
+
 # The tiny preset (`./moonlight inspect --preset tiny`).
 CFG = dict(vocab=512, hidden=128, layers=4, first_k_dense=1, heads=4, kv_lora_rank=64, qk_nope=32, qk_rope=16,
            v_head=32, n_routed=8, moe_width=128, top_k=2, n_shared=1, routed_scaling_factor=2.446, dense_width=384,
@@ -159,23 +161,6 @@ class TinyMoonlight(nn.Module):
             x = layer(x, cos, sin, mask)
         logits = self.lm_head(self.norm(x))                                               # (B, T, V)
         return F.cross_entropy(logits.view(B * T, -1), targets.reshape(-1))
-
-
-def zeropower_via_newtonschulz5(G, steps):
-    """The release's function (bf16)."""
-    assert len(G.shape) == 2
-    a, b, c = (3.4445, -4.7750, 2.0315)
-    X = G.bfloat16()
-    if G.size(0) > G.size(1):
-        X = X.T
-    X = X / (X.norm() + 1e-7)
-    for _ in range(steps):
-        A = X @ X.T
-        B = b * A + c * A @ A
-        X = a * X + B @ X
-    if G.size(0) > G.size(1):
-        X = X.T
-    return X
 
 
 class Muon(torch.optim.Optimizer):
