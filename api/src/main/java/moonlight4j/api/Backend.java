@@ -36,6 +36,12 @@ public interface Backend {
     /** One line per dtype saying how it is computed on this backend. */
     String dtypeNotes();
 
+    /**
+     * Tensors of this backend created and not yet closed, views included (for leak tests: a training step inside a
+     * {@link TensorScope} leaves this number as it found it).
+     */
+    long liveTensors();
+
     // =============================================================== creation and transfer (all allocate)
 
     /** A tensor of zeros. */

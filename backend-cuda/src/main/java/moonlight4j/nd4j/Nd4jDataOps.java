@@ -19,6 +19,14 @@ import java.util.Set;
  */
 abstract class Nd4jDataOps implements Backend {
 
+    /** Tensors created and not yet closed ({@link #liveTensors}); kept by the tensor class. */
+    final java.util.concurrent.atomic.AtomicLong live = new java.util.concurrent.atomic.AtomicLong();
+
+    @Override
+    public long liveTensors() {
+        return live.get();
+    }
+
     Nd4jDataOps() {
     }
 

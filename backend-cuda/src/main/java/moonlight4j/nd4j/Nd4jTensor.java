@@ -4,6 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -23,6 +24,8 @@ final class Nd4jTensor implements Tensor {
         this.dtype = dtype;
         this.shape = shape.clone();
         this.array = array;
+        backend.live.incrementAndGet();
+        TensorScope.track(this);
     }
 
     /** The owned array; an error after {@link #close()}. */
@@ -59,6 +62,7 @@ final class Nd4jTensor implements Tensor {
         if (array != null) {
             array.close();
             array = null;
+            backend.live.decrementAndGet();
         }
     }
 

@@ -6,6 +6,7 @@ import moonlight4j.api.Collective;
 import moonlight4j.api.Collective.ReduceOp;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 import moonlight4j.dist.FlatLayout.Param;
 import moonlight4j.optim.Optimizer;
 
@@ -178,7 +179,7 @@ public abstract class Zero1Optimizer implements Optimizer {
 
     /** This rank's slice of {@code slot} for {@code p}, zeros at first use. */
     Tensor slot(Param p, String slot, DType dtype, int len) {
-        return slots.computeIfAbsent(p.name() + "." + slot, k -> be.zeros(dtype, len));
+        return slots.computeIfAbsent(p.name() + "." + slot, k -> TensorScope.outside(() -> be.zeros(dtype, len)));
     }
 
     void reduceScatterBf16(float[] send, float[] recv) {
@@ -235,7 +236,7 @@ public abstract class Zero1Optimizer implements Optimizer {
         state.forEach((k, t) -> {
             if (k.equals(WORLD_SIZE) || k.equals(RANK)) return;
             if (k.endsWith(".step")) steps.put(k.substring(0, k.length() - 5), be.toLongs(t)[0]);
-            else slots.put(k, be.copy(t));
+            else slots.put(k, TensorScope.outside(() -> be.copy(t)));
         });
     }
 

@@ -2,6 +2,7 @@ package moonlight4j.generate;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 import moonlight4j.model.CachedModel;
 import moonlight4j.model.MlaCache;
 import moonlight4j.model.MlaDecoding;
@@ -107,8 +108,8 @@ public final class Generator {
             boolean[][] stepReal = real;
             for (int k = 0; !allDone(finish); k++) {
                 float[] logits;
-                try (Tensor l = cached.step(stepIds, stepPos, stepReal, cache)) {                  // (B, V)
-                    logits = be.toFloats(l);
+                try (TensorScope step = TensorScope.open()) {                 // the step's tensors; the cache lives on
+                    logits = be.toFloats(cached.step(stepIds, stepPos, stepReal, cache));          // (B, V)
                 }
                 if (k == 0) tPrefill = System.nanoTime() - t0;
                 stepIds = new long[b][1];

@@ -2,6 +2,7 @@ package moonlight4j.lora;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 import moonlight4j.model.Parameters;
 import moonlight4j.optim.Optimizer;
 import moonlight4j.train.GradClip;
@@ -64,7 +65,8 @@ public final class LoraStep {
     /** Re-computes the targeted effective weights in {@code effective} after the adapters changed. */
     public static void refresh(Backend be, LoraAdapters adapters, Parameters base, Parameters effective) {
         for (String w : adapters.targets()) {
-            Tensor old = effective.put(w, adapters.effective(be, w, base.get(w)));
+            Tensor merged = TensorScope.detach(adapters.effective(be, w, base.get(w)));   // lives until the next refresh
+            Tensor old = effective.put(w, merged);
             if (old != null && old != base.get(w)) old.close();
         }
     }

@@ -3,6 +3,7 @@ package moonlight4j.model;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 
 import java.util.Arrays;
 
@@ -82,12 +83,13 @@ public final class MlaCache implements AutoCloseable {
      * ownership of the arguments (they are copied).
      */
     Tensor[] append(int layer, Tensor latentNew, Tensor ropeKeyNew) {
+        // the cache outlives the decoding step's scope: it owns its tensors (TensorScope.detach)
         if (latent[layer] == null) {
-            latent[layer] = be.copy(latentNew);
-            ropeKey[layer] = be.copy(ropeKeyNew);
+            latent[layer] = TensorScope.detach(be.copy(latentNew));
+            ropeKey[layer] = TensorScope.detach(be.copy(ropeKeyNew));
         } else {
-            Tensor l = be.concat(1, latent[layer], latentNew);                  // (B, T, r)
-            Tensor k = be.concat(1, ropeKey[layer], ropeKeyNew);                // (B, T, dr)
+            Tensor l = TensorScope.detach(be.concat(1, latent[layer], latentNew));        // (B, T, r)
+            Tensor k = TensorScope.detach(be.concat(1, ropeKey[layer], ropeKeyNew));      // (B, T, dr)
             latent[layer].close();
             ropeKey[layer].close();
             latent[layer] = l;

@@ -4,6 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -35,7 +36,7 @@ final class OptimizerState implements AutoCloseable {
         String key = param + "." + slot;
         Tensor t = tensors.get(key);
         if (t == null) {
-            t = be.zeros(like.dtype(), like.shape());
+            t = TensorScope.outside(() -> be.zeros(like.dtype(), like.shape()));   // state outlives the step
             tensors.put(key, t);
         } else if (!Arrays.equals(t.shape(), like.shape()) || t.dtype() != like.dtype()) {
             throw new IllegalStateException("optimizer state '" + key + "' is " + t.dtype() + " " + Shapes.str(t.shape())
@@ -74,7 +75,7 @@ final class OptimizerState implements AutoCloseable {
                     }
                     newSteps.put(key.substring(0, dot), be.toLongs(t)[0]);
                 } else if (slots.contains(slot)) {
-                    newTensors.put(key, be.copy(t));
+                    newTensors.put(key, TensorScope.outside(() -> be.copy(t)));
                 } else {
                     throw new IllegalArgumentException("optimizer state '" + key + "': unknown slot '" + slot
                             + "', expected <param>.{" + String.join(",", slots.stream().sorted().toList()) + "," + STEP + "}");

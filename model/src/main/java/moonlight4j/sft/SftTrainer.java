@@ -4,6 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Collective;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 import moonlight4j.data.SftBatch;
 import moonlight4j.data.SftDataset;
 import moonlight4j.dist.DataParallel;
@@ -121,6 +122,12 @@ public final class SftTrainer implements AutoCloseable {
      * group's mean loss, as one batch of all its conversations would give (up to fp32 summation order).
      */
     public Step step(List<SftBatch> group, double lr, int epoch) {
+        try (TensorScope scope = TensorScope.open()) {          // the step's tensors are freed when it ends
+            return stepInScope(group, lr, epoch);
+        }
+    }
+
+    private Step stepInScope(List<SftBatch> group, double lr, int epoch) {
         long t0 = System.nanoTime();
         long targets = 0, tokens = 0;
         for (SftBatch b : group) {
@@ -209,7 +216,9 @@ public final class SftTrainer implements AutoCloseable {
 
     /** Mean loss over the assistant tokens of {@code batches} under the current weights. */
     public double loss(List<SftBatch> batches) {
-        return SftLoss.mean(model, batches);
+        try (TensorScope scope = TensorScope.open()) {
+            return SftLoss.mean(model, batches);
+        }
     }
 
     public MoonlightModel model() {

@@ -4,6 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Collective;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 import moonlight4j.data.BatchSampler;
 import moonlight4j.data.TokenDataset;
 import moonlight4j.dist.DataParallelTraining;
@@ -87,8 +88,17 @@ public final class Trainer implements AutoCloseable {
         model.training(true);
     }
 
-    /** One optimizer step over {@code gradAccum} micro-batches. */
+    /**
+     * One optimizer step over {@code gradAccum} micro-batches, in a {@link TensorScope}: every tensor the step
+     * creates (activations, gradients, temporaries) is freed when it ends; parameters and optimizer state live on.
+     */
     public StepReport step() {
+        try (TensorScope scope = TensorScope.open()) {
+            return stepInScope();
+        }
+    }
+
+    private StepReport stepInScope() {
         long t0 = System.nanoTime();
         int seq = train.seqLen(), b = opt.batchSize();
         double lr = schedule.lr(step);
@@ -158,7 +168,7 @@ public final class Trainer implements AutoCloseable {
     /** Mean loss over the first {@code maxChunks} chunks of {@code data} (in order, batches of the training size). */
     public double evaluate(TokenDataset data, int maxChunks) {
         model.training(false);
-        try {
+        try (TensorScope scope = TensorScope.open()) {
             int n = Math.min(maxChunks, data.size()), seq = data.seqLen();
             double sum = 0;
             long count = 0;
@@ -194,16 +204,24 @@ public final class Trainer implements AutoCloseable {
     /** Bytes held by the optimizer's state, read from its {@code stateDict()}; {@code matricesOnly}: Muon-managed. */
     public long optimizerStateBytes(boolean muonMatricesOnly) {
         long bytes = 0;
-        Map<String, Tensor> sd = optimizer.stateDict();
-        for (Map.Entry<String, Tensor> e : sd.entrySet()) {
-            String key = e.getKey();
-            String param = key.substring(0, key.lastIndexOf('.'));
-            Tensor t = e.getValue();
-            boolean matrix = params.has(param)
-                    && moonlight4j.optim.ParamSplit.RELEASE.useMuon(param, params.get(param).shape());
-            if (!muonMatricesOnly || matrix) bytes += t.numel() * t.dtype().byteSize();
+        try (TensorScope scope = TensorScope.open()) {                  // the state dict's copies
+            for (Map.Entry<String, Tensor> e : optimizer.stateDict().entrySet()) {
+                String key = e.getKey();
+                String param = key.substring(0, key.lastIndexOf('.'));
+                Tensor t = e.getValue();
+                boolean matrix = params.has(param)
+                        && moonlight4j.optim.ParamSplit.RELEASE.useMuon(param, params.get(param).shape());
+                if (!muonMatricesOnly || matrix) bytes += t.numel() * t.dtype().byteSize();
+            }
         }
         return bytes;
+    }
+
+    /** How many tensors the optimizer's state holds (its slots; step counters are not tensors it keeps). */
+    public int optimizerStateTensors() {
+        try (TensorScope scope = TensorScope.open()) {
+            return (int) optimizer.stateDict().keySet().stream().filter(k -> !k.endsWith(".step")).count();
+        }
     }
 
     public int stepCount() {

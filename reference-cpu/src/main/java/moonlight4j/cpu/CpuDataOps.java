@@ -17,6 +17,14 @@ import java.util.Set;
  */
 abstract class CpuDataOps implements Backend {
 
+    /** Tensors created and not yet closed ({@link #liveTensors}); kept by the tensor class. */
+    final java.util.concurrent.atomic.AtomicLong live = new java.util.concurrent.atomic.AtomicLong();
+
+    @Override
+    public long liveTensors() {
+        return live.get();
+    }
+
     /** System property with the GEMM thread count (default: all available processors). */
     public static final String THREADS_PROPERTY = "moonlight.cpu.threads";
 

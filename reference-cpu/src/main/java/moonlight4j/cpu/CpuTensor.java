@@ -5,6 +5,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 
 /**
  * A row-major, contiguous tensor on the Java heap. Storage by dtype: F32 and BF16 in {@code float[] f} (a BF16
@@ -34,6 +35,8 @@ final class CpuTensor implements Tensor {
         this.f = f;
         this.d = d;
         this.l = l;
+        backend.live.incrementAndGet();
+        TensorScope.track(this);
     }
 
     /** A zero tensor. */
@@ -135,8 +138,11 @@ final class CpuTensor implements Tensor {
     }
 
     @Override
-    public void close() {
-        closed = true;
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            backend.live.decrementAndGet();
+        }
     }
 
     boolean isClosed() {

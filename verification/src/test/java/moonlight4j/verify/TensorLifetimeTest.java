@@ -1,0 +1,82 @@
+package moonlight4j.verify;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.Backends;
+import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
+import moonlight4j.data.TokenDataset;
+import moonlight4j.generate.GenerationConfig;
+import moonlight4j.generate.Generator;
+import moonlight4j.model.MlaDecoding;
+import moonlight4j.model.MoonlightModel;
+import moonlight4j.model.MoonlightConfig;
+import moonlight4j.model.Parameters;
+import moonlight4j.train.ArithmeticExperiment;
+import moonlight4j.train.TrainOptions;
+import moonlight4j.train.Trainer;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The lifetime rule ({@link TensorScope}) holds on every backend: a training step frees every tensor it created —
+ * activations saved for backward, gradients, temporaries — and leaves exactly what it found, plus the optimizer's
+ * state (made at a parameter's first update).
+ */
+class TensorLifetimeTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cpu", "nd4j"})
+    void aScopeFreesWhatItCreated(String name) {
+        Backend be = Backends.get(name);
+        long before = be.liveTensors();
+        Tensor kept;
+        try (TensorScope s = TensorScope.open()) {
+            Tensor a = be.fromFloats(new float[]{1, 2, 3, 4}, 2, 2);
+            Tensor b = be.matmul(a, a, false, true);
+            kept = s.keep(be.add(a, b));
+            assertThat(be.liveTensors()).isGreaterThanOrEqualTo(before + 3);
+        }
+        assertThat(be.liveTensors()).as("only the kept tensor lives").isEqualTo(before + 1);
+        kept.close();
+        assertThat(be.liveTensors()).isEqualTo(before);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cpu", "nd4j"})
+    void aTrainingStepLeavesNoTensorBehind(String name) {
+        for (String optimizer : new String[]{"muon", "adamw"}) {
+            Backend be = Backends.get(name);
+            MoonlightConfig cfg = ArithmeticExperiment.config();
+            TokenDataset data = ArithmeticExperiment.trainSet(1234, 16);
+            TrainOptions opt = new TrainOptions(optimizer, 5e-3, 0.1, 4, 4, 1, 1, 0, 1e-3, 1234, 0);
+            Parameters params = ArithmeticExperiment.init(be, cfg, 1234);
+            try (Trainer t = new Trainer(be, cfg, params, data, opt)) {
+                long live = be.liveTensors();
+                for (int i = 0; i < 4; i++) {
+                    t.step();
+                    // an expert's optimizer state appears at the first step that routes a token to it
+                    assertThat(be.liveTensors() - t.optimizerStateTensors())
+                            .as(name + " " + optimizer + ": live tensors besides the optimizer state after step " + (i + 1))
+                            .isEqualTo(live);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"cpu", "nd4j"})
+    void decodingWithTheCacheLeavesNoTensorBehind(String name) {
+        Backend be = Backends.get(name);
+        MoonlightConfig cfg = ArithmeticExperiment.config();
+        Parameters params = ArithmeticExperiment.init(be, cfg, 1234);
+        MoonlightModel model = new MoonlightModel(be, cfg, params);
+        long[][] prompts = {{49, 43, 49, 61}, {50, 43}};                       // "1+1=", "2+" (padded left)
+        for (MlaDecoding mode : MlaDecoding.values()) {
+            long live = be.liveTensors();
+            new Generator(model, mode).generate(prompts, GenerationConfig.greedy(6), false, null);
+            assertThat(be.liveTensors()).as(name + " " + mode + ": live tensors after generating").isEqualTo(live);
+        }
+    }
+}
