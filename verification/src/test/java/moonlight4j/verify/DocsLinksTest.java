@@ -20,11 +20,11 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The reading path in {@code docs/} cannot go stale: every relative link of every page points at a file or folder
- * that exists, every {@code <page>.md#<anchor>} at a heading of that page, and every such citation of a page in
- * {@code docs/} in a Java comment likewise. Anchors follow GitHub's rule: the heading's text in lower case, characters other than
- * letters, digits, spaces, hyphens and underscores dropped, spaces turned into hyphens, {@code -1}, {@code -2}, …
- * appended to repeats.
+ * The reading path in {@code docs/} cannot go stale: every relative link of every page (and of the repository
+ * README) points at a file or folder that exists, every {@code <page>.md#<anchor>} at a heading of that page, and
+ * every such citation of a page in {@code docs/} in a Java comment likewise. Anchors follow GitHub's rule: the
+ * heading's text in lower case, characters other than letters, digits, spaces, hyphens and underscores dropped,
+ * spaces turned into hyphens, {@code -1}, {@code -2}, … appended to repeats.
  */
 class DocsLinksTest {
 
@@ -69,6 +69,27 @@ class DocsLinksTest {
         }
         assertThat(problems).as("citations of docs/ pages in *.java that do not resolve").isEmpty();
         assertThat(checked).as("docs/ citations found in the Java sources").isGreaterThan(100);
+    }
+
+    /**
+     * Comments cite what a reader of the repository can open: these pages, the paper, release files by name,
+     * golden-data/FORMAT.md. Not the project's private working notes, not line numbers of one copy of a release file,
+     * not the issue that once asked for the code.
+     */
+    @Test
+    void javaSourcesCiteNeitherPrivateNotesNorLineNumbersNorIssues() throws IOException {
+        Path root = repositoryRoot();
+        Pattern unreadable = Pattern.compile("SPEC\\s*§|SPEC\\.md|\\bR L\\d|\\b[Ii]ssue \\d");
+        List<String> problems = new ArrayList<>();
+        for (Path java : javaSources(root)) {
+            String[] lines = Files.readString(java, StandardCharsets.UTF_8).split("\n", -1);
+            for (int i = 0; i < lines.length; i++) {
+                if (unreadable.matcher(lines[i]).find()) {
+                    problems.add(root.relativize(java) + ":" + (i + 1) + ": " + lines[i].strip());
+                }
+            }
+        }
+        assertThat(problems).as("citations a reader of the repository cannot follow (cite docs/*.md instead)").isEmpty();
     }
 
     @Test
@@ -137,9 +158,12 @@ class DocsLinksTest {
         return out;
     }
 
+    /** Every page in docs/, and the repository README that links into them. */
     private static List<Path> pages(Path root) throws IOException {
         try (Stream<Path> s = Files.list(root.resolve("docs"))) {
-            return s.filter(p -> p.toString().endsWith(".md")).sorted().toList();
+            List<Path> pages = new ArrayList<>(s.filter(p -> p.toString().endsWith(".md")).sorted().toList());
+            pages.add(root.resolve("README.md"));
+            return pages;
         }
     }
 
