@@ -198,8 +198,9 @@ public interface Backend {
     // =============================================================== layers with a fused forward/backward
 
     /**
-     * RMSNorm as the release computes it (docs/model.md#rmsnorm): {@code y = w ⊙ cast_x(x_f32 · rsqrt(mean(x_f32²) +
-     * eps))} over the last axis. x {@code [..., C]}, w {@code [C]}, same dtype. Allocates y.
+     * RMSNorm as the release computes it (docs/model.md#rmsnorm):
+     * {@code y = w ⊙ cast_x(x_f32 · rsqrt(mean(x_f32²) + eps))} over the last axis. x {@code [..., C]}, w {@code [C]},
+     * same dtype. Allocates y.
      */
     Tensor rmsNorm(Tensor x, Tensor w, double eps);
 
