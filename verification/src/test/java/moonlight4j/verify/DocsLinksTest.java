@@ -20,8 +20,8 @@ import java.util.stream.Stream;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The reading path in {@code docs/} cannot go stale: every relative link of every page (and of the repository
- * README) points at a file or folder that exists, every {@code <page>.md#<anchor>} at a heading of that page, and
+ * The reading path in {@code docs/} cannot go stale: every relative link of every page (and of the READMEs that link
+ * into them) points at a file or folder that exists, every {@code <page>.md#<anchor>} at a heading of that page, and
  * every such citation of a page in {@code docs/} in a Java comment likewise. Anchors follow GitHub's rule: the
  * heading's text in lower case, characters other than letters, digits, spaces, hyphens and underscores dropped,
  * spaces turned into hyphens, {@code -1}, {@code -2}, … appended to repeats.
@@ -158,11 +158,13 @@ class DocsLinksTest {
         return out;
     }
 
-    /** Every page in docs/, and the repository README that links into them. */
+    /** Every page in docs/, and the repository's other pages that link into them (golden-data/ is the release's). */
     private static List<Path> pages(Path root) throws IOException {
         try (Stream<Path> s = Files.list(root.resolve("docs"))) {
             List<Path> pages = new ArrayList<>(s.filter(p -> p.toString().endsWith(".md")).sorted().toList());
             pages.add(root.resolve("README.md"));
+            Path examples = root.resolve("examples").resolve("README.md");
+            if (Files.isRegularFile(examples)) pages.add(examples);
             return pages;
         }
     }
