@@ -9,8 +9,8 @@
  * {@link moonlight4j.nd4j.Elementwise} → {@link moonlight4j.nd4j.Reductions} → {@link moonlight4j.nd4j.Layers},
  * {@link moonlight4j.nd4j.Rope}, {@link moonlight4j.nd4j.Losses} → {@link moonlight4j.nd4j.Indexing} →
  * {@link moonlight4j.nd4j.Updates}; data movement in {@link moonlight4j.nd4j.Nd4jDataOps},
- * {@link moonlight4j.nd4j.HostArrays} and {@link moonlight4j.nd4j.Transfer}; {@link moonlight4j.nd4j.Nd4jBackendProvider}
- * (priority by build flavour) and {@link moonlight4j.nd4j.DeviceInfo}. {@link moonlight4j.nd4j.BenchTable} and
+ * {@link moonlight4j.nd4j.HostArrays} and {@link moonlight4j.nd4j.Transfer};
+ * {@link moonlight4j.nd4j.Nd4jBackendProvider} (priority by build flavour) and {@link moonlight4j.nd4j.DeviceInfo}. {@link moonlight4j.nd4j.BenchTable} and
  * {@link moonlight4j.nd4j.MemoryCheck} are measurements, not tests.
  */
 package moonlight4j.nd4j;

@@ -8,8 +8,8 @@
  * {@link moonlight4j.model.DecoderLayer} → {@link moonlight4j.model.MoonlightModel} →
  * {@link moonlight4j.model.CausalLmLoss}; for generation {@link moonlight4j.model.MlaCache} →
  * {@link moonlight4j.model.CachedAttention} → {@link moonlight4j.model.CachedModel}; around them
- * {@link moonlight4j.model.ModelShapes}, {@link moonlight4j.model.ParameterCounts}, {@link moonlight4j.model.ModelInit},
- * {@link moonlight4j.model.MoonlightCheckpoint}, and {@link moonlight4j.model.Generation} (greedy decoding by full
+ * {@link moonlight4j.model.ModelShapes}, {@link moonlight4j.model.ParameterCounts},
+ * {@link moonlight4j.model.ModelInit}, {@link moonlight4j.model.MoonlightCheckpoint}, and {@link moonlight4j.model.Generation} (greedy decoding by full
  * re-run, the plain reference for the cached generator).
  *
  * <p>Letters in shape comments: B batch, T time (sequence), C hidden, V vocab, H heads, N = B·T tokens, E routed

@@ -10,7 +10,7 @@
  * blocked, multi-threaded matrix product that still adds in index order) → {@link moonlight4j.cpu.LayerKernels}
  * (RMSNorm, RoPE) → {@link moonlight4j.cpu.SoftmaxKernels} (softmax, cross-entropy) →
  * {@link moonlight4j.cpu.IndexKernels} (gathers, scatters, top-k); {@link moonlight4j.cpu.CpuDataOps},
- * {@link moonlight4j.cpu.Layout} and {@link moonlight4j.cpu.Transfer} move data; {@link moonlight4j.cpu.CpuBackendProvider}
- * registers it.
+ * {@link moonlight4j.cpu.Layout} and {@link moonlight4j.cpu.Transfer} move data;
+ * {@link moonlight4j.cpu.CpuBackendProvider} registers it.
  */
 package moonlight4j.cpu;

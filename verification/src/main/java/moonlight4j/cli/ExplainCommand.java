@@ -34,7 +34,7 @@ import java.util.concurrent.Callable;
 @Command(name = "explain", mixinStandardHelpOptions = true,
         description = "A guided tour of one Muon step on one small seeded matrix, printing every intermediate "
                 + "(momentum, Newton-Schulz singular values, the 0.2·√max(A,B) scale, the update RMS, the weight).")
-public final class ExplainCommand implements Callable<Integer> {
+final class ExplainCommand implements Callable<Integer> {
 
     /** The parameter's name: a hidden matrix under the release split (2-D, not an embedding or lm_head). */
     static final String PARAM = "model.layers.0.mlp.down_proj.weight";
@@ -48,10 +48,12 @@ public final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--cols", defaultValue = "16", description = "B, columns of the matrix (default ${DEFAULT-VALUE})")
     int cols;
 
-    @Option(names = "--seed", defaultValue = "1", description = "seed of the weight and the gradients (default ${DEFAULT-VALUE})")
+    @Option(names = "--seed", defaultValue = "1",
+            description = "seed of the weight and the gradients (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--steps", defaultValue = "1", description = "optimizer steps to walk through (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "1",
+            description = "optimizer steps to walk through (default ${DEFAULT-VALUE})")
     int steps;
 
     @Option(names = "--lr", defaultValue = "0.02", description = "learning rate (default ${DEFAULT-VALUE})")
@@ -70,7 +72,8 @@ public final class ExplainCommand implements Callable<Integer> {
             description = "Newton-Schulz working dtype: BF16 (the release) or F32 (default ${DEFAULT-VALUE})")
     DType dtype;
 
-    @Option(names = "--show", defaultValue = "6", description = "values printed from the first row (default ${DEFAULT-VALUE})")
+    @Option(names = "--show", defaultValue = "6",
+            description = "values printed from the first row (default ${DEFAULT-VALUE})")
     int show;
 
     @Override

@@ -8,7 +8,8 @@
  * docs/muon.md#moonlight-explain) → {@link moonlight4j.cli.VerifyCommand} → {@link moonlight4j.cli.InspectCommand} →
  * {@link moonlight4j.cli.TrainCommand} (with {@link moonlight4j.cli.DistOption}, {@link moonlight4j.cli.DistTrain},
  * {@link moonlight4j.cli.TrainReport}) → {@link moonlight4j.cli.SftCommand} and {@link moonlight4j.cli.SftFlags} →
- * {@link moonlight4j.cli.GenerateCommand} → {@link moonlight4j.cli.BackendsCommand} → {@link moonlight4j.cli.BenchCommand}
+ * {@link moonlight4j.cli.GenerateCommand} → {@link moonlight4j.cli.BackendsCommand} →
+ * {@link moonlight4j.cli.BenchCommand}
  * ({@link moonlight4j.cli.ForwardBench}, {@link moonlight4j.cli.TrainBench}, {@link moonlight4j.cli.GenerateBench}).
  */
 package moonlight4j.cli;

@@ -22,8 +22,10 @@ import static org.assertj.core.api.Assertions.within;
 class ExplainCommandTest {
 
     private static final Pattern SIGMA = Pattern.compile(
-            "^ {4}(normalised X|NS iteration \\d)\\s+min (\\S+)\\s+max (\\S+)\\s+max/min\\s+(\\S+)\\s+RMS\\(σ\\) (\\S+)$");
-    private static final Pattern UPDATE = Pattern.compile("update RMS\\s+(\\S+) = (\\S+)·lr\\s+\\(0\\.2·RMS\\(σ\\) = (\\S+):");
+            "^ {4}(normalised X|NS iteration \\d)\\s+min (\\S+)\\s+max (\\S+)\\s+max/min\\s+(\\S+)"
+                    + "\\s+RMS\\(σ\\) (\\S+)$");
+    private static final Pattern UPDATE =
+            Pattern.compile("update RMS\\s+(\\S+) = (\\S+)·lr\\s+\\(0\\.2·RMS\\(σ\\) = (\\S+):");
     private static final Pattern ROW_RMS = Pattern.compile("^  (.+?)\\s+RMS (\\S+)\\s+‖·‖_F");
 
     /** rc, stdout, stderr. */
@@ -39,7 +41,8 @@ class ExplainCommandTest {
             System.setOut(oldOut);
             System.setErr(oldErr);
         }
-        return new String[]{String.valueOf(rc), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+        return new String[]{String.valueOf(rc), out.toString(StandardCharsets.UTF_8),
+                err.toString(StandardCharsets.UTF_8)};
     }
 
     /** The singular-value rows of one step: [min, max, max/min, RMS(σ)] for X₀ (normalised) … X₅. */

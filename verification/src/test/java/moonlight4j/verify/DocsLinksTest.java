@@ -89,15 +89,16 @@ class DocsLinksTest {
                 }
             }
         }
-        assertThat(problems).as("citations a reader of the repository cannot follow (cite docs/*.md instead)").isEmpty();
+        assertThat(problems).as("citations a reader of the repository cannot follow (cite docs/*.md instead)")
+                .isEmpty();
     }
 
     @Test
     void anchorsFollowGitHubsRule() {
         assertThat(anchors("# Muon\n## Newton-Schulz\n## Update scale\n### bf16 Newton-Schulz bits\n"
                 + "## `moonlight explain`\n## Update scale\n```\n## not a heading\n```\n"))
-                .containsExactly("muon", "newton-schulz", "update-scale", "bf16-newton-schulz-bits", "moonlight-explain",
-                        "update-scale-1");
+                .containsExactly("muon", "newton-schulz", "update-scale", "bf16-newton-schulz-bits",
+                        "moonlight-explain", "update-scale-1");
         assertThat(links("see [a](x.md#y) and `[b](not-a-link.md)` and\n```\n[c](in-code.md)\n```\n[d](../z.java)"))
                 .containsExactly("x.md#y", "../z.java");
     }
@@ -113,7 +114,8 @@ class DocsLinksTest {
         if (!resolved.toString().endsWith(".md")) return target + ": an anchor into a file that is not a page";
         try {
             Set<String> known = anchors(Files.readString(resolved, StandardCharsets.UTF_8));
-            return known.contains(anchor) ? null : target + ": no heading with anchor #" + anchor + " (has " + known + ")";
+            return known.contains(anchor) ? null
+                    : target + ": no heading with anchor #" + anchor + " (has " + known + ")";
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -137,7 +139,8 @@ class DocsLinksTest {
             Matcher m = HEADING.matcher(line);
             if (!m.matches()) continue;
             String text = m.group(1).replaceAll("\\[([^\\]]*)\\]\\([^)]*\\)", "$1");      // [text](url) → text
-            String slug = text.toLowerCase(java.util.Locale.ROOT).replaceAll("[^\\p{L}\\p{N} _-]", "").replace(' ', '-');
+            String slug = text.toLowerCase(java.util.Locale.ROOT).replaceAll("[^\\p{L}\\p{N} _-]", "")
+                    .replace(' ', '-');
             int n = seen.merge(slug, 1, Integer::sum) - 1;
             out.add(n == 0 ? slug : slug + "-" + n);
         }
