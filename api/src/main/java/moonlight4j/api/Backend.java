@@ -204,8 +204,9 @@ public interface Backend {
     // =============================================================== layers with a fused forward/backward
 
     /**
-     * RMSNorm as the release computes it (SPEC §4.2): {@code y = w ⊙ cast_x(x_f32 · rsqrt(mean(x_f32²) + eps))}
-     * over the last axis. x {@code [..., C]}, w {@code [C]}, same dtype. Allocates y.
+     * RMSNorm as the release computes it (docs/model.md#rmsnorm):
+     * {@code y = w ⊙ cast_x(x_f32 · rsqrt(mean(x_f32²) + eps))} over the last axis. x {@code [..., C]}, w {@code [C]},
+     * same dtype. Allocates y.
      */
     Tensor rmsNorm(Tensor x, Tensor w, double eps);
 
@@ -219,9 +220,9 @@ public interface Backend {
     Tensor softmaxBackward(Tensor y, Tensor dy);
 
     /**
-     * Rotary position embedding as the release's HF code applies it (SPEC §4.4). x {@code [B, H, S, D]} holds the
-     * rope dims in the checkpoint's <em>interleaved</em> pair order; the output is in the HF half-split order:
-     * first de-interleave (evens, then odds), then {@code y = x·cos + rotate_half(x)·sin} with
+     * Rotary position embedding as the release's HF code applies it (docs/model.md#rope-layout). x {@code [B, H, S, D]}
+     * holds the rope dims in the checkpoint's <em>interleaved</em> pair order; the output is in the HF half-split
+     * order: first de-interleave (evens, then odds), then {@code y = x·cos + rotate_half(x)·sin} with
      * {@code cos/sin = cat(f, f)}, {@code f_j = pos·inv_freq_j}, {@code inv_freq_j = θ^(−2j/D)} in fp32.
      * positionIds {@code [B, S]} (I64 or I32). Allocates y.
      */

@@ -3,7 +3,7 @@ package moonlight4j.api;
 import java.time.Duration;
 
 /**
- * One rank's handle on a data-parallel group (DESIGN.md "Distributed Muon", SPEC §2.4): the collectives that
+ * One rank's handle on a data-parallel group (docs/muon.md#distributed-muon): the collectives that
  * Distributed Muon and data-parallel training need, on host arrays. F32 payloads are {@code float[]}, BF16
  * payloads raw bf16 bits in {@code short[]} (as {@link Backend#fromBf16Bits}).
  *

@@ -16,8 +16,8 @@ import java.util.function.Supplier;
  * run when one takes over 8 s). Uses only the SPI, so any backend on the class path can be measured.
  *
  * <p>GEMM {@code [M,K]·[K,N]}: 2·M·K·N FLOP. Newton–Schulz (the release's {@code zeropower_via_newtonschulz5},
- * SPEC §1.1) on an R×C matrix with m = min, n = max side: per step {@code A = X·Xᵀ} (2m²n), {@code (c·A)·A} (2m³),
- * {@code B·X} (2m²n), so 5 steps are 5·(4m²n + 2m³) FLOP (96.6 GFLOP for 1024×4096).
+ * docs/muon.md#newton-schulz) on an R×C matrix with m = min, n = max side: per step {@code A = X·Xᵀ} (2m²n),
+ * {@code (c·A)·A} (2m³), {@code B·X} (2m²n), so 5 steps are 5·(4m²n + 2m³) FLOP (96.6 GFLOP for 1024×4096).
  */
 public final class BenchTable {
 
@@ -80,8 +80,9 @@ public final class BenchTable {
     }
 
     /**
-     * The release's NS5 in {@code dt} (SPEC §1.1): X = dt(G), transposed when rows &gt; cols, X /= (‖X‖ + 1e-7), then
-     * 5 times {@code A = X·Xᵀ; B = b·A + (c·A)·A; X = a·X + B·X} with (a, b, c) = (3.4445, −4.7750, 2.0315).
+     * The release's NS5 in {@code dt} (docs/muon.md#newton-schulz): X = dt(G), transposed when rows &gt; cols, X /=
+     * (‖X‖ + 1e-7), then 5 times {@code A = X·Xᵀ; B = b·A + (c·A)·A; X = a·X + B·X} with (a, b, c) = (3.4445, −4.7750,
+     * 2.0315).
      */
     static Tensor newtonSchulz5(Backend be, Tensor g, DType dt) {
         double a = 3.4445, b = -4.7750, c = 2.0315;

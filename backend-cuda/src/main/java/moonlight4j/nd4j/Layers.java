@@ -38,8 +38,8 @@ final class Layers {
     }
 
     /**
-     * SPEC §4.2: {@code y = w ⊙ cast_x(x · rsqrt(mean(x²) + eps))}; for BF16 the normalised x is rounded to bf16
-     * before the weight multiply and the product is rounded again (two PyTorch ops).
+     * docs/model.md#rmsnorm: {@code y = w ⊙ cast_x(x · rsqrt(mean(x²) + eps))}; for BF16 the normalised x is rounded to
+     * bf16 before the weight multiply and the product is rounded again (two PyTorch ops).
      */
     static Tensor rmsNorm(Nd4jDataOps be, Tensor x, Tensor w, double eps) {
         int[] out = Shapes.checkRmsNorm(x, w);

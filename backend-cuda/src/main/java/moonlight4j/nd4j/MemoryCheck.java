@@ -11,8 +11,8 @@ import java.util.List;
 import java.util.Random;
 
 /**
- * Leak check (not a test): Muon updates (SPEC §1.2–1.3) on 1024×1024 matrices on one backend (default {@code nd4j}) —
- * momentum {@code buf ← μ·buf + g}, Nesterov {@code g' = g + μ·buf}, NS5 (5 Newton–Schulz steps
+ * Leak check (not a test): Muon updates (docs/muon.md#one-step) on 1024×1024 matrices on one backend (default
+ * {@code nd4j}) — momentum {@code buf ← μ·buf + g}, Nesterov {@code g' = g + μ·buf}, NS5 (5 Newton–Schulz steps
  * through {@link BenchTable#newtonSchulz5}), {@code p ← p·(1 − lr·wd)}, {@code p ← p − lr'·u} — printing the JVM
  * heap used after a GC and JavaCPP's off-heap counters ({@link Pointer#totalBytes()} = bytes JavaCPP has allocated
  * and not freed, {@link Pointer#physicalBytes()} = resident memory of the process) every 20 updates.

@@ -11,8 +11,8 @@ import org.nd4j.linalg.indexing.INDArrayIndex;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
- * Rotary embedding, SPEC §4.4 (HF "R" layout). x {@code [B, H, S, D]} in interleaved pair order; with e = x[..., 0::2],
- * o = x[..., 1::2], c/s = cos/sin(pos·inv_freq_j) {@code [B, 1, S, D/2]}:
+ * Rotary embedding, docs/model.md#rope-layout (HF "R" layout). x {@code [B, H, S, D]} in interleaved pair order; with
+ * e = x[..., 0::2], o = x[..., 1::2], c/s = cos/sin(pos·inv_freq_j) {@code [B, 1, S, D/2]}:
  * forward {@code y = cat(e·c − o·s, o·c + e·s)} (half-split order); backward, from g = cat(g1, g2),
  * {@code dx[0::2] = g1·c + g2·s}, {@code dx[1::2] = g2·c − g1·s} (rotation by −angle). All fp32 (fp64 for F64),
  * BF16 forward rounds each product to bf16 before the sum, as the release; results rounded once to the dtype. The
@@ -35,7 +35,7 @@ final class Rope {
             INDArray e = pairs.get(pair(0)), o = pairs.get(pair(1));        // (B, H, S, D/2) views
             INDArray y1 = mul(e, c), y2 = mul(o, c);
             try (INDArray os = mul(o, sn); INDArray es = mul(e, sn)) {
-                if (x.dtype() == DType.BF16) {   // the release rounds each bf16 product before the sum (SPEC §4.4)
+                if (x.dtype() == DType.BF16) {   // the release rounds each bf16 product before the sum (docs/model.md#rope-layout)
                     for (INDArray t : new INDArray[]{y1, y2, os, es}) Bf16Arrays.roundInPlace(t);
                 }
                 y1.subi(os);

@@ -27,7 +27,7 @@ import java.util.Set;
  */
 public final class ChatJsonl {
 
-    /** The roles the chat template renders (SPEC §3.4). */
+    /** The roles the chat template renders (docs/tokenizer.md#chat-template). */
     public static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     private static final ObjectMapper MAPPER = new ObjectMapper();

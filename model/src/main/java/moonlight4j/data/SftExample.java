@@ -9,8 +9,9 @@ import java.util.List;
 
 /**
  * One tokenized conversation for supervised fine-tuning: the chat-template ids and, aligned with them (HF convention:
- * the loss shifts by one, SPEC §4.1), labels equal to the id on assistant-turn tokens and {@link #IGNORE} (−100)
- * everywhere else — system and user turns and the template's markup before each assistant reply are context only.
+ * the loss shifts by one, docs/model.md#loss), labels equal to the id on assistant-turn tokens and {@link #IGNORE}
+ * (−100) everywhere else — system and user turns and the template's markup before each assistant reply are context
+ * only.
  *
  * <p>Assistant spans are found through the template itself, so a model directory's Jinja {@code chat_template}
  * works as well as the built-in format: for each assistant message k, the tokens of
@@ -19,7 +20,7 @@ import java.util.List;
  */
 public record SftExample(int[] inputIds, int[] labels) {
 
-    /** {@code ignore_index} of the cross-entropy (SPEC §4.1). */
+    /** {@code ignore_index} of the cross-entropy (docs/model.md#loss). */
     public static final int IGNORE = -100;
 
     /**

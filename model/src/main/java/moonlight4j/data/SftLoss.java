@@ -8,9 +8,9 @@ import moonlight4j.model.MoonlightModel;
 import java.util.List;
 
 /**
- * The SFT objective (SPEC §4.1 loss, as HF computes it from {@code labels}): shift by one — the logits at position t
- * predict {@code labels[t+1]} — and average {@code −log softmax(logits_t)[labels_{t+1}]} over the positions whose label
- * is not −100, i.e. over the assistant tokens only. The arithmetic is {@link CausalLmLoss}'s; this class feeds it
+ * The SFT objective (docs/model.md#loss, as HF computes it from {@code labels}): shift by one — the logits at position
+ * t predict {@code labels[t+1]} — and average {@code −log softmax(logits_t)[labels_{t+1}]} over the positions whose
+ * label is not −100, i.e. over the assistant tokens only. The arithmetic is {@link CausalLmLoss}'s; this class feeds it
  * {@link SftBatch}es.
  */
 public final class SftLoss {

@@ -6,8 +6,8 @@ import java.nio.file.Path;
 
 /**
  * A token stream cut into non-overlapping chunks of {@code seqLen} tokens, the remainder dropped — as toy_train
- * packs its corpus (SPEC §1.7: {@code len = floor(N / max_length)}). Each chunk is one training row; labels are the
- * row itself (the model shifts).
+ * packs its corpus (docs/muon.md#training-loop-and-schedule: {@code len = floor(N / max_length)}). Each chunk is one
+ * training row; labels are the row itself (the model shifts).
  */
 public final class TokenDataset {
 

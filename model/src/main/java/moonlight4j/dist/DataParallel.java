@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The data-parallel bookkeeping around Distributed Muon (issue 8 item 2), each a collective every rank calls:
+ * The data-parallel bookkeeping around Distributed Muon, each a collective every rank calls:
  * <ul>
  *   <li>{@link #checkSameConfig}: ranks started with different configs or data fail before training;</li>
  *   <li>{@link #shard}: rank r reads rows {@code [r·B/N, (r+1)·B/N)} of every global batch of B rows, so the global

@@ -8,7 +8,7 @@ import moonlight4j.optim.Muon;
 import java.util.Arrays;
 
 /**
- * The data-parallel pieces of {@code moonlight4j.train.Trainer} (issue 8 item 2), one call each from the loop:
+ * The data-parallel pieces of {@code moonlight4j.train.Trainer}, one call each from the loop:
  * the ZeRO-1 optimizer, this rank's rows of a global batch, and the per-step reductions (loss sum, max attention
  * logit, a non-finite flag) so every rank logs and decides the same.
  */

@@ -20,7 +20,7 @@ import java.util.Random;
 
 /**
  * {@code moonlight bench dist}: Distributed Muon optimizer steps on a preset's parameters (random init, random
- * per-rank gradients, all parameters present) for N ranks, with the figures of SPEC §2.4:
+ * per-rank gradients, all parameters present) for N ranks, with the figures of docs/muon.md#distributed-muon:
  * <ul>
  *   <li>optimizer-state bytes per rank vs one process (ZeRO-1: ≈ 1/N) and vs distributed AdamW (2 moments);</li>
  *   <li>bytes sent per rank per step (ring count, {@link Collective#traffic()}) vs the paper's formula: distributed

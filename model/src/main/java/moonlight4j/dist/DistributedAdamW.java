@@ -11,9 +11,9 @@ import moonlight4j.optim.MuonRule;
 import java.util.Set;
 
 /**
- * Distributed AdamW, standard ZeRO-1 (the baseline of SPEC §2.4): the torch AdamW rule of {@link AdamW#update} on
- * this rank's partition of every parameter, moments only for that partition. Per step and rank it sends
- * {@code (N−1)/N·(4P + 4P)} bytes (fp32 reduce-scatter + all-gather) and keeps {@code 2·4P/N} bytes of state.
+ * Distributed AdamW, standard ZeRO-1 (the baseline of docs/muon.md#distributed-muon): the torch AdamW rule of
+ * {@link AdamW#update} on this rank's partition of every parameter, moments only for that partition. Per step and rank
+ * it sends {@code (N−1)/N·(4P + 4P)} bytes (fp32 reduce-scatter + all-gather) and keeps {@code 2·4P/N} bytes of state.
  */
 public final class DistributedAdamW extends Zero1Optimizer {
 

@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Distributed Muon, the paper's Algorithm 1 (SPEC §2.4) on ZeRO-1: with N ranks, rank r
+ * Distributed Muon, the paper's Algorithm 1 (docs/muon.md#distributed-muon) on ZeRO-1: with N ranks, rank r
  * <pre>
  *   g  = reduce_scatter(G)            its partition of the flat gradient buffer, summed over ranks (fp32)
  *   g' = update_with_momentum(g, m)   momentum (and Nesterov) only for its partition; AdamW moments likewise

@@ -9,10 +9,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The old Megatron ZeRO-1 layout that Distributed Muon relies on (SPEC §2.4, [S8]): all parameters concatenated
- * in a fixed order (the params map's insertion order) into one flat buffer of T elements, padded to {@code N·S}
- * with {@code S = ⌈T/N⌉} and split into N equal partitions; rank r owns flat elements {@code [r·S, (r+1)·S)}.
- * A parameter lies inside one partition or spans several; only spanning matrices need the DP gather for NS.
+ * The old Megatron ZeRO-1 layout that Distributed Muon relies on (docs/muon.md#distributed-muon; the authors describe
+ * it in Megatron-LM PR #1428): all parameters concatenated in a fixed order (the params map's insertion order) into one
+ * flat buffer of T elements, padded to {@code N·S} with {@code S = ⌈T/N⌉} and split into N equal partitions; rank r
+ * owns flat elements {@code [r·S, (r+1)·S)}. A parameter lies inside one partition or spans several; only spanning
+ * matrices need the DP gather for NS.
  */
 final class FlatLayout {
 

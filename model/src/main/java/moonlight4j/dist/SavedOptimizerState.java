@@ -17,7 +17,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The optimizer state a run saved, read back piece by piece whatever world size W wrote it (issue 8 item 6):
+ * The optimizer state a run saved, read back piece by piece whatever world size W wrote it:
  * W = 1 is one process's state dict (full-shape tensors, {@code optimizer.safetensors}), W &gt; 1 the W ZeRO-1 shards
  * of {@link Zero1Optimizer#stateDict()}. Both are the same thing seen through {@code FlatLayout(params, W)}: file q
  * holds, under {@code <param>.<slot>}, the elements of {@code piece(param, q)} in row-major order, and

@@ -15,8 +15,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * ZeRO-1 around an element-wise-partitionable update (SPEC §2.4, standard ZeRO-1): the parameters in a fixed order
- * form a {@link FlatLayout}; each step
+ * ZeRO-1 around an element-wise-partitionable update (docs/muon.md#distributed-muon, standard ZeRO-1): the parameters
+ * in a fixed order form a {@link FlatLayout}; each step
  * <pre>
  *   present = all_reduce_max(has a gradient)        grad-None decided globally (absent on a rank: zeros)
  *   g       = reduce_scatter_sum(flat G)             this rank's partition of the summed gradient

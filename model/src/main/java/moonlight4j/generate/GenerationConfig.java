@@ -23,7 +23,7 @@ public record GenerationConfig(int maxNewTokens, double temperature, int topK, d
         stopIds = Set.copyOf(stopIds);
     }
 
-    /** Greedy decoding of {@code maxNewTokens} tokens without stop tokens (golden-data FORMAT §3.10). */
+    /** Greedy decoding of {@code maxNewTokens} tokens without stop tokens (golden-data/FORMAT.md §3.10). */
     public static GenerationConfig greedy(int maxNewTokens) {
         return new GenerationConfig(maxNewTokens, 0, 0, 1, 0, Set.of());
     }

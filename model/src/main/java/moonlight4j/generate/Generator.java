@@ -13,11 +13,11 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Prefill + incremental decoding over the compressed MLA cache ({@link MlaCache}, SPEC §4.3). Prompts of different
- * lengths are left-padded to a common length: pad slots are masked out as keys and positions count real tokens only,
- * so every row produces what it would alone (tested). Per step: logits of each row's last token → {@link Sampler} →
- * the new token is fed back as a one-token step. A row stops at a stop id, at {@code maxNewTokens}, or when its
- * length reaches the model's context ({@code max_position_embeddings}).
+ * Prefill + incremental decoding over the compressed MLA cache ({@link MlaCache}, docs/model.md#compressed-cache).
+ * Prompts of different lengths are left-padded to a common length: pad slots are masked out as keys and positions count
+ * real tokens only, so every row produces what it would alone (tested). Per step: logits of each row's last token →
+ * {@link Sampler} → the new token is fed back as a one-token step. A row stops at a stop id, at {@code maxNewTokens},
+ * or when its length reaches the model's context ({@code max_position_embeddings}).
  */
 public final class Generator {
 

@@ -1,5 +1,5 @@
 /**
- * Text generation over the compressed MLA cache (SPEC §4.3; DESIGN "Generation"). Reading order:
+ * Text generation over the compressed MLA cache (docs/model.md#compressed-cache). Reading order:
  * {@link moonlight4j.generate.Sampler} (greedy / temperature / top-k / top-p, seeded) →
  * {@link moonlight4j.generate.GenerationConfig} → {@link moonlight4j.generate.Generator} (left-padded batch, prefill,
  * one-token steps, stop ids, streaming callback). The model side is {@link moonlight4j.model.MlaCache} (latent + rope

@@ -29,8 +29,8 @@ import java.util.Random;
  * <p>Training goes through the effective weight, so no layer needs a LoRA branch: put {@link #effective} into the
  * model's parameters, run forward and backward as for full fine-tuning, and turn each {@code dW} into the adapters'
  * gradients with {@link #gradients} ({@code dA = s·Bᵀ·dW}, {@code dB = s·dW·Aᵀ}, the chain rule through
- * {@code W + s·B·A}). Both adapter matrices are 2-D hidden matrices, so Muon's split rule (SPEC §1.5) sends them to
- * Muon.
+ * {@code W + s·B·A}). Both adapter matrices are 2-D hidden matrices, so Muon's split rule
+ * (docs/muon.md#parameter-split) sends them to Muon.
  */
 public final class LoraAdapters {
 

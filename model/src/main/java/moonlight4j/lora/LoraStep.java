@@ -14,8 +14,8 @@ import java.util.Map;
  * One LoRA training step on top of any trainer that yields gradients of the model's weights: the forward and backward
  * run on the effective weights {@code W + s·B·A} ({@link #effectiveWeights}), {@link LoraAdapters#gradients} turns
  * each targeted {@code dW} into {@code (dA, dB)}, the optimizer updates only the adapters (with Muon, both are hidden
- * matrices under the release split rule, SPEC §1.5), and {@link #refresh} rebuilds the effective weights. The base
- * weights never change.
+ * matrices under the release split rule, docs/muon.md#parameter-split), and {@link #refresh} rebuilds the effective
+ * weights. The base weights never change.
  */
 public final class LoraStep {
 

@@ -14,7 +14,8 @@ import java.util.TreeSet;
  * but the output head) = every {@code *_proj} projection: attention {@code q_proj} (or {@code q_a_proj},
  * {@code q_b_proj}), {@code kv_a_proj_with_mqa}, {@code kv_b_proj}, {@code o_proj}, and the dense, routed-expert and
  * shared-expert {@code gate_proj}, {@code up_proj}, {@code down_proj}. The MoE router {@code mlp.gate} is a bare
- * parameter in the release (not an {@code nn.Linear}, SPEC §4.10), so PEFT cannot target it; full fine-tuning trains it.
+ * parameter in the release (not an {@code nn.Linear}, docs/model.md#initialisation), so PEFT cannot target it; full
+ * fine-tuning trains it.
  */
 public final class LoraTargets {
 

@@ -4,7 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 
 /**
- * The attention core of {@link MlaDecoding#ABSORB} (SPEC §4.3 (I) "absorb"): with {@code W_UK_h (dn, r)} and
+ * The attention core of {@link MlaDecoding#ABSORB} (docs/model.md#compressed-cache): with {@code W_UK_h (dn, r)} and
  * {@code W_UV_h (dv, r)} the rows of head h in {@code kv_b_proj.weight},
  * <pre>
  *   q_lat_h  = q_nope_h · W_UK_h                                   (B·n, r)   per head

@@ -7,9 +7,10 @@ import moonlight4j.api.Tensor;
 import java.util.Arrays;
 
 /**
- * The additive attention mask of the eager path (SPEC §4.1): 0 where key ≤ query, {@code finfo(dtype).min}
- * elsewhere, optionally combined with a caller's additive mask {@code (B, 1, T, T)}. Combined entries are clamped
- * at {@code finfo(dtype).min} so that two masked terms never sum to −∞ (which could make a softmax row NaN).
+ * The additive attention mask of the eager path (docs/model.md#forward-pass): 0 where key ≤ query,
+ * {@code finfo(dtype).min} elsewhere, optionally combined with a caller's additive mask {@code (B, 1, T, T)}. Combined
+ * entries are clamped at {@code finfo(dtype).min} so that two masked terms never sum to −∞ (which could make a softmax
+ * row NaN).
  */
 public final class AttentionMask {
 

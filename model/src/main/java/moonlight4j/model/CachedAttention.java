@@ -17,10 +17,10 @@ import java.util.Arrays;
  *   out = o_proj( softmax_fp32(Q·Kᵀ·scale + mask) · V )                       (B, n, C)
  * </pre>
  * Recomputing {@code k_nope, v} row by row (rather than DeepSeek's "absorb" of {@code W_UK}/{@code W_UV} into the
- * query and output, SPEC §4.3 (I)) keeps every rounding point of the full forward: on the reference backend the logits
- * of cached decoding are bit-identical to a full re-run (CachedGenerationTest measures it). Letters as in
- * {@link MlaAttention}; n new tokens, T cached positions after the append. {@link MlaDecoding#ABSORB} replaces the
- * rebuild by {@link AbsorbedAttention}.
+ * query and output, docs/model.md#compressed-cache) keeps every rounding point of the full forward: on the reference
+ * backend the logits of cached decoding are bit-identical to a full re-run (CachedGenerationTest measures it). Letters
+ * as in {@link MlaAttention}; n new tokens, T cached positions after the append. {@link MlaDecoding#ABSORB} replaces
+ * the rebuild by {@link AbsorbedAttention}.
  */
 final class CachedAttention {
 
@@ -71,7 +71,7 @@ final class CachedAttention {
         Tensor qNope = be.slice(qh, -1, 0, dn);                                               // (B, H, n, dn)
         Tensor qRot = be.rope(be.slice(qh, -1, dn, dq), positionIds, theta);                  // (B, H, n, dr)
 
-        // the compressed state of the new tokens, appended to the cache (R L787-791, L810-812)
+        // the compressed state of the new tokens, appended to the cache
         Tensor ckv = Linear.forward(be, x, params.get(p + "kv_a_proj_with_mqa.weight", r + dr, c)); // (B, n, r+dr)
         Tensor latentNew = kvaNorm.forward(be.slice(ckv, -1, 0, r));                         // (B, n, r)
         Tensor kPe = be.reshape(be.slice(ckv, -1, r, r + dr), b, 1, n, dr);                   // (B, 1, n, dr)
@@ -85,7 +85,7 @@ final class CachedAttention {
         }
         Tensor ropeKey = be.reshape(cached[1], b, 1, t, dr);                                  // (B, 1, T, dr)
 
-        // per-head keys and values rebuilt from the latent (R L792-800)
+        // per-head keys and values rebuilt from the latent
         Tensor kv = Linear.forward(be, cached[0], kvB);                                       // (B, T, H·(dn+dv))
         Tensor kvh = be.permute(be.reshape(kv, b, t, h, dn + dv), 0, 2, 1, 3);               // (B, H, T, dn+dv)
         Tensor kNope = be.slice(kvh, -1, 0, dn);                                              // (B, H, T, dn)

@@ -8,8 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@link MoonlightModel}'s forward (SPEC §4.1) one step at a time over an {@link MlaCache}: a step feeds n new tokens
- * per row (the whole prompt at prefill, one token per decoding step) and returns the logits of the last one.
+ * {@link MoonlightModel}'s forward (docs/model.md#forward-pass) one step at a time over an {@link MlaCache}: a step
+ * feeds n new tokens per row (the whole prompt at prefill, one token per decoding step) and returns the logits of the
+ * last one.
  * <pre>
  *   h = embed_tokens[ids]                                      (B, n, C)
  *   for i:  h = h + CachedAttn_i(RMSNorm_in(h));  h = h + FFN_i(RMSNorm_post(h))

@@ -4,7 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 
 /**
- * The causal-LM loss of HF {@code DeepseekV3ForCausalLM} (SPEC §4.1): logits at position t predict label t+1,
+ * The causal-LM loss of HF {@code DeepseekV3ForCausalLM} (docs/model.md#loss): logits at position t predict label t+1,
  * {@code L = (1/N) Σ_{t: label ≠ −100} −log softmax(logits_t)[label_{t+1}]}, the mean over the N non-ignored
  * targets (fp32 log-softmax). The last position of each row has no target. The sum comes from
  * {@link Backend#crossEntropySum}, so gradient accumulation and data parallelism can divide by a global count.

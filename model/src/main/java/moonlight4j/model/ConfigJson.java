@@ -131,7 +131,7 @@ final class ConfigJson {
         JsonNode ropeScaling = json.get("rope_scaling");
         if (ropeScaling != null && !ropeScaling.isNull()) {
             throw new IllegalArgumentException(source + ": config field 'rope_scaling' = " + ropeScaling
-                    + " is not supported: YaRN/rope scaling is not implemented (SPEC §4.5); Moonlight has null");
+                    + " is not supported: YaRN/rope scaling is not implemented (docs/model.md#attention-scores); Moonlight has null");
         }
         Map<String, JsonNode> unused = new TreeMap<>();
         List<String> unknown = new ArrayList<>();
@@ -172,9 +172,9 @@ final class ConfigJson {
         require(c.nSharedExperts() == null || c.nSharedExperts() >= 0, "n_shared_experts", c.nSharedExperts(),
                 "must be null or ≥ 0");
         require("noaux_tc".equals(c.topkMethod()), "topk_method", c.topkMethod(),
-                "is not implemented: only \"noaux_tc\" (SPEC §4.7)");
+                "is not implemented: only \"noaux_tc\" (docs/model.md#router)");
         require("sigmoid".equals(c.scoringFunc()), "scoring_func", c.scoringFunc(),
-                "is not implemented: only \"sigmoid\" (SPEC §4.7)");
+                "is not implemented: only \"sigmoid\" (docs/model.md#router)");
         require("silu".equals(c.hiddenAct()), "hidden_act", c.hiddenAct(), "is not implemented: only \"silu\"");
         require(!c.attentionBias(), "attention_bias", true, "is not implemented: only false");
         require(!c.tieWordEmbeddings(), "tie_word_embeddings", true,

@@ -4,7 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 
 /**
- * One pre-norm decoder layer (SPEC §4.1, R L1154-1240):
+ * One pre-norm decoder layer (docs/model.md#forward-pass):
  * {@code h = x + Attn(RMSNorm_in(x))}, {@code out = h + FFN(RMSNorm_post(h))}, FFN = dense {@link Mlp} or
  * {@link Moe}. HF prefix {@code model.layers.{i}.}: {@code input_layernorm}, {@code self_attn},
  * {@code post_attention_layernorm}, {@code mlp}.

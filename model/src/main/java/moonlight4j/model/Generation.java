@@ -4,9 +4,10 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 
 /**
- * Greedy decoding by full re-run (golden-data FORMAT §3.10): for each new token the whole sequence goes through
+ * Greedy decoding by full re-run (golden-data/FORMAT.md §3.10): for each new token the whole sequence goes through
  * {@link MoonlightModel#forward(Tensor)} and the arg-max of the last position's logits is appended. No EOS stop.
- * Simple and exact against the release's {@code use_cache=False} loop; a KV-cache decoder will replace it for speed.
+ * Exact against the release's {@code use_cache=False} loop and slow (the whole sequence again per token): the plain
+ * reference that the cached generator ({@code moonlight4j.generate.Generator} over {@link MlaCache}) is tested against.
  */
 public final class Generation {
 

@@ -10,8 +10,8 @@ import java.util.Map;
 /**
  * Parameter gradients keyed by Hugging Face name, filled by the layers' {@code backward}. A parameter that received no
  * gradient (an expert no token chose, every {@code e_score_correction_bias}) is <em>absent</em>: that is PyTorch's
- * {@code grad is None}, which the optimizers read as "skip entirely" (SPEC §1.10). Gradients of a parameter used
- * more than once (an expert across micro-batches) are summed.
+ * {@code grad is None}, which the optimizers read as "skip entirely" (docs/muon.md#grad-none). Gradients of a parameter
+ * used more than once (an expert across micro-batches) are summed.
  */
 public final class Grads implements AutoCloseable {
 

@@ -6,18 +6,19 @@ import moonlight4j.api.Tensor;
 import java.util.Arrays;
 
 /**
- * Multi-head latent attention, {@code DeepseekV3Attention} (SPEC §4.3, golden-data FORMAT §3.6), eager path:
+ * Multi-head latent attention, {@code DeepseekV3Attention} (docs/model.md#mla-attention, golden-data/FORMAT.md §3.6),
+ * eager path:
  * <pre>
  *   q            = q_proj(x)  or  q_b_proj(q_a_layernorm(q_a_proj(x)))     (B, T, H·(dn+dr))
  *   [c_kv | k_pe] = kv_a_proj_with_mqa(x)                                   (B, T, r + dr); k_pe one shared head
  *   [k_nope | v]  = kv_b_proj(kv_a_layernorm(c_kv))                         (B, T, H·(dn+dv))
- *   q_pe, k_pe   ← RoPE (input interleaved pairs, output HF half-split, SPEC §4.4)
+ *   q_pe, k_pe   ← RoPE (input interleaved pairs, output HF half-split, docs/model.md#rope-layout)
  *   Q = [q_nope | q_pe], K = [k_nope | k_pe broadcast to every head]         (B, H, T, dn+dr)
  *   P = softmax_fp32(Q·Kᵀ · (dn+dr)^−½ + mask)                               (B, H, T, T)
  *   out = o_proj( (P·V) as (B, T, H·dv) )
  * </pre>
- * kv_a_layernorm and q_a_layernorm use eps 1e-6, not rms_norm_eps (SPEC §4.2). Letters: B batch, T time, C hidden,
- * H heads, dn = qk_nope_head_dim, dr = qk_rope_head_dim, dv = v_head_dim, r = kv_lora_rank, rq = q_lora_rank.
+ * kv_a_layernorm and q_a_layernorm use eps 1e-6, not rms_norm_eps (docs/model.md#rmsnorm). Letters: B batch, T time, C
+ * hidden, H heads, dn = qk_nope_head_dim, dr = qk_rope_head_dim, dv = v_head_dim, r = kv_lora_rank, rq = q_lora_rank.
  */
 public final class MlaAttention extends Layer {
 
@@ -36,7 +37,7 @@ public final class MlaAttention extends Layer {
 
     private Saved saved;
 
-    /** Largest unmasked attention logit {@code scale·q·k} of the last training-mode forward (SPEC §2.9). */
+    /** Largest unmasked attention logit {@code scale·q·k} of the last training-mode forward (docs/model.md#attention-scores). */
     private double lastMaxLogit = Double.NaN;
 
     /** Largest attention logit of the last forward in training mode (NaN before one). */
@@ -64,7 +65,7 @@ public final class MlaAttention extends Layer {
     }
 
     /**
-     * The query projection (R L778-785), shared with cached decoding:
+     * The query projection, shared with cached decoding:
      * {@code q = q_proj(x)}, or with the low-rank query {@code q_b_proj(q_a_layernorm(q_a_proj(x)))}.
      *
      * @param x {@code (B, n, C)}
@@ -96,7 +97,7 @@ public final class MlaAttention extends Layer {
         Tensor qNope = be.slice(qh, -1, 0, dn);                                               // (B, H, T, dn)
         Tensor qPe = be.slice(qh, -1, dn, dq);                                                // (B, H, T, dr)
 
-        // compressed kv and the shared rope key (R L787-800)
+        // compressed kv and the shared rope key
         Tensor ckv = Linear.forward(be, x, params.get(p + "kv_a_proj_with_mqa.weight", r + dr, c)); // (B, T, r+dr)
         Tensor cKv = be.slice(ckv, -1, 0, r);                                                 // (B, T, r)
         Tensor kPe = be.reshape(be.slice(ckv, -1, r, r + dr), b, 1, t, dr);                   // (B, 1, T, dr)
@@ -106,7 +107,7 @@ public final class MlaAttention extends Layer {
         Tensor kNope = be.slice(kvh, -1, 0, dn);                                              // (B, H, T, dn)
         Tensor v = be.slice(kvh, -1, dn, dn + dv);                                            // (B, H, T, dv)
 
-        // RoPE on the rope parts only (R L810-812)
+        // RoPE on the rope parts only
         Tensor qRot = be.rope(qPe, positionIds, theta);                                      // (B, H, T, dr)
         Tensor kRot = be.rope(kPe, positionIds, theta);                                      // (B, 1, T, dr)
         Tensor[] heads = new Tensor[h];
@@ -115,7 +116,7 @@ public final class MlaAttention extends Layer {
         Tensor keys = be.concat(-1, kNope, be.concat(1, heads));                              // (B, H, T, dq)
 
         Core core = attend(be, queries, keys, v, mask, scale, b, h, t, t, dq, dv);
-        if (keepForBackward) {                                                                // for logging (SPEC §2.9)
+        if (keepForBackward) {                                                                // for logging (docs/model.md#attention-scores)
             try (Tensor mx = be.maxAll(core.masked())) {
                 lastMaxLogit = be.item(mx);
             }
@@ -131,7 +132,7 @@ public final class MlaAttention extends Layer {
 
     /**
      * The attention core, shared with the cached decoder ({@link CachedAttention}): scores, fp32 softmax, weighted
-     * values (R L827-863). {@code n} queries attend to {@code t} keys; queries {@code (B, H, n, dq)}, keys
+     * values. {@code n} queries attend to {@code t} keys; queries {@code (B, H, n, dq)}, keys
      * {@code (B, H, t, dq)}, v {@code (B, H, t, dv)}, additive mask broadcastable to {@code (B, H, n, t)}.
      */
     static Core attend(Backend be, Tensor queries, Tensor keys, Tensor v, Tensor mask, double scale,

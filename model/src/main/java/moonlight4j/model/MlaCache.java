@@ -8,7 +8,7 @@ import moonlight4j.api.TensorScope;
 import java.util.Arrays;
 
 /**
- * The compressed key/value cache of multi-head latent attention (SPEC §4.3, DESIGN "Generation"): per layer and per
+ * The compressed key/value cache of multi-head latent attention (docs/model.md#compressed-cache): per layer and per
  * token it keeps only what K and V are made from —
  * <pre>
  *   latent  = kv_a_layernorm(c_kv)      (B, T, r)    r  = kv_lora_rank       (512 in Moonlight)

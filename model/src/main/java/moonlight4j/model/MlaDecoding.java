@@ -1,7 +1,8 @@
 package moonlight4j.model;
 
 /**
- * How cached decoding turns the compressed MLA cache ({@link MlaCache}) back into attention (SPEC §4.3).
+ * How cached decoding turns the compressed MLA cache ({@link MlaCache}) back into attention
+ * (docs/model.md#compressed-cache).
  * <ul>
  *   <li>{@link #RECOMPUTE}: {@code [k_nope | v] = kv_b_proj(latent)} for every cached token at every step, then the
  *       eager attention — the release's rounding points exactly (bit-identical to a full re-run on the reference

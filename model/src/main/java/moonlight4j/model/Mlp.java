@@ -4,7 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 
 /**
- * The SwiGLU MLP used for the dense layers, each routed expert and the shared-expert block (SPEC §4.6):
+ * The SwiGLU MLP used for the dense layers, each routed expert and the shared-expert block (docs/model.md#dense-mlp):
  * {@code FFN(x) = down_proj( silu(gate_proj(x)) ⊙ up_proj(x) )}, no biases. HF parameters under the prefix:
  * {@code gate_proj.weight [I, C]}, {@code up_proj.weight [I, C]}, {@code down_proj.weight [C, I]}.
  */

@@ -9,10 +9,11 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Random initialisation for training from scratch (SPEC §4.10, R {@code _init_weights}): every linear weight and
- * the embedding ~ N(0, σ²) with σ = {@code initializer_range} (0.02), the router weight too (as the native
- * transformers code does), RMSNorm weights 1, {@code e_score_correction_bias} 0 (kept in fp32). Deterministic: each
- * tensor draws from its own stream seeded by (seed, name), so the values do not depend on the order of creation.
+ * Random initialisation for training from scratch (docs/model.md#initialisation, as the release's
+ * {@code _init_weights}): every linear weight and the embedding ~ N(0, σ²) with σ = {@code initializer_range} (0.02),
+ * the router weight too (as the native transformers code does), RMSNorm weights 1, {@code e_score_correction_bias} 0
+ * (kept in fp32). Deterministic: each tensor draws from its own stream seeded by (seed, name), so the values do not
+ * depend on the order of creation.
  */
 public final class ModelInit {
 

@@ -4,8 +4,9 @@ import java.util.LinkedHashMap;
 
 /**
  * Every parameter of the model with its shape, under its HF name, in the order of the HF module tree
- * (SPEC §3.5): {@code model.embed_tokens}, then per layer {@code self_attn}, {@code mlp}, the two norms, then
- * {@code model.norm}, {@code lm_head}. Used to initialise, to check a loaded checkpoint and to count parameters.
+ * (docs/model.md#tensor-names-and-shapes): {@code model.embed_tokens}, then per layer {@code self_attn}, {@code mlp},
+ * the two norms, then {@code model.norm}, {@code lm_head}. Used to initialise, to check a loaded checkpoint and to
+ * count parameters.
  */
 public final class ModelShapes {
 

@@ -8,11 +8,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code DeepseekV3MoE} (SPEC §4.8, golden-data FORMAT §3.5): {@code y = Σ_k w_k · Expert_{idx_k}(x) + Shared(x)}.
- * Tokens are dispatched per expert: the rows routed to expert e are gathered, run through its SwiGLU MLP in the
- * model dtype, cast to fp32, scaled by their routing weights and added into an fp32 accumulator (as the release sums
- * the weighted expert outputs in fp32, R L611-619), which is cast back to the model dtype before the shared
- * experts' output is added. HF parameters under the prefix: {@code gate.*}, {@code experts.{e}.*},
+ * {@code DeepseekV3MoE} (docs/model.md#moe-layer, golden-data/FORMAT.md §3.5): {@code y = Σ_k w_k · Expert_{idx_k}(x) +
+ * Shared(x)}. Tokens are dispatched per expert: the rows routed to expert e are gathered, run through its SwiGLU MLP in
+ * the model dtype, cast to fp32, scaled by their routing weights and added into an fp32 accumulator (as the release
+ * sums the weighted expert outputs in fp32 in {@code moe_infer}), which is cast back to the model dtype before the
+ * shared experts' output is added. HF parameters under the prefix: {@code gate.*}, {@code experts.{e}.*},
  * {@code shared_experts.*}.
  */
 public final class Moe extends Layer implements FeedForward {
@@ -23,7 +23,7 @@ public final class Moe extends Layer implements FeedForward {
     private final Mlp shared;                 // null when n_shared_experts is null or 0
     private final int hidden, k;
 
-    /** Routing of the last forward (kept for backward and for load-balancing statistics, SPEC §5). */
+    /** Routing of the last forward (kept for backward and for load-balancing statistics, docs/model.md#load-balancing). */
     private MoeGate.Routing lastRouting;
 
     /** Kept for backward per expert that received tokens: its token rows, slot positions and output. */

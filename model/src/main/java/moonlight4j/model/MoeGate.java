@@ -6,13 +6,14 @@ import moonlight4j.api.Tensor;
 import moonlight4j.api.TopK;
 
 /**
- * The router, {@code MoEGate} with {@code topk_method = noaux_tc} and sigmoid scoring (SPEC §4.7, golden-data
- * FORMAT §3.4). Per token x (computed in fp32 whatever the model dtype, R L427-432):
+ * The router, {@code MoEGate} with {@code topk_method = noaux_tc} and sigmoid scoring (docs/model.md#router,
+ * golden-data golden-data/FORMAT.md §3.4). Per token x (computed in fp32 whatever the model dtype, as the release
+ * does):
  * <pre>
  *   s      = σ(x_f32 · W_f32ᵀ)                       unbiased affinities, (N, E)
  *   c      = s + e_score_correction_bias              biased choice scores — used for selection only
  *   g_j    = sum of the top-2 c within group j        (n_group groups of E/n_group experts)
- *   c'     = c with every expert outside the topk_group best groups set to 0.0   (not −∞: R L445-459)
+ *   c'     = c with every expert outside the topk_group best groups set to 0.0   (not −∞)
  *   idx    = topk(c', k)
  *   w      = s[idx]                                   weights come from the unbiased scores
  *   w      = w / (Σw + 1e-20)                         only if k &gt; 1 and norm_topk_prob
@@ -61,7 +62,7 @@ public final class MoeGate extends Layer {
     public Routing forward(Tensor x) {
         int n = x.dim(0);
         DType rd = routerDtype(x.dtype());
-        Tensor xf = be.cast(x, rd);                                                 // (N, C) fp32 (R L427)
+        Tensor xf = be.cast(x, rd);                                                 // (N, C) fp32
         Tensor wf = be.cast(params.get(weight, experts, hidden), rd);               // (E, C)
         Tensor logits = be.matmul(xf, wf, false, true);                             // (N, E)
         Tensor s = be.sigmoid(logits);                                              // (N, E) unbiased scores
@@ -103,7 +104,7 @@ public final class MoeGate extends Layer {
     }
 
     /**
-     * Group-limited routing (R L442-459): group score = sum of the top-2 choice scores in each group; the
+     * Group-limited routing: group score = sum of the top-2 choice scores in each group; the
      * {@code topk_group} best groups are kept and every expert of another group gets choice score 0.0.
      */
     private Tensor keepBestGroups(Tensor choice, int n) {
@@ -129,7 +130,7 @@ public final class MoeGate extends Layer {
     }
 
     /**
-     * The router's compute dtype: fp32 for F32/BF16 models as the release (R L427-432); F64 stays F64 so that
+     * The router's compute dtype: fp32 for F32/BF16 models as the release; F64 stays F64 so that
      * gradient checks run in fp64 throughout.
      */
     static DType routerDtype(DType model) {

@@ -13,8 +13,8 @@ import java.util.Map;
 
 /**
  * The model hyper-parameters, read from a Hugging Face {@code config.json} with the field names and defaults of
- * {@code DeepseekV3Config} (SPEC §3.1). Only the fields Moonlight's forward pass uses are components; fields that
- * do not change the computation ({@code aux_loss_alpha}, {@code torch_dtype}, token ids, ...) are kept verbatim in
+ * {@code DeepseekV3Config} (docs/model.md#config). Only the fields Moonlight's forward pass uses are components; fields
+ * that do not change the computation ({@code aux_loss_alpha}, {@code torch_dtype}, token ids, ...) are kept verbatim in
  * {@link #unused()} so {@link #toJson()} writes them back; fields this code does not know are listed in
  * {@link #unknown()} (warnings for {@code moonlight inspect}). A field whose value would change the computation in
  * a way not implemented here ({@code rope_scaling}, {@code topk_method} other than {@code noaux_tc}, ...) is
@@ -87,7 +87,7 @@ public record MoonlightConfig(
         Map<String, JsonNode> unused,
         List<String> unknown) {
 
-    /** eps of {@code kv_a_layernorm} and {@code q_a_layernorm}: built without an eps argument (SPEC §4.2). */
+    /** eps of {@code kv_a_layernorm} and {@code q_a_layernorm}: built without an eps argument (docs/model.md#rmsnorm). */
     public static final double LATENT_NORM_EPS = 1e-6;
 
     /** Names of the built-in presets. */
@@ -124,7 +124,7 @@ public record MoonlightConfig(
         }
     }
 
-    /** A built-in preset: {@code moonlight-16b-a3b} (the released config, SPEC §3.1) or {@code tiny}. */
+    /** A built-in preset: {@code moonlight-16b-a3b} (the released config, docs/model.md#config) or {@code tiny}. */
     public static MoonlightConfig preset(String name) {
         if (!PRESETS.contains(name)) {
             throw new IllegalArgumentException("unknown preset '" + name + "', expected one of " + PRESETS);
@@ -143,19 +143,19 @@ public record MoonlightConfig(
         return ConfigJson.write(this);
     }
 
-    // ------------------------------------------------------------------ derived dimensions (SPEC §3.2)
+    // ------------------------------------------------------------------ derived dimensions (docs/model.md#parameter-counts)
 
     /** Per-head q/k dim: qk_nope + qk_rope (192 in Moonlight). */
     public int qHeadDim() {
         return qkNopeHeadDim + qkRopeHeadDim;
     }
 
-    /** softmax scale {@code (qk_nope + qk_rope)^−0.5}; no YaRN mscale since rope_scaling is null (SPEC §4.5). */
+    /** softmax scale {@code (qk_nope + qk_rope)^−0.5}; no YaRN mscale since rope_scaling is null (docs/model.md#attention-scores). */
     public double softmaxScale() {
         return Math.pow(qHeadDim(), -0.5);
     }
 
-    /** True when layer {@code i} is MoE (SPEC §4.1, R L1163-1171). */
+    /** True when layer {@code i} is MoE (docs/model.md#forward-pass). */
     public boolean isMoeLayer(int i) {
         return nRoutedExperts != null && i >= firstKDenseReplace && i % moeLayerFreq == 0;
     }

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code DeepseekV3ForCausalLM} as Moonlight uses it (SPEC §4.1):
+ * {@code DeepseekV3ForCausalLM} as Moonlight uses it (docs/model.md#forward-pass):
  * <pre>
  *   h = embed_tokens[ids]                       no scaling
  *   for i in 0..L−1:  h = DecoderLayer_i(h)     dense MLP for i &lt; first_k_dense_replace, MoE after
@@ -25,7 +25,7 @@ public final class MoonlightModel extends Layer {
 
     /**
      * Result of a forward. {@code logits} F32 {@code (B, T, V)}; {@code hiddenStates} (when asked for) as the release
-     * returns them (golden-data FORMAT §3.7): [0] the embeddings, [i] = output of layer i−1 for i = 1..L−1, [L] =
+     * returns them (golden-data/FORMAT.md §3.7): [0] the embeddings, [i] = output of layer i−1 for i = 1..L−1, [L] =
      * the final-normed output of the last layer; each {@code (B, T, C)} in the model dtype.
      */
     public record Output(Tensor logits, List<Tensor> hiddenStates) {

@@ -7,9 +7,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Parameter counts derived from a config through {@link ModelShapes} (SPEC §3.2). "Activated" counts, per MoE
- * layer, only {@code num_experts_per_tok} of the {@code n_routed_experts} routed experts (all experts of a layer
- * have the same size); the router weight, its bias and the shared experts are always active.
+ * Parameter counts derived from a config through {@link ModelShapes} (docs/model.md#parameter-counts). "Activated"
+ * counts, per MoE layer, only {@code num_experts_per_tok} of the {@code n_routed_experts} routed experts (all experts
+ * of a layer have the same size); the router weight, its bias and the shared experts are always active.
  *
  * @param total                 every parameter
  * @param embedding             {@code embed_tokens} + {@code lm_head}

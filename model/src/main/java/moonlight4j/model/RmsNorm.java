@@ -4,9 +4,9 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 
 /**
- * RMSNorm as the release computes it (SPEC §4.2): {@code y = w ⊙ cast(x_f32 · rsqrt(mean(x_f32²) + eps))} over the
- * last axis. HF parameter: {@code <prefix>weight [C]}. eps is {@code rms_norm_eps} for the input, post-attention
- * and final norms, 1e-6 for {@code kv_a_layernorm} / {@code q_a_layernorm}.
+ * RMSNorm as the release computes it (docs/model.md#rmsnorm): {@code y = w ⊙ cast(x_f32 · rsqrt(mean(x_f32²) + eps))}
+ * over the last axis. HF parameter: {@code <prefix>weight [C]}. eps is {@code rms_norm_eps} for the input,
+ * post-attention and final norms, 1e-6 for {@code kv_a_layernorm} / {@code q_a_layernorm}.
  */
 public final class RmsNorm extends Layer {
 

@@ -18,9 +18,9 @@ import java.util.Set;
  *   p = p − lr/(1 − β1^t) · m / (√v / √(1 − β2^t) + eps)
  * </pre>
  *
- * Unlike Muon's internal AdamW (SPEC §1.4) eps is added to the bias-corrected √v, so the effective eps differs by
- * {@code √(1−β2^t)}. toy_train's {@code --optimizer adamw} uses betas (0.9, 0.95), wd 0.1 (SPEC §1.8):
- * {@link Options#toyTrain()}.
+ * Unlike Muon's internal AdamW (docs/muon.md#internal-adamw) eps is added to the bias-corrected √v, so the effective
+ * eps differs by {@code √(1−β2^t)}. toy_train's {@code --optimizer adamw} uses betas (0.9, 0.95), wd 0.1
+ * (docs/muon.md#adamw-baseline): {@link Options#toyTrain()}.
  */
 public final class AdamW implements Optimizer {
 

@@ -1,7 +1,7 @@
 package moonlight4j.optim;
 
 /**
- * How Muon scales the learning rate of an {@code A×B} matrix (SPEC §1.3, §2.1).
+ * How Muon scales the learning rate of an {@code A×B} matrix (docs/muon.md#update-scale).
  *
  * <p>An orthogonalized full-rank {@code A×B} update has RMS {@code √(1/max(A,B))} (paper Lemma 1), so without a
  * correction big matrices get small updates and small ones large updates.

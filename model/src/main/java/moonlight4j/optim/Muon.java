@@ -9,17 +9,17 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Muon as released with Moonlight ({@code examples/toy_train.py}, class {@code Muon}), SPEC §1.10:
+ * Muon as released with Moonlight ({@code examples/toy_train.py}, class {@code Muon}), docs/muon.md#one-step:
  *
  * <pre>
  * for each param p with a gradient g:
- *   if split.useMuon(p):                                   # hidden matrices, SPEC §1.5
- *     buf = μ·buf + g                                      # Eq. 1, SPEC §1.2
+ *   if split.useMuon(p):                                   # hidden matrices, docs/muon.md#parameter-split
+ *     buf = μ·buf + g                                      # Eq. 1, docs/muon.md#momentum-and-nesterov
  *     g'  = nesterov ? g + μ·buf : buf
- *     O   = NS5(g')                                        # SPEC §1.1 (bf16 like the release)
- *     p   = p·(1 − lr·wd)                                  # Eq. 4, SPEC §1.3: decay with the unscaled lr first
- *     p   = p − lr·0.2·√max(A,B)·O                         # adjust_lr = match_rms_adamw
- *   else:                                                  # internal AdamW, SPEC §1.4
+ *     O   = NS5(g')                                        # docs/muon.md#newton-schulz (bf16 like the release)
+ *     p   = p·(1 − lr·wd)                                  # Eq. 3, docs/muon.md#decoupled-weight-decay: unscaled lr, first
+ *     p   = p − lr·0.2·√max(A,B)·O                         # Eq. 4, docs/muon.md#update-scale
+ *   else:                                                  # internal AdamW, docs/muon.md#internal-adamw
  *     t += 1;  m = lerp(m, g, 1−β1);  v = lerp(v, g², 1−β2)
  *     p = p·(1 − lr·wd);  p = p − lr·√(1−β2^t)/(1−β1^t) · m/(eps + √v)
  * </pre>
@@ -29,7 +29,8 @@ import java.util.Set;
 public final class Muon implements Optimizer {
 
     /**
-     * Hyper-parameters; {@link #defaults()} are the release's (SPEC §1.6) except lr, which is passed to each step.
+     * Hyper-parameters; {@link #defaults()} are the release's (docs/muon.md#defaults) except lr, which is passed to
+     * each step.
      *
      * @param weightDecay  decoupled weight decay λ, shared by both sides (release {@code wd}, 0.1)
      * @param momentum     μ (0.95)
@@ -100,7 +101,7 @@ public final class Muon implements Optimizer {
             String name = e.getKey();
             Tensor p = e.getValue();
             Tensor g = grads.get(name);
-            if (g == null) continue;                       // SPEC §1.10: grad None → skipped entirely
+            if (g == null) continue;                       // grad None → skipped entirely (docs/muon.md#grad-none)
             double rms = opt.split().useMuon(name, p.shape()) ? muonUpdate(name, p, g, lr) : adamwUpdate(name, p, g, lr);
             updateRms.put(name, rms);
         }
@@ -111,9 +112,9 @@ public final class Muon implements Optimizer {
     private double muonUpdate(String name, Tensor p, Tensor g, double lr) {
         int[] shape = p.shape();                                         // (A, B) = (out, in)
         Tensor buf = state.slot(name, MOMENTUM_BUFFER, g);
-        Tensor nsInput = MuonRule.momentum(be, buf, g, opt.momentum(), opt.nesterov());   // g' (SPEC §1.2)
+        Tensor nsInput = MuonRule.momentum(be, buf, g, opt.momentum(), opt.nesterov());   // g' (docs/muon.md#momentum-and-nesterov)
         try {
-            // The release views an n-D gradient as (size(0), −1) before NS (SPEC §1.2; dead there for 2-D params).
+            // The release views an n-D gradient as (size(0), −1) before NS (dead code there: its Muon parameters are all 2-D).
             Tensor matrix = shape.length == 2 ? nsInput : be.reshape(nsInput, shape[0], -1);
             try (Tensor o = opt.newtonSchulz().apply(be, matrix);        // O_t = NS5(g')        (A, B)
                  Tensor u = shape.length == 2 ? null : be.reshape(o, shape)) {
@@ -126,7 +127,7 @@ public final class Muon implements Optimizer {
         }
     }
 
-    /** The release's internal AdamW (SPEC §1.4) for a parameter that is not a hidden matrix. */
+    /** The release's internal AdamW (docs/muon.md#internal-adamw) for a parameter that is not a hidden matrix. */
     private double adamwUpdate(String name, Tensor p, Tensor g, double lr) {
         long t = state.nextStep(name);                                   // per-parameter step count
         Tensor m = state.slot(name, MOMENT1, g);

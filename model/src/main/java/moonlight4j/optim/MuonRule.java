@@ -6,8 +6,9 @@ import moonlight4j.api.Tensor;
 
 /**
  * The element-wise pieces of Muon's update as pure functions on tensors, shared by {@link Muon} (whole parameters)
- * and {@code moonlight4j.dist.DistributedMuon} (ZeRO-1 slices, SPEC §2.4). Every piece except Newton–Schulz is
- * element-wise, so applying it to a flat slice of a parameter gives the same bits as applying it to the whole.
+ * and {@code moonlight4j.dist.DistributedMuon} (ZeRO-1 slices, docs/muon.md#distributed-muon). Every piece except
+ * Newton–Schulz is element-wise, so applying it to a flat slice of a parameter gives the same bits as applying it to
+ * the whole.
  */
 public final class MuonRule {
 
@@ -15,7 +16,7 @@ public final class MuonRule {
     }
 
     /**
-     * Eq. 1 (SPEC §1.2) in place on {@code buf}, then the Newton–Schulz input:
+     * Eq. 1 (docs/muon.md#momentum-and-nesterov) in place on {@code buf}, then the Newton–Schulz input:
      * <pre>
      *   buf = μ·buf + g
      *   g'  = nesterov ? g + μ·buf : buf
@@ -32,8 +33,9 @@ public final class MuonRule {
     }
 
     /**
-     * Eq. 4 (SPEC §1.3) in place on {@code p}: {@code p = p·(1 − lr·wd)} (decay with the unscaled lr first), then
-     * {@code p = p − adjustedLr·o}. {@code o} is the orthogonalized update (or the matching slice of it).
+     * Eq. 3 and 4 (docs/muon.md#decoupled-weight-decay) in place on {@code p}: {@code p = p·(1 − lr·wd)} (decay with
+     * the unscaled lr first), then {@code p = p − adjustedLr·o}. {@code o} is the orthogonalized update (or the
+     * matching slice of it).
      */
     public static void applyUpdate(Backend be, Tensor p, Tensor o, double lr, double weightDecay, double adjustedLr) {
         be.scaleInPlace(p, 1 - lr * weightDecay);                        // W·(1 − η·λ)
@@ -45,7 +47,7 @@ public final class MuonRule {
     }
 
     /**
-     * The release's internal AdamW (SPEC §1.4) in place on {@code p}, {@code m}, {@code v} at step {@code t}:
+     * The release's internal AdamW (docs/muon.md#internal-adamw) in place on {@code p}, {@code m}, {@code v} at step {@code t}:
      * <pre>
      *   m = lerp(m, g, 1−β1);  v = lerp(v, g², 1−β2)
      *   p = p·(1 − lr·wd);     p = p − lr·√(1−β2^t)/(1−β1^t) · m/(eps + √v)

@@ -8,7 +8,7 @@ import moonlight4j.api.Tensor;
 import java.util.List;
 
 /**
- * Newton–Schulz orthogonalization, the release's {@code zeropower_via_newtonschulz5} (SPEC §1.1):
+ * Newton–Schulz orthogonalization, the release's {@code zeropower_via_newtonschulz5} (docs/muon.md#newton-schulz):
  *
  * <pre>
  *   X = cast(G)                       bf16 in the release (fp32 option: the golden "ns_float" variant)
@@ -28,10 +28,10 @@ import java.util.List;
  */
 public final class NewtonSchulz {
 
-    /** Added to the Frobenius norm (not its square) before dividing (SPEC §1.1 step 4). */
+    /** Added to the Frobenius norm (not its square) before dividing (docs/muon.md#newton-schulz). */
     public static final double EPS = 1e-7;
 
-    /** Steps of the release ({@code ns_steps = 5}, SPEC §1.6). */
+    /** Steps of the release ({@code ns_steps = 5}, docs/muon.md#defaults). */
     public static final int DEFAULT_STEPS = 5;
 
     private final List<NsCoefficients> schedule;

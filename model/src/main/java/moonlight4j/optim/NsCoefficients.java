@@ -6,10 +6,10 @@ import java.util.List;
 /**
  * The coefficients of one quintic Newton–Schulz iteration {@code X ← a·X + b·(XXᵀ)X + c·(XXᵀ)²X} (paper Eq. 2).
  *
- * <p>The release uses {@link #MUON} for every iteration (SPEC §1.1). They are chosen to push small singular values
- * up fast, not to converge: the iteration maps singular values into roughly [0.68, 1.14] instead of onto 1, "which
- * turns out not to hurt" (Keller Jordan). Other schedules, e.g. Polar Express, give different coefficients per
- * iteration; {@link NewtonSchulz} takes a list.
+ * <p>The release uses {@link #MUON} for every iteration (docs/muon.md#newton-schulz). They are chosen to push small
+ * singular values up fast, not to converge: the iteration maps singular values into roughly [0.68, 1.14] instead of
+ * onto 1, "which turns out not to hurt" (Keller Jordan). Other schedules, e.g. Polar Express, give different
+ * coefficients per iteration; {@link NewtonSchulz} takes a list.
  */
 public record NsCoefficients(double a, double b, double c) {
 

@@ -7,9 +7,9 @@ import java.util.Map;
 /**
  * An optimizer over name-keyed parameters (HF names, e.g. {@code model.layers.3.mlp.experts.17.down_proj.weight}).
  *
- * <p>Grad-None semantics (SPEC §1.10): a parameter without an entry in {@code grads} is skipped entirely in that step —
- * no weight decay, no state change, no step count. This is how unused experts and {@code e_score_correction_bias}
- * behave in the release.
+ * <p>Grad-None semantics (docs/muon.md#grad-none): a parameter without an entry in {@code grads} is skipped entirely in
+ * that step — no weight decay, no state change, no step count. This is how unused experts and
+ * {@code e_score_correction_bias} behave in the release.
  */
 public interface Optimizer extends AutoCloseable {
 

@@ -31,7 +31,7 @@ final class OptimizerState implements AutoCloseable {
         this.slots = Set.copyOf(slots);
     }
 
-    /** The slot tensor of {@code param}, zeros shaped like {@code like} on first use (SPEC §1.2: zeros_like(g)). */
+    /** The slot tensor of {@code param}, zeros shaped like {@code like} on first use (docs/muon.md#momentum-and-nesterov: zeros_like(g)). */
     Tensor slot(String param, String slot, Tensor like) {
         String key = param + "." + slot;
         Tensor t = tensors.get(key);

@@ -8,10 +8,10 @@ import java.util.Map;
 /**
  * Which parameters Muon updates and which go to its internal AdamW.
  *
- * <p>The release rule ({@code get_optimizer}, SPEC §1.5): a parameter goes to Muon iff it has {@code ndim ≥ 2} and its
- * name contains neither {@code embed_tokens} nor {@code lm_head}. So hidden matrices (attention projections, MLP and
- * expert weights, the router weight) use Muon; embeddings, the output head, norms, biases and
- * {@code e_score_correction_bias} use AdamW.
+ * <p>The release rule ({@code get_optimizer}, docs/muon.md#parameter-split): a parameter goes to Muon iff it has
+ * {@code ndim ≥ 2} and its name contains neither {@code embed_tokens} nor {@code lm_head}. So hidden matrices
+ * (attention projections, MLP and expert weights, the router weight) use Muon; embeddings, the output head, norms,
+ * biases and {@code e_score_correction_bias} use AdamW.
  */
 @FunctionalInterface
 public interface ParamSplit {
@@ -19,10 +19,10 @@ public interface ParamSplit {
     /** True when the parameter {@code name} of shape {@code shape} is updated by Muon. */
     boolean useMuon(String name, int[] shape);
 
-    /** The release rule of {@code get_optimizer} (SPEC §1.5). */
+    /** The release rule of {@code get_optimizer} (docs/muon.md#parameter-split). */
     ParamSplit RELEASE = ParamSplit::release;
 
-    /** SPEC §1.5: {@code ndim ≥ 2 and "embed_tokens" not in name and "lm_head" not in name}. */
+    /** docs/muon.md#parameter-split: {@code ndim ≥ 2 and "embed_tokens" not in name and "lm_head" not in name}. */
     static boolean release(String name, int[] shape) {
         return shape.length >= 2 && !name.contains("embed_tokens") && !name.contains("lm_head");
     }

@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * Settings of a supervised fine-tuning run.
  *
- * @param optimizer   {@code muon} (Muon on hidden matrices, its internal AdamW on the rest, SPEC §1.5) or {@code adamw}
+ * @param optimizer   {@code muon} (Muon on hidden matrices, its internal AdamW on the rest, docs/muon.md#parameter-split) or {@code adamw}
  * @param lr          peak learning rate
  * @param weightDecay decoupled weight decay
  * @param epochs      passes over the training conversations
@@ -14,7 +14,7 @@ import java.util.List;
  * @param loraRank    0 for full fine-tuning, else the LoRA rank r
  * @param loraAlpha   LoRA alpha (scaling alpha / r)
  * @param loraTargets {@code all-linear} or module names ({@link moonlight4j.lora.LoraTargets})
- * @param biasUpdate  full fine-tuning: the aux-loss-free bias update speed u (SPEC §5; 0 = bias frozen); LoRA keeps
+ * @param biasUpdate  full fine-tuning: the aux-loss-free bias update speed u (docs/model.md#load-balancing; 0 = bias frozen); LoRA keeps
  *                    every base weight, the bias included, frozen
  * @param schedule    {@code cosine}: linear warm-up then cosine decay to 0 over the run (ms-swift's and toy_train's
  *                    default, {@link moonlight4j.train.LrSchedule}); {@code constant}: warm-up then {@code lr}

@@ -41,8 +41,8 @@ import java.util.function.IntConsumer;
  * </pre>
  * with {@code lr_k} from the options' schedule (cosine with warm-up by default) over the whole run.
  * The MoE's {@code e_score_correction_bias} gets no gradient (grad None); in full fine-tuning it follows the
- * aux-loss-free rule ({@link LoadBalancer}, SPEC §5) after each step — counting every routed token of the batch,
- * padding included — and in LoRA runs it stays frozen with the rest of the base model.
+ * aux-loss-free rule ({@link LoadBalancer}, docs/model.md#load-balancing) after each step — counting every routed token
+ * of the batch, padding included — and in LoRA runs it stays frozen with the rest of the base model.
  */
 public final class SftTrainer implements AutoCloseable {
 
@@ -105,7 +105,7 @@ public final class SftTrainer implements AutoCloseable {
                 : opt.optimizer().equals("muon") ? new Muon(be, muon) : new AdamW(be, adamw);
         if (optimizer instanceof Zero1Optimizer z) z.setClip(opt.clip());        // clips the summed gradient
         // what the optimizer updates in full fine-tuning: every weight but the router biases, which never have a
-        // gradient (SPEC §5: the LoadBalancer moves them) and stay fp32 in a bf16 model, where ZeRO-1's one flat
+        // gradient (docs/model.md#load-balancing: the LoadBalancer moves them) and stay fp32 in a bf16 model, where ZeRO-1's one flat
         // buffer of one dtype could not hold them
         this.optimized = new java.util.LinkedHashMap<>();
         for (String n : base.names()) if (!n.endsWith(".e_score_correction_bias")) optimized.put(n, base.get(n));
@@ -163,7 +163,7 @@ public final class SftTrainer implements AutoCloseable {
             if (lora == null) {
                 norm = zero1 != null ? Double.NaN : GradClip.clip(be, grads.asMap(), opt.clip());
                 optimizer.step(optimized, grads.asMap(), lr);
-                balancer.update();                                                     // SPEC §5, after the step
+                balancer.update();                                                     // docs/model.md#load-balancing, after the step
             } else {
                 norm = LoraStep.step(be, lora, optimizer, grads.asMap(), lr, zero1 != null ? 0 : opt.clip()).gradNorm();
                 LoraStep.refresh(be, lora, base, weights);

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Renders a conversation as the text a Moonlight Instruct model reads (SPEC §3.4).
+ * Renders a conversation as the text a Moonlight Instruct model reads (docs/tokenizer.md#chat-template).
  *
  * <p>Built-in format (no newlines anywhere), one block per message:
  * <pre>
@@ -32,13 +32,13 @@ import java.util.Optional;
  * {@code raise_exception(msg)} function).
  *
  * <p>Default system prompt: the released template's default (what it inserts when the conversation has no system
- * turn) is unverified (SPEC §7.5), so none is ever assumed. {@link #withDefaultSystemPrompt} sets one explicitly: it
- * is then put first as a system message whenever the conversation has no system message, on either path.
+ * turn) is not confirmed by a public source, so none is ever assumed. {@link #withDefaultSystemPrompt} sets one
+ * explicitly: it is then put first as a system message whenever the conversation has no system message, on either path.
  * {@link #MOONLIGHT_README_SYSTEM_PROMPT} is the one the Moonlight README's example passes.
  */
 public final class ChatTemplate {
 
-    /** The system prompt of the Moonlight README's example [S1] — an example, not a verified template default. */
+    /** The system prompt of the Moonlight README's example — an example, not a verified template default. */
     public static final String MOONLIGHT_README_SYSTEM_PROMPT = "You are a helpful assistant provided by Moonshot-AI.";
 
     private static final Map<String, String> ROLE_MARKERS = Map.of(

@@ -4,10 +4,10 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Step 1 of Moonlight's {@code encode} (SPEC §3.3): before tiktoken sees a text, it is cut into windows of
- * {@value #MAX_ENCODE_CHARS} characters, and each window into substrings in which no run of consecutive whitespace
- * characters, nor of consecutive non-whitespace characters, is longer than {@value #MAX_CONSECUTIVE_CHARS}. Each
- * substring is then encoded on its own, so no token and no special-token match crosses a cut.
+ * Step 1 of Moonlight's {@code encode} (docs/tokenizer.md#encode-windows): before tiktoken sees a text, it is cut into
+ * windows of {@value #MAX_ENCODE_CHARS} characters, and each window into substrings in which no run of consecutive
+ * whitespace characters, nor of consecutive non-whitespace characters, is longer than {@value #MAX_CONSECUTIVE_CHARS}.
+ * Each substring is then encoded on its own, so no token and no special-token match crosses a cut.
  *
  * <p>"Character" is a Python {@code str} element, i.e. a Unicode code point (never half of a surrogate pair), and
  * whitespace is Python's {@code str.isspace()} ({@link #isPythonSpace}).

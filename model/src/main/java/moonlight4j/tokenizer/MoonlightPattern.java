@@ -4,9 +4,10 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * Moonlight's pre-tokenization pattern (SPEC §3.3, {@code TikTokenTokenizer.pat_str}): eight alternatives joined by
- * {@code |}, tried in order at each position, leftmost-first (the regex engine is backtracking in both tiktoken's
- * fancy-regex and {@code java.util.regex}, so the first alternative that matches wins, not the longest).
+ * Moonlight's pre-tokenization pattern (docs/tokenizer.md#pattern, {@code TikTokenTokenizer.pat_str}): eight
+ * alternatives joined by {@code |}, tried in order at each position, leftmost-first (the regex engine is backtracking
+ * in both tiktoken's fancy-regex and {@code java.util.regex}, so the first alternative that matches wins, not the
+ * longest).
  *
  * <ol>
  *   <li>{@code [\p{Han}]+} — a run of Han characters;</li>

@@ -6,14 +6,14 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The special tokens of a Moonlight tokenizer: names and ids (SPEC §3.3).
+ * The special tokens of a Moonlight tokenizer: names and ids (docs/tokenizer.md#special-tokens).
  *
  * <p>Moonlight's {@code TikTokenTokenizer} gives the {@code 256 + 2} ids right after the base vocabulary
  * ({@code numBase … numBase + 257}) a name each: the {@code content} of {@code added_tokens_decoder[id]} in
  * {@code tokenizer_config.json} where present, else {@code <|reserved_token_{id}|>}. In the released vocabulary
  * ({@code numBase} = 163,584) the known ones sit at fixed offsets: {@code [BOS]} +0, {@code [EOS]} +1,
  * {@code <|im_end|>} +2, {@code <|im_user|>} +3, {@code <|im_assistant|>} +4, {@code <|im_system|>} +10,
- * {@code <|im_middle|>} +17. {@code [UNK]}/{@code [PAD]} ids are unverified (SPEC §7) and are not placed by
+ * {@code <|im_middle|>} +17. {@code [UNK]}/{@code [PAD]} ids are not confirmed by a public source and are not placed by
  * {@link #moonlightLayout}.
  */
 public final class SpecialTokens {

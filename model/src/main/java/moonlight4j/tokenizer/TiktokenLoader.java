@@ -11,7 +11,8 @@ import java.util.HashMap;
 
 /**
  * Loads a Moonlight tokenizer from a model directory: {@code tiktoken.model} (the rank table) and
- * {@code tokenizer_config.json} (special-token names), as {@code TikTokenTokenizer.__init__} does (SPEC §3.3).
+ * {@code tokenizer_config.json} (special-token names), as {@code TikTokenTokenizer.__init__} does
+ * (docs/tokenizer.md#special-tokens).
  *
  * <p>{@code tiktoken.model}: one {@code base64(token bytes) rank} per line ({@code load_tiktoken_bpe}); empty lines
  * are skipped; lines end in {@code \n}, {@code \r\n} or {@code \r}. Checked here, each failure naming the file and

@@ -15,7 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Moonlight's tokenizer (SPEC §3.3): tiktoken byte-level BPE over a rank table, Moonlight's pre-tokenization
+ * Moonlight's tokenizer (docs/tokenizer.md): tiktoken byte-level BPE over a rank table, Moonlight's pre-tokenization
  * pattern ({@link MoonlightPattern}), its special tokens ({@link SpecialTokens}) and its encode wrapper
  * ({@link EncodeWindows}).
  *

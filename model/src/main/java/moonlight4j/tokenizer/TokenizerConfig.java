@@ -11,7 +11,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 
 /**
- * The parts of an HF {@code tokenizer_config.json} that Moonlight's tokenizer reads (SPEC §3.3–3.4).
+ * The parts of an HF {@code tokenizer_config.json} that Moonlight's tokenizer reads (docs/tokenizer.md).
  *
  * @param addedTokens  {@code added_tokens_decoder}: id → {@code content}
  * @param bosToken     {@code bos_token} (a string or an {@code AddedToken} object); {@code [BOS]} when absent or null,

@@ -1,5 +1,5 @@
 /**
- * Moonlight's tokenizer (SPEC §3.3) and chat format (SPEC §3.4), in reading order:
+ * Moonlight's tokenizer (docs/tokenizer.md) and chat format (docs/tokenizer.md#chat-template), in reading order:
  * <ol>
  *   <li>{@link moonlight4j.tokenizer.MoonlightPattern} — the pre-tokenization regex;</li>
  *   <li>{@link moonlight4j.tokenizer.SpecialTokens} — the 258 special ids after the ranks and their names;</li>

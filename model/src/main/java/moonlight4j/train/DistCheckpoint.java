@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The data-parallel side of {@link TrainCheckpoint} (issue 8): the save every rank takes part in, phase by phase with
+ * The data-parallel side of {@link TrainCheckpoint}: the save every rank takes part in, phase by phase with
  * the ranks agreeing after each, and the agreement that every rank could read a checkpoint before resuming.
  */
 final class DistCheckpoint {

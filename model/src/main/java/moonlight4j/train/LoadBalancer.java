@@ -11,8 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Aux-loss-free load balancing (SPEC §5, Moonlight's variant of DeepSeek-V3's rule), per MoE layer and optimizer
- * step:
+ * Aux-loss-free load balancing (docs/model.md#load-balancing, Moonlight's variant of DeepSeek-V3's rule), per MoE layer
+ * and optimizer step:
  * <pre>
  *   c_i = number of (token, slot) selections of expert i over the step's global batch (every micro-batch)
  *   e_i = mean(c) − c_i            (&gt; 0: under-loaded);   σ_i = sign(e_i)

@@ -2,7 +2,7 @@ package moonlight4j.train;
 
 /**
  * toy_train's schedule, {@code get_cosine_schedule_with_warmup(num_warmup_steps, num_training_steps, 0.5)}
- * (SPEC §1.7): linear warm-up then cosine decay to 0,
+ * (docs/muon.md#training-loop-and-schedule): linear warm-up then cosine decay to 0,
  * <pre>
  *   f(k) = k / W                                              k &lt; W
  *   f(k) = max(0, ½(1 + cos(π · (k − W) / max(1, T − W))))    otherwise

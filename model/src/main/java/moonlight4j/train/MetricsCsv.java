@@ -14,8 +14,8 @@ import java.util.Map;
 /**
  * {@code metrics.csv}: one row per optimizer step — {@code run, step, tokens, loss, val_loss} (empty when not
  * evaluated), {@code lr, grad_norm, tokens_per_s, optimizer_s, max_attn_logit, max_load_violation}, then
- * {@code update_rms:<param>} and {@code weight_rms:<param>} for every matrix parameter (SPEC §2.1 / Table 1).
- * Rows of several runs (Muon and AdamW) share one file, told apart by {@code run}.
+ * {@code update_rms:<param>} and {@code weight_rms:<param>} for every matrix parameter (paper Table 1,
+ * docs/muon.md#update-scale). Rows of several runs (Muon and AdamW) share one file, told apart by {@code run}.
  */
 public final class MetricsCsv implements AutoCloseable {
 

@@ -9,8 +9,8 @@ import java.util.Map;
  * @param loss             mean training loss of the step's global batch (before the update)
  * @param lr               learning rate used
  * @param gradNorm         global gradient norm before clipping
- * @param maxAttnLogit     largest attention logit over all layers and micro-batches (SPEC §2.9)
- * @param maxLoadViolation max over MoE layers and experts of |c_i − mean c| / mean c (SPEC §5); 0 for dense
+ * @param maxAttnLogit     largest attention logit over all layers and micro-batches (docs/model.md#attention-scores)
+ * @param maxLoadViolation max over MoE layers and experts of |c_i − mean c| / mean c (docs/model.md#load-balancing); 0 for dense
  * @param expertLoad       per MoE layer, selections per expert in this step
  * @param updateRms        per parameter, the RMS of the applied update (optimizer's report)
  * @param seconds          wall time of the step; {@code optimizerSeconds} of it in the optimizer update

@@ -39,7 +39,7 @@ import java.util.stream.Stream;
  * leaves the last good checkpoint loadable. The random state is the data order's (seed, epoch, position): the
  * permutation of an epoch is a function of (seed, epoch), so nothing else needs saving.
  *
- * <p>Data-parallel runs (issue 8) write per-rank ZeRO-1 shards {@code optimizer-rank-00001-of-00004.safetensors}
+ * <p>Data-parallel runs write per-rank ZeRO-1 shards {@code optimizer-rank-00001-of-00004.safetensors}
  * instead of {@code optimizer.safetensors}; rank 0 writes the model (identical on every rank after the all-gather)
  * and {@code trainer_state.json}. All ranks write into the same hidden directory (so ranks on several machines need
  * a shared filesystem) and agree after each phase: the rename happens only when every rank reports its shard

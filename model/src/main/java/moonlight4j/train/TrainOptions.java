@@ -4,11 +4,12 @@ import java.util.List;
 
 /**
  * Hyper-parameters of a run. {@code optimizer}: {@code muon} (the release Muon: match_rms_adamw, AdamW backup for
- * non-matrices, SPEC §1.10) or {@code adamw} (toy_train's baseline, betas (0.9, 0.95), eps 1e-8, SPEC §1.8).
+ * non-matrices, docs/muon.md#one-step) or {@code adamw} (toy_train's baseline, betas (0.9, 0.95), eps 1e-8,
+ * docs/muon.md#adamw-baseline).
  *
  * @param lr         peak learning rate of the warm-up + cosine schedule ({@link LrSchedule})
  * @param clip       global-norm gradient clipping threshold, 0 = off
- * @param biasUpdate u of the aux-loss-free bias update (SPEC §5), 0 = off
+ * @param biasUpdate u of the aux-loss-free bias update (docs/model.md#load-balancing), 0 = off
  * @param gradAccum  micro-batches per optimizer step (the loss is the mean over all of their targets)
  * @param seed       seeds the data order (model init is seeded separately by the caller)
  * @param saveEvery  checkpoint every N steps, 0 = never

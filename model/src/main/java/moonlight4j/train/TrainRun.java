@@ -40,7 +40,7 @@ public final class TrainRun {
         return run(be, cfg, params, train, val, opt, resume, runDir, metrics, evalEvery, evalChunks, quiet, null);
     }
 
-    /** {@code comm}: data-parallel rank (issue 8); a rank other than 0 passes {@code metrics == null}, no val. */
+    /** {@code comm}: data-parallel rank; a rank other than 0 passes {@code metrics == null}, no val. */
     public static Result run(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TokenDataset val,
                       TrainOptions opt, Path resume, Path runDir, MetricsCsv metrics, int evalEvery, int evalChunks,
                       boolean quiet, Collective comm) throws IOException {

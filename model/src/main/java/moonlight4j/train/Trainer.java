@@ -23,10 +23,11 @@ import java.util.Arrays;
 import java.util.Map;
 
 /**
- * The training loop of one run, toy_train's order per step (SPEC §1.7): for each micro-batch forward, loss,
- * backward (gradients summed in a name-keyed map; the loss is the mean over the whole step's targets), then a
- * finite check, optional global-norm clipping, {@code optimizer.step(lr_k)} with grads None for parameters that took
- * no part, the aux-loss-free bias update (SPEC §5), and the gradients dropped (zero_grad(set_to_none)).
+ * The training loop of one run, toy_train's order per step (docs/muon.md#training-loop-and-schedule): for each
+ * micro-batch forward, loss, backward (gradients summed in a name-keyed map; the loss is the mean over the whole step's
+ * targets), then a finite check, optional global-norm clipping, {@code optimizer.step(lr_k)} with grads None for
+ * parameters that took no part, the aux-loss-free bias update (docs/model.md#load-balancing), and the gradients dropped
+ * (zero_grad(set_to_none)).
  */
 public final class Trainer implements AutoCloseable {
 
@@ -41,7 +42,7 @@ public final class Trainer implements AutoCloseable {
     private final LoadBalancer balancer;
     private final LrSchedule schedule;
     private int step;
-    private final Collective comm;                 // data parallelism (issue 8); null: one process
+    private final Collective comm;                 // data parallelism; null: one process
 
     public Trainer(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TrainOptions opt) {
         this(be, cfg, params, train, opt, null);
@@ -62,7 +63,7 @@ public final class Trainer implements AutoCloseable {
         this.train = train;
         this.opt = opt;
         if (model.dtype() != DType.F32) {
-            throw new IllegalArgumentException("training runs in fp32 like toy_train (SPEC §1.7); weights are "
+            throw new IllegalArgumentException("training runs in fp32 like toy_train (docs/muon.md#training-loop-and-schedule); weights are "
                     + model.dtype());
         }
         if (train.seqLen() > cfg.maxPositionEmbeddings()) {
@@ -148,8 +149,8 @@ public final class Trainer implements AutoCloseable {
     }
 
     /**
-     * SPEC-free safety stop: a NaN/Inf loss, or the first parameter (in checkpoint order) whose gradient holds a
-     * NaN/Inf, ends training with an error naming the step and that parameter.
+     * A safety stop of our own (toy_train has none): a NaN/Inf loss, or the first parameter (in checkpoint order) whose
+     * gradient holds a NaN/Inf, ends training with an error naming the step and that parameter.
      */
     static void checkFinite(int step, double loss, String nonFiniteParam) {
         if (!Double.isFinite(loss)) throw new NonFiniteException(step, "loss " + loss);

@@ -133,7 +133,7 @@ public final class MpiCheckMain {
     }
 
     /**
-     * A data-parallel checkpoint across processes (issue 8 item 6): every rank writes its ZeRO-1 shard into the
+     * A data-parallel checkpoint across processes: every rank writes its ZeRO-1 shard into the
      * shared directory, and fresh trainers restored from it continue bit for bit.
      */
     private static void checkpoint(Collective c, Path dir) {

@@ -166,7 +166,7 @@ class CachedGenerationTest {
         assertThat(r.cacheBytes()).isEqualTo(2L * 8 * MlaCache.bytesPerToken(cfg, DType.BF16));
         assertThat(MlaCache.bytesPerToken(cfg, DType.BF16)).isEqualTo(3L * (16 + 8) * 2);
         MoonlightConfig big = MoonlightConfig.preset("moonlight-16b-a3b");
-        // SPEC §3.1: 27 layers, r = 512, dr = 64 → 27·576·2; full K/V: 27·16·(128 + 64 + 128)·2
+        // docs/model.md#compressed-cache: 27 layers, r = 512, dr = 64 → 27·576·2; full K/V: 27·16·(128 + 64 + 128)·2
         assertThat(MlaCache.bytesPerToken(big, DType.BF16)).isEqualTo(31_104L);
         assertThat(MlaCache.fullKvBytesPerToken(big, DType.BF16)).isEqualTo(276_480L);
     }

@@ -20,15 +20,15 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 /**
- * Routing properties of {@link MoeGate} (SPEC §4.7). The reference values are computed from the backend's own
- * sigmoid scores {@code s = σ(x·Wᵀ)} (the same ops, so the same bits), so the selection checks are exact; examples
+ * Routing properties of {@link MoeGate} (docs/model.md#router). The reference values are computed from the backend's
+ * own sigmoid scores {@code s = σ(x·Wᵀ)} (the same ops, so the same bits), so the selection checks are exact; examples
  * whose k-th and (k+1)-th choice scores are closer than {@link #GAP} are skipped as near-ties.
  */
 class MoeGatePropertiesTest {
 
     private static final Backend BE = Backends.get("cpu");
     private static final double RSF = 2.446;
-    /** Near-tie margin below which the choice is not asserted (the golden cases use ≥ 1e-3, FORMAT §3). */
+    /** Near-tie margin below which the choice is not asserted (the golden cases use ≥ 1e-3, golden-data/FORMAT.md §3). */
     private static final double GAP = 1e-6;
     private static final int C = 16, N = 6;
 
@@ -221,7 +221,7 @@ class MoeGatePropertiesTest {
     }
 
     /**
-     * The release fills dropped groups with 0.0, not −∞ (SPEC §4.7 step 3), so with groups a constant bias shift is
+     * The release fills dropped groups with 0.0, not −∞ (docs/model.md#router), so with groups a constant bias shift is
      * not harmless: once every kept choice score is negative, the zero-filled experts of the dropped groups win.
      */
     @Test

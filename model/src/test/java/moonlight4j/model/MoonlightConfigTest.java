@@ -29,7 +29,7 @@ class MoonlightConfigTest {
         assertThat(c.numHiddenLayers()).isEqualTo(27);
         assertThat(c.qLoraRank()).isNull();
         assertThat(c.qHeadDim()).isEqualTo(192);
-        assertThat(c.softmaxScale()).isEqualTo(0.07216878364870322);   // SPEC §3.2
+        assertThat(c.softmaxScale()).isEqualTo(0.07216878364870322);   // docs/model.md#attention-scores
         assertThat(c.isMoeLayer(0)).isFalse();
         for (int i = 1; i < 27; i++) assertThat(c.isMoeLayer(i)).isTrue();
         assertThat(c.sharedIntermediateSize()).isEqualTo(2816);
@@ -37,14 +37,14 @@ class MoonlightConfigTest {
         assertThat(c.unknown()).isEmpty();
     }
 
-    /** SPEC §3.2: computed from the config through ModelShapes, never typed in. */
+    /** docs/model.md#parameter-counts: computed from the config through ModelShapes, never typed in. */
     @Test
     void moonlightParameterCountsMatchThePaper() {
         ParameterCounts n = ParameterCounts.of(MoonlightConfig.preset("moonlight-16b-a3b"));
         assertThat(n.nonEmbedding()).isEqualTo(15_289_021_568L);
         assertThat(n.activatedNonEmbedding()).isEqualTo(2_243_687_552L);
         assertThat(n.embedding()).isEqualTo(671_088_640L);
-        assertThat(ModelShapes.expected(MoonlightConfig.preset("moonlight-16b-a3b"))).hasSize(5317); // SPEC §3.5
+        assertThat(ModelShapes.expected(MoonlightConfig.preset("moonlight-16b-a3b"))).hasSize(5317); // docs/model.md#tensor-names-and-shapes
     }
 
     @Test

@@ -12,8 +12,9 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 /**
- * RoPE as the attention uses it ({@code Backend.rope}: interleaved input, HF half-split output, SPEC §4.4) is a
- * rotation per frequency: it keeps norms, and {@code ⟨R_m q, R_n k⟩} depends only on m − n.
+ * RoPE as the attention uses it ({@code Backend.rope}: interleaved input, HF half-split output,
+ * docs/model.md#rope-layout) is a rotation per frequency: it keeps norms, and {@code ⟨R_m q, R_n k⟩} depends only
+ * on m − n.
  */
 class RopePropertiesTest {
 

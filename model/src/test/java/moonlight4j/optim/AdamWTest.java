@@ -48,8 +48,8 @@ class AdamWTest {
     }
 
     /**
-     * SPEC §1.4 (derived): torch adds eps to the bias-corrected √v̂, Muon's internal AdamW to the uncorrected √v. For a
-     * gradient far below eps the first steps differ: torch moves lr·g/(|g| + eps), the release
+     * docs/muon.md#internal-adamw: torch adds eps to the bias-corrected √v̂, Muon's internal AdamW to the uncorrected
+     * √v. For a gradient far below eps the first steps differ: torch moves lr·g/(|g| + eps), the release
      * lr·√(1−β2)·g/(eps + √(1−β2)·|g|).
      */
     @Test

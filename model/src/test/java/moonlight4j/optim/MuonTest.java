@@ -18,7 +18,7 @@ import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
-/** Muon as released (SPEC §1.10), checked against plain-Java transcriptions of each rule. */
+/** Muon as released (docs/muon.md#one-step), checked against plain-Java transcriptions of each rule. */
 class MuonTest {
 
     private static final Backend BE = Backends.get("cpu");
@@ -55,7 +55,7 @@ class MuonTest {
         params.values().forEach(Tensor::close);
     }
 
-    /** Without Nesterov NS sees buf = μ·buf + g; two steps against a transcription of SPEC §1.2. */
+    /** Without Nesterov NS sees buf = μ·buf + g; two steps against a transcription of docs/muon.md#momentum-and-nesterov. */
     @Test
     void plainMomentumAccumulates() {
         int a = 20, b = 24;
@@ -72,7 +72,7 @@ class MuonTest {
         params.values().forEach(Tensor::close);
     }
 
-    /** SPEC §1.4: lerp moments, eps on the uncorrected √v, step lr·√(1−β2^t)/(1−β1^t), decay first. */
+    /** docs/muon.md#internal-adamw: lerp moments, eps on the uncorrected √v, step lr·√(1−β2^t)/(1−β1^t), decay first. */
     @Test
     void internalAdamWFollowsTheRelease() {
         int n = 24;
@@ -104,7 +104,7 @@ class MuonTest {
         params.values().forEach(Tensor::close);
     }
 
-    /** SPEC §1.10: a parameter without a gradient is untouched: no decay, no state change, no step count. */
+    /** docs/muon.md#grad-none: a parameter without a gradient is untouched: no decay, no state change, no step count. */
     @Test
     void gradNoneSkipsTheParameterEntirely() {
         Random rnd = new Random(4);
@@ -144,10 +144,10 @@ class MuonTest {
     }
 
     /**
-     * Paper §2.1: under match_rms_adamw a full-rank A×B update has RMS ≈ 0.2·lr; NS5 is not exactly orthogonal
-     * (singular values 0.68–1.2), so it is a bit lower. Measured over 1,800 Gaussian gradients with sides 17..128
-     * (all aspect ratios): bf16 NS [0.1520, 0.1892]·lr, fp32 NS [0.1602, 0.1870]·lr. The returned RMS must also be
-     * the RMS of the actual parameter change (wd = 0).
+     * Paper Lemma 1 and Eq. 4 (docs/muon.md#update-scale): under match_rms_adamw a full-rank A×B update has RMS ≈
+     * 0.2·lr; NS5 is not exactly orthogonal (singular values 0.68–1.2), so it is a bit lower. Measured over 1,800
+     * Gaussian gradients with sides 17..128 (all aspect ratios): bf16 NS [0.1520, 0.1892]·lr, fp32 NS [0.1602,
+     * 0.1870]·lr. The returned RMS must also be the RMS of the actual parameter change (wd = 0).
      */
     @Test
     void updateRmsUnderMatchRmsAdamW() {

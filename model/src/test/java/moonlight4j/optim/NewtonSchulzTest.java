@@ -17,9 +17,9 @@ import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
 
 /**
- * Properties of NS5 on Gaussian inputs (SPEC §1.1). Bands were measured on the oracle first (1,800 random shapes
- * with sides 17..128, seeds 1 and 7, and 400 more for the symmetry tests, seed 3) and are stated next to each
- * assertion. The exact-arithmetic facts behind them: the quintic p(x) = ax + bx³ + cx⁵ has its local max
+ * Properties of NS5 on Gaussian inputs (docs/muon.md#newton-schulz). Bands were measured on the oracle first (1,800
+ * random shapes with sides 17..128, seeds 1 and 7, and 400 more for the symmetry tests, seed 3) and are stated next to
+ * each assertion. The exact-arithmetic facts behind them: the quintic p(x) = ax + bx³ + cx⁵ has its local max
  * p(0.5545) = 1.2024 and local min p(1.0501) = 0.6818, so singular values that reach the band stay in
  * [0.6818, 1.2024]; and p(x) ≤ a·x for 0 ≤ x ≤ 1.53, so a singular value grows at most a⁵ ≈ 487-fold.
  */
@@ -177,7 +177,7 @@ class NewtonSchulzTest {
 
     // ------------------------------------------------------------------ the iteration itself
 
-    /** In F64 the SPI iteration equals a plain fp64 transcription of SPEC §1.1 to rounding (sums in the same order). */
+    /** In F64 the SPI iteration equals a plain fp64 transcription of docs/muon.md#newton-schulz to rounding (sums in the same order). */
     @Test
     void f64IterationMatchesPlainTranscription() {
         int rows = 40, cols = 24;                                   // tall: exercises the transpose
@@ -187,7 +187,7 @@ class NewtonSchulzTest {
         for (int i = 0; i < ours.length; i++) assertThat(ours[i]).isCloseTo(ref[i], within(1e-12));
     }
 
-    /** SPEC §1.1 in plain Java doubles: X = G/(‖G‖+1e-7) (wide), 5 × {A = XXᵀ; B = bA + (cA)A; X = aX + BX}. */
+    /** docs/muon.md#newton-schulz in plain Java doubles: X = G/(‖G‖+1e-7) (wide), 5 × {A = XXᵀ; B = bA + (cA)A; X = aX + BX}. */
     private static double[] plainNs(float[] g, int rows, int cols) {
         boolean t = rows > cols;
         int m = t ? cols : rows, n = t ? rows : cols;

@@ -11,7 +11,7 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** SPEC §1.5: Muon iff ndim ≥ 2 and the name has neither "embed_tokens" nor "lm_head". */
+/** docs/muon.md#parameter-split: Muon iff ndim ≥ 2 and the name has neither "embed_tokens" nor "lm_head". */
 class ParamSplitTest {
 
     @Test

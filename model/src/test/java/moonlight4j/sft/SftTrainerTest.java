@@ -58,7 +58,7 @@ class SftTrainerTest {
             assertThat(t.steps()).isEqualTo(27);
         }
         assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.weight"))).isNotEqualTo(router);   // MoE router trained
-        assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"))).isNotEqualTo(bias); // SPEC §5
+        assertThat(BE.toFloats(p.get("model.layers.1.mlp.gate.e_score_correction_bias"))).isNotEqualTo(bias); // docs/model.md#load-balancing
     }
 
     /** A base model that has seen the corpus briefly (a random lm_head caps what adapters on the body can do). */

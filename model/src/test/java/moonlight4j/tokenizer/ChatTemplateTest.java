@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
-/** Chat rendering (SPEC §3.4): the built-in Moonlight format, and a Jinja template from tokenizer_config.json. */
+/** Chat rendering (docs/tokenizer.md#chat-template): the built-in Moonlight format, and a Jinja template from tokenizer_config.json. */
 class ChatTemplateTest {
 
     @TempDir
@@ -25,7 +25,8 @@ class ChatTemplateTest {
 
     /**
      * A Jinja template in HF style that writes the Moonlight format and inserts its own system turn when the
-     * conversation has none (as a released template might; its real text is unverified, SPEC §7.5).
+     * conversation has none (as a released template might; its real text is not confirmed by a public source,
+     * docs/tokenizer.md#chat-template).
      */
     static final String MOONLIGHT_LIKE_JINJA = """
             {%- for message in messages -%}

@@ -11,7 +11,7 @@ import org.junit.jupiter.api.Test;
 import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
-/** Step 1 of Moonlight's encode (SPEC §3.3): 400,000-character windows, runs of at most 25,000. */
+/** Step 1 of Moonlight's encode (docs/tokenizer.md#encode-windows): 400,000-character windows, runs of at most 25,000. */
 class EncodeWindowsTest {
 
     @Test

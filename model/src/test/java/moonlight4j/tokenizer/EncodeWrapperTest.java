@@ -7,8 +7,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * Moonlight's encode wrapper (SPEC §3.3 step 1) as seen through {@link Tokenizer#encode}: tokens and special-token
- * matches never cross a window or run cut, and very long inputs go through.
+ * Moonlight's encode wrapper (docs/tokenizer.md#encode-windows) as seen through {@link Tokenizer#encode}: tokens and
+ * special-token matches never cross a window or run cut, and very long inputs go through.
  */
 class EncodeWrapperTest {
 

@@ -10,8 +10,8 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The pre-tokenization pattern (SPEC §3.3) cuts text as its eight alternatives say. Each expected split below is
- * worked out by hand from the alternatives (numbered 1–8 as in {@link MoonlightPattern}).
+ * The pre-tokenization pattern (docs/tokenizer.md#pattern) cuts text as its eight alternatives say. Each expected split
+ * below is worked out by hand from the alternatives (numbered 1–8 as in {@link MoonlightPattern}).
  */
 class MoonlightPatternTest {
 

@@ -16,10 +16,10 @@ import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
 /**
- * The BPE core (jtokkit) against a plain textbook merge loop written here from SPEC §3.3 step 3: look the piece up
- * whole, else start from single bytes and repeatedly merge the adjacent pair whose concatenation has the lowest rank
- * (leftmost on ties) until no adjacent pair has a rank. jtokkit switches to a different algorithm for pieces of
- * 500 bytes or more, so pieces here run up to a few thousand bytes.
+ * The BPE core (jtokkit) against a plain textbook merge loop written here from docs/tokenizer.md#pattern: look the
+ * piece up whole, else start from single bytes and repeatedly merge the adjacent pair whose concatenation has the
+ * lowest rank (leftmost on ties) until no adjacent pair has a rank. jtokkit switches to a different algorithm for
+ * pieces of 500 bytes or more, so pieces here run up to a few thousand bytes.
  */
 class ReferenceBpeTest {
 

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 
-/** Vocabularies shared by the tests: the golden 100,256-rank table (FORMAT §3.11) and the byte vocabulary. */
+/** Vocabularies shared by the tests: the golden 100,256-rank table (golden-data/FORMAT.md §3.11) and the byte vocabulary. */
 final class TestVocabularies {
 
     /** golden-data/tokenizer: cl100k_base ranks under Moonlight's special-token layout (numBase 100,256). */

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 import org.quicktheories.core.Gen;
 import org.quicktheories.generators.Generate;
 
-/** Properties of encode/decode on the golden 100k vocabulary and on the byte vocabulary (SPEC §3.3). */
+/** Properties of encode/decode on the golden 100k vocabulary and on the byte vocabulary (docs/tokenizer.md). */
 class TokenizerPropertiesTest {
 
     private static final List<String> SPECIALS = List.of(SpecialTokens.BOS, SpecialTokens.EOS, SpecialTokens.IM_END,

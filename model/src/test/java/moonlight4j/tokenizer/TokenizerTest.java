@@ -12,7 +12,7 @@ class TokenizerTest {
 
     @Test
     void goldenVocabularyHasMoonlightsSpecialLayoutAfterItsRanks() {
-        // FORMAT §3.11: 100,256 ranks, 258 specials from there; offsets as Moonlight's 163,584…
+        // golden-data/FORMAT.md §3.11: 100,256 ranks, 258 specials from there; offsets as Moonlight's 163,584…
         assertThat(golden.numBaseTokens()).isEqualTo(100_256);
         assertThat(golden.vocabSize()).isEqualTo(100_256 + 258);
         assertThat(golden.bosId()).isEqualTo(100_256);

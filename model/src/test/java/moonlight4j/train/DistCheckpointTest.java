@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * Checkpoints of data-parallel runs (issue 8 item 6) with the {@code local} engine: every rank writes its ZeRO-1
+ * Checkpoints of data-parallel runs with the {@code local} engine: every rank writes its ZeRO-1
  * shard, the checkpoint exists for all ranks or not at all, {@code restore} with the same world size continues bit
  * for bit, and with another world size (one process included) re-partitions the optimizer state, moving its bits
  * unchanged. Global batch 6, divisible by 1, 2 and 3.

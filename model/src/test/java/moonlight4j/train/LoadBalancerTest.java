@@ -10,7 +10,7 @@ import static moonlight4j.train.TrainTestSupport.BE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
-/** SPEC §5: b_i += u·(sign(mean c − c_i) − mean_j sign(mean c − c_j)), counted over the step's whole batch. */
+/** docs/model.md#load-balancing: b_i += u·(sign(mean c − c_i) − mean_j sign(mean c − c_j)), counted over the step's whole batch. */
 class LoadBalancerTest {
 
     @Test

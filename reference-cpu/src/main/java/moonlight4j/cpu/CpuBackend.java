@@ -27,8 +27,8 @@ import java.util.function.DoubleUnaryOperator;
  * at least as accurate as PyTorch's fp32 evaluation but not always bit-equal to it; BF16 lerp rounds once (PyTorch
  * 1.13 rounds every intermediate to bf16); rmsNormBackward and ropeBackward are computed in double from the same
  * rounded r / cos / sin as the forward and do not differentiate its intermediate bf16 roundings. The ops the
- * release's bf16 Newton–Schulz uses (matmul, add, mulScalar, addScalar, div, frobeniusNorm) follow FORMAT §3.1
- * exactly and reproduce its bits.
+ * release's bf16 Newton–Schulz uses (matmul, add, mulScalar, addScalar, div, frobeniusNorm) follow
+ * golden-data/FORMAT.md §3.1 exactly and reproduce its bits.
  *
  * <p>This class checks arguments (always through {@link Shapes}, so every backend fails alike) and dispatches to
  * small kernel classes: {@link Transfer}, {@link Layout}, {@link Gemm}, {@link Elementwise}, {@link Reductions},

@@ -11,7 +11,7 @@ final class LayerKernels {
     private LayerKernels() {
     }
 
-    // ------------------------------------------------------------------ RMSNorm (SPEC §4.2)
+    // ------------------------------------------------------------------ RMSNorm (docs/model.md#rmsnorm)
 
     /**
      * {@code y = w ⊙ cast_x(x · rsqrt(mean(x²) + eps))} per row, as the release: x widened to fp32 (F64: fp64), the
@@ -68,7 +68,7 @@ final class LayerKernels {
         return Precision.compute(dt, 1.0 / Math.sqrt(ve));
     }
 
-    // ------------------------------------------------------------------ RoPE (SPEC §4.4, FORMAT §3.6)
+    // ------------------------------------------------------------------ RoPE (docs/model.md#rope-layout, golden-data/FORMAT.md §3.6)
 
     /**
      * x (B, H, S, D) in interleaved pair order → y in half-split order: {@code xd = [x_0, x_2, ..., x_1, x_3, ...]},

@@ -47,7 +47,7 @@ final class Reductions {
         return acc;
     }
 
-    /** {@code ‖x‖_F = √(Σ x²)} at compute precision (FORMAT §3.1); the caller rounds it once to x's dtype. */
+    /** {@code ‖x‖_F = √(Σ x²)} at compute precision (golden-data/FORMAT.md §3.1); the caller rounds it once to x's dtype. */
     static double frobeniusNorm(CpuTensor x) {
         return Precision.compute(x.dtype(), Math.sqrt(sumSquares(x)));
     }

@@ -11,8 +11,9 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * The oracle's BF16 results are bit-exact to the release's rounding points (SPEC §4.2, §4.4, FORMAT §3.1),
- * recomputed here step by step in fp32 with {@link Bf16#round} after each PyTorch op.
+ * The oracle's BF16 results are bit-exact to the release's rounding points (docs/model.md#rmsnorm,
+ * docs/model.md#rope-layout, golden-data/FORMAT.md §3.1), recomputed here step by step in fp32 with {@link Bf16#round}
+ * after each PyTorch op.
  */
 class RoundingModelTest {
 
@@ -75,7 +76,7 @@ class RoundingModelTest {
 
     @Test
     void scalarsAreRoundedToBf16BeforeUse() {
-        // PyTorch 1.13 casts a Python scalar to the tensor dtype first (FORMAT §3.1): x + bf16(s), not x + s
+        // PyTorch 1.13 casts a Python scalar to the tensor dtype first (golden-data/FORMAT.md §3.1): x + bf16(s), not x + s
         float[] x = bf16Gaussian(new Random(7), 1000, 1e-6);
         float s = Bf16.round(1e-7f);
         float[] got = CPU.toFloats(CPU.addScalar(bf16(x, 1000), 1e-7));

@@ -13,7 +13,7 @@ import java.util.Random;
 
 /**
  * {@code moonlight bench forward --preset NAME --shape BxT}: a batch forward of a randomly initialised model
- * (SPEC §4.10 init, seed 1) on random token ids; median wall time over the repetitions and tokens/s = B·T / median.
+ * ({@code ModelInit}, seed 1) on random token ids; median wall time over the repetitions and tokens/s = B·T / median.
  */
 final class ForwardBench {
 

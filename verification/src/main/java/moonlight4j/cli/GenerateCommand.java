@@ -37,8 +37,8 @@ import java.util.concurrent.Callable;
  * the tokenizer files {@code tiktoken.model} + {@code tokenizer_config.json}), continues the prompt with the cached
  * generator ({@link Generator}) and streams the text to stdout as tokens arrive (an unfinished UTF-8 character is held
  * back, {@link StreamDecoder}). Stops at {@code [EOS]}, {@code <|im_end|>} or config.json's {@code eos_token_id}.
- * With {@code --chat} the prompt is one user turn in the chat template (SPEC §3.4), with a system turn only when
- * {@code --system} is given. Timing and cache size go to stderr.
+ * With {@code --chat} the prompt is one user turn in the chat template (docs/tokenizer.md#chat-template), with a system
+ * turn only when {@code --system} is given. Timing and cache size go to stderr.
  */
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = "Continue a prompt with a model directory, streaming the text (compressed MLA cache).")

@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
                 TrainCommand.class,
                 GenerateCommand.class,
                 SftCommand.class,
+                ExplainCommand.class,
         })
 public final class Main {
 

@@ -62,7 +62,7 @@ final class SftCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--bias-update", defaultValue = "1e-3",
-            description = "full fine-tuning: aux-free bias update speed u (SPEC §5; default ${DEFAULT-VALUE})")
+            description = "full fine-tuning: aux-free bias update speed u (default ${DEFAULT-VALUE})")
     double biasUpdate;
 
     @Option(names = "--warmup", defaultValue = "0", description = "warm-up steps (default ${DEFAULT-VALUE})")

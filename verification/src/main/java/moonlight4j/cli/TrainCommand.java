@@ -77,10 +77,10 @@ final class TrainCommand implements Callable<Integer> {
                     + "< batch × N rows (JSONL: the epoch's last step takes what is left) (default ${DEFAULT-VALUE})")
     int gradAccum;
 
-    @Option(names = "--lr", description = "peak lr (default 5e-3 for both: Muon reuses AdamW's lr, SPEC §2.1)")
+    @Option(names = "--lr", description = "peak lr (default 5e-3 for both: Muon reuses AdamW's lr)")
     Double lr;
 
-    @Option(names = "--wd", defaultValue = "0.1", description = "weight decay (default ${DEFAULT-VALUE}, SPEC §2.6)")
+    @Option(names = "--wd", defaultValue = "0.1", description = "weight decay (default ${DEFAULT-VALUE})")
     double wd;
 
     @Option(names = "--warmup", description = "warm-up steps (default 5%% of --steps; JSONL fine-tuning: 0)")
@@ -89,7 +89,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--clip", defaultValue = "0", description = "global-norm gradient clipping (0 = off)")
     double clip;
 
-    @Option(names = "--bias-update", defaultValue = "1e-3", description = "aux-free bias update speed u (SPEC §5)")
+    @Option(names = "--bias-update", defaultValue = "1e-3", description = "aux-free bias update speed u")
     double biasUpdate;
 
     @Option(names = "--seed", defaultValue = "1234", description = "seed of the weights and the data order")

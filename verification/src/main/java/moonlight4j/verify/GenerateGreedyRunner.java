@@ -10,9 +10,10 @@ import moonlight4j.model.MoonlightModel;
 import java.util.Map;
 
 /**
- * {@code generate_greedy} (FORMAT §3.10) through the cached generator ({@link Generator}: prefill + one-token steps
- * over the compressed MLA cache), greedy, no EOS stop. The release ran full re-runs ({@code use_cache=False}); the
- * full re-run ({@link moonlight4j.model.Generation}) stays the reference of CachedGenerationTest.
+ * {@code generate_greedy} (golden-data/FORMAT.md §3.10) through the cached generator ({@link Generator}: prefill +
+ * one-token steps over the compressed MLA cache), greedy, no EOS stop. The release ran full re-runs ({@code
+ * use_cache=False}); the full re-run ({@link moonlight4j.model.Generation}) stays the reference of
+ * CachedGenerationTest.
  */
 final class GenerateGreedyRunner implements CaseRunner {
 

@@ -9,9 +9,9 @@ import moonlight4j.model.MoonlightConfig;
 import java.util.Map;
 
 /**
- * {@code mla_attention} (FORMAT §3.6): {@link MlaAttention#forward} with the case's position ids and additive mask
- * (combined with our causal mask, which it equals). The case's recorded softmax scale and latent-norm eps are
- * checked against what the config implies, so a drift in either is reported as such.
+ * {@code mla_attention} (golden-data/FORMAT.md §3.6): {@link MlaAttention#forward} with the case's position ids and
+ * additive mask (combined with our causal mask, which it equals). The case's recorded softmax scale and latent-norm eps
+ * are checked against what the config implies, so a drift in either is reported as such.
  */
 final class MlaAttentionRunner implements CaseRunner {
 

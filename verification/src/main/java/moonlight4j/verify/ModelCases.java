@@ -13,7 +13,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
-/** Helpers shared by the model-kind runners (FORMAT §3.4–3.10). */
+/** Helpers shared by the model-kind runners (golden-data/FORMAT.md §3.4–3.10). */
 final class ModelCases {
 
     private ModelCases() {

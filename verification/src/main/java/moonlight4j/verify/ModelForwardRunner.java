@@ -8,7 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code model_forward} (FORMAT §3.7): logits and every hidden state of {@link MoonlightModel#forward}. */
+/** {@code model_forward} (golden-data/FORMAT.md §3.7): logits and every hidden state of {@link MoonlightModel#forward}. */
 final class ModelForwardRunner implements CaseRunner {
 
     @Override

@@ -17,9 +17,9 @@ import java.util.Set;
 import java.util.TreeSet;
 
 /**
- * {@code model_grads} (FORMAT §3.8): the mean causal-LM loss, the logits and {@code d loss / d param} for every
- * parameter. Parameters with grad None (absent from our {@link Grads}) are output as zeros like the golden file;
- * the set of grad-None names must equal the case's {@code grad_none} metadata exactly.
+ * {@code model_grads} (golden-data/FORMAT.md §3.8): the mean causal-LM loss, the logits and {@code d loss / d param}
+ * for every parameter. Parameters with grad None (absent from our {@link Grads}) are output as zeros like the golden
+ * file; the set of grad-None names must equal the case's {@code grad_none} metadata exactly.
  */
 final class ModelGradsRunner implements CaseRunner {
 

@@ -9,7 +9,7 @@ import moonlight4j.model.Parameters;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** {@code moe_gate} (FORMAT §3.4): {@link MoeGate#forward} on {@code in.hidden_states} flattened to (N, C). */
+/** {@code moe_gate} (golden-data/FORMAT.md §3.4): {@link MoeGate#forward} on {@code in.hidden_states} flattened to (N, C). */
 final class MoeGateRunner implements CaseRunner {
 
     @Override

@@ -8,7 +8,7 @@ import moonlight4j.model.MoonlightConfig;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** {@code moe_layer} (FORMAT §3.5): {@link Moe#forward} with the module's own parameter names. */
+/** {@code moe_layer} (golden-data/FORMAT.md §3.5): {@link Moe#forward} with the module's own parameter names. */
 final class MoeLayerRunner implements CaseRunner {
 
     @Override

@@ -6,7 +6,7 @@ import moonlight4j.optim.AdjustLr;
 
 import java.util.Map;
 
-/** {@code muon_adjust_lr} (FORMAT §3.2): {@code out.adjusted_lr[i, j] = lr_i · 0.2 · √max(A_j, B_j)}, in doubles. */
+/** {@code muon_adjust_lr} (golden-data/FORMAT.md §3.2): {@code out.adjusted_lr[i, j] = lr_i · 0.2 · √max(A_j, B_j)}, in doubles. */
 final class MuonAdjustLrRunner implements CaseRunner {
 
     @Override

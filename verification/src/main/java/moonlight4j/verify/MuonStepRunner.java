@@ -15,9 +15,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * {@code muon_step} (FORMAT §3.3): the release optimizer from {@code get_optimizer("muon", ...)} replayed for
- * {@code config.steps} steps with the case's fixed gradients ({@code in.grad.step{k}.<name>}; absent = grad None).
- * Once with bf16 NS ({@code out.step{k}.param.*}, {@code state.step{k}.*}) and once with fp32 NS
+ * {@code muon_step} (golden-data/FORMAT.md §3.3): the release optimizer from {@code get_optimizer("muon", ...)}
+ * replayed for {@code config.steps} steps with the case's fixed gradients ({@code in.grad.step{k}.<name>}; absent =
+ * grad None). Once with bf16 NS ({@code out.step{k}.param.*}, {@code state.step{k}.*}) and once with fp32 NS
  * ({@code out.fp32ns.step{k}.param.*}).
  */
 final class MuonStepRunner implements CaseRunner {
@@ -54,7 +54,7 @@ final class MuonStepRunner implements CaseRunner {
             boolean ours = ParamSplit.RELEASE.useMuon(name, shape);
             if (!useMuon.has(name) || useMuon.get(name).asBoolean() != ours) {
                 throw new IllegalArgumentException(c.path() + ": config use_muon[" + name + "] = " + useMuon.get(name)
-                        + " but the release split (SPEC §1.5) gives " + ours);
+                        + " but the release split (docs/muon.md#parameter-split) gives " + ours);
             }
             names.add(name);
         }

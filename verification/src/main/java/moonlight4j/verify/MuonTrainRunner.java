@@ -18,7 +18,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * {@code muon_train} (FORMAT §3.9): three training steps of the model with the release optimizer
+ * {@code muon_train} (golden-data/FORMAT.md §3.9): three training steps of the model with the release optimizer
  * ({@code get_optimizer("muon", model, lr, wd)}: release split and defaults), constant lr, no clipping, no bias
  * update; grads of a step that a parameter did not take part in are None (absent), so that parameter gets no decay,
  * no momentum, no AdamW step. Run twice: bf16 NS ({@code out.loss}, {@code out.final.param.*}) and fp32 NS
@@ -43,7 +43,7 @@ final class MuonTrainRunner implements CaseRunner {
             boolean ours = ParamSplit.RELEASE.useMuon(n, probe.get(n).shape());
             if (useMuon == null || !useMuon.has(n) || useMuon.get(n).asBoolean() != ours) {
                 throw new IllegalArgumentException(c.path() + ": optimizer use_muon[" + n + "] = "
-                        + (useMuon == null ? null : useMuon.get(n)) + " but the release split (SPEC §1.5) gives " + ours);
+                        + (useMuon == null ? null : useMuon.get(n)) + " but the release split (docs/muon.md#parameter-split) gives " + ours);
             }
         }
         probe.closeAll();

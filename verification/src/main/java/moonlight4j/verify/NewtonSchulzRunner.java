@@ -10,8 +10,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * {@code newton_schulz} (FORMAT §3.1): {@code out.X} = the release's bf16 iteration, {@code out.X_fp32} = the
- * same iteration in fp32, both on {@code in.G} with {@code config.steps} steps of {@code config.coefficients}.
+ * {@code newton_schulz} (golden-data/FORMAT.md §3.1): {@code out.X} = the release's bf16 iteration,
+ * {@code out.X_fp32} = the same iteration in fp32, both on {@code in.G} with {@code config.steps} steps of
+ * {@code config.coefficients}.
  */
 final class NewtonSchulzRunner implements CaseRunner {
 

@@ -4,7 +4,7 @@ import java.util.Arrays;
 
 /**
  * The comparison of one output tensor with its golden value, elementwise {@code |ours − golden| ≤ abs + rel·|golden|}
- * (FORMAT §4).
+ * (golden-data/FORMAT.md §4).
  *
  * @param maxAbs         max |ours − golden|
  * @param maxRel         max |ours − golden| / |golden| over elements with golden ≠ 0

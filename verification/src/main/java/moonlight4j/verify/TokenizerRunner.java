@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 
-/** Golden kind {@code tokenizer} (FORMAT §3.11): every id of every text must match exactly. */
+/** Golden kind {@code tokenizer} (golden-data/FORMAT.md §3.11): every id of every text must match exactly. */
 final class TokenizerRunner implements LinesCaseRunner {
 
     @Override

@@ -99,8 +99,9 @@ public final class ToleranceTable {
     }
 
     /**
-     * The tolerance of a tensor by FORMAT §4: the covering key; else integers exact; else a float {@code *_sorted}
-     * tensor takes the tolerance of the name without {@code _sorted}; else the loosest tolerance of the case.
+     * The tolerance of a tensor by golden-data/FORMAT.md §4: the covering key; else integers exact; else a float
+     * {@code *_sorted} tensor takes the tolerance of the name without {@code _sorted}; else the loosest tolerance of
+     * the case.
      */
     public Tolerance forTensor(String name, boolean integer) {
         if (integer) return Tolerance.exact("exact (integer)");

@@ -10,8 +10,8 @@ import java.util.stream.IntStream;
 
 /**
  * {@code out.topk_idx} / {@code out.topk_weight} of {@code torch.topk(..., sorted=False)}: the slot order inside a row
- * is implementation-defined, so each row is compared as a set of (expert, weight) pairs (FORMAT §3.4): both sides
- * sorted by expert id, then ids exactly and weights within the {@code out.topk_weight} tolerance.
+ * is implementation-defined, so each row is compared as a set of (expert, weight) pairs (golden-data/FORMAT.md §3.4):
+ * both sides sorted by expert id, then ids exactly and weights within the {@code out.topk_weight} tolerance.
  */
 final class TopkPairs {
 

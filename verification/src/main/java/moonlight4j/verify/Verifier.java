@@ -26,9 +26,9 @@ import java.util.stream.Stream;
 /**
  * Runs golden cases and checks every {@code out.*} and {@code state.*} tensor of each against our outputs, with the
  * tolerance rules of golden-data/FORMAT.md §4 ({@link ToleranceTable}). {@code out.topk_idx} /
- * {@code out.topk_weight} are compared per row as sets of (expert, weight) pairs (FORMAT §3.4). A golden tensor the
- * runner did not produce, or an output the case does not have, fails the case; a malformed file fails its case
- * with the reason and the run goes on.
+ * {@code out.topk_weight} are compared per row as sets of (expert, weight) pairs (golden-data/FORMAT.md §3.4). A golden
+ * tensor the runner did not produce, or an output the case does not have, fails the case; a malformed file fails its
+ * case with the reason and the run goes on.
  */
 public final class Verifier {
 

@@ -42,7 +42,7 @@ class CrossBackendTrainingTest {
      *  - AdamW's update is elementwise and normalised by √v: the weight differences stay at fp32 rounding. Measured
      *    max |Δloss| over 6 steps: 0 (below the loss's resolution). Bound 5e-5 = 100 resolution steps, left for
      *    another BLAS kernel (e.g. OPENBLAS_CORETYPE) without hiding a real divergence (a wrong op moves it ≥ 1e-2).
-     *  - Muon's Newton–Schulz runs in bf16 (SPEC §1.10): an fp32 difference that flips one bf16 rounding becomes a
+     *  - Muon's Newton–Schulz runs in bf16 (docs/muon.md#bf16-newton-schulz-bits): an fp32 difference that flips one bf16 rounding becomes a
      *    2^-8 relative difference in that entry of the update, so the curves part after the first update. Measured
      *    max |Δloss| over 6 steps: 6.19e-4 (step 4; losses ≈ 4.98). Bound 5e-3 ≈ 8× the measurement.
      */

@@ -3,7 +3,7 @@ package moonlight4j.verify;
 /**
  * Direct fp64 formulas of the SPI ops that are more than one line, for {@link BackendContractTest}. Each returns
  * the exact-as-fp64 result and, where a tolerance needs it, the magnitude its rounding errors scale with. Written
- * from the Backend Javadoc and SPEC §4.2/§4.4, not from any backend's code.
+ * from the Backend Javadoc and docs/model.md#rmsnorm and docs/model.md#rope-layout, not from any backend's code.
  */
 final class Fp64Reference {
 
@@ -81,7 +81,7 @@ final class Fp64Reference {
         return 1.0 / Math.sqrt(ss / c + eps);
     }
 
-    /** SPEC §4.2 without intermediate roundings: {@code y = w ⊙ x·r}. */
+    /** docs/model.md#rmsnorm without intermediate roundings: {@code y = w ⊙ x·r}. */
     static double[] rmsNorm(double[] x, double[] w, double eps) {
         int c = w.length;
         double[] y = new double[x.length];
@@ -98,7 +98,7 @@ final class Fp64Reference {
     }
 
     /**
-     * SPEC §4.4: x (B, H, S, D) interleaved → y half-split: {@code y_j = x_{2j}·cos − x_{2j+1}·sin},
+     * docs/model.md#rope-layout: x (B, H, S, D) interleaved → y half-split: {@code y_j = x_{2j}·cos − x_{2j+1}·sin},
      * {@code y_{j+D/2} = x_{2j+1}·cos + x_{2j}·sin}; scale = |x_{2j}| + |x_{2j+1}| (for both outputs).
      */
     static Result rope(double[] x, int[] s, long[] pos, double theta) {

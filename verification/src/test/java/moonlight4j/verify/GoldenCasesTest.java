@@ -58,7 +58,7 @@ class GoldenCasesTest {
                 .isEqualTo(CaseResult.Status.PASS);
         assertThat(r.checks()).isNotEmpty();
         if (r.kind().equals("newton_schulz") && backend.equals("cpu")) {
-            // The oracle follows FORMAT §3.1's rounding model, so the release's bf16 bits come out exactly.
+            // The oracle follows golden-data/FORMAT.md §3.1's rounding model, so the release's bf16 bits come out exactly.
             TensorCheck x = r.checks().stream().filter(t -> t.name().equals("out.X")).findFirst().orElseThrow();
             assertThat(x.bf16Mismatches()).as("bf16 bit mismatches of out.X").isZero();
         }

@@ -66,7 +66,7 @@ abstract class LayerContractTests extends ElementwiseContractTests {
             double[] x = gaussian(r, dt, numel(s), 2.0), w = gaussian(r, dt, c, 1.0), dy = gaussian(r, dt, numel(s), 1.0);
             Tensor y = backend().rmsNorm(t(dt, x, s), t(dt, w, c), eps);
             assertThat(y.shape()).containsExactly(s);
-            // r = rsqrt(mean(x²)+eps) carries ≈ (C/2 + 3) fp32 roundings; h = x·r is rounded to the dtype (SPEC §4.2),
+            // r = rsqrt(mean(x²)+eps) carries ≈ (C/2 + 3) fp32 roundings; h = x·r is rounded to the dtype (docs/model.md#rmsnorm),
             // then w·h again: two storage roundings
             assertClose("rmsNorm", dt, vals(y), Fp64Reference.rmsNorm(x, w, eps), null, 1, c + 6);
 

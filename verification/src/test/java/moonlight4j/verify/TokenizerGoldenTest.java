@@ -9,7 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The public golden tokenizer file (FORMAT §3.11) passes completely: every id of every case, both decodings. */
+/** The public golden tokenizer file (golden-data/FORMAT.md §3.11) passes completely: every id of every case, both decodings. */
 class TokenizerGoldenTest {
 
     private static final Path GOLDEN = Path.of("..", "golden-data", "tokenizer__cl100k_moonlight_pattern.jsonl");
@@ -19,7 +19,7 @@ class TokenizerGoldenTest {
         TokenizerGolden.Result r = TokenizerGolden.check(GOLDEN);
         assertThat(r.firstMismatch()).as("first mismatch").isNull();
         assertThat(r.mismatches()).isZero();
-        assertThat(r.cases()).as("cases in the file (FORMAT §6: 33 texts)").isEqualTo(33);
+        assertThat(r.cases()).as("cases in the file (golden-data/FORMAT.md §6: 33 texts)").isEqualTo(33);
         assertThat(r.passed()).isTrue();
         assertThat(TokenizerGolden.mismatches(GOLDEN)).isEmpty();
     }

@@ -2,14 +2,18 @@ package moonlight4j.optim;
 
 import java.util.Arrays;
 
-/** Test helper: singular values of a small matrix in fp64, as √eig(X·Xᵀ) with the cyclic Jacobi method. */
-final class SingularValues {
+/**
+ * Singular values of a small matrix in fp64, as {@code √eig(X·Xᵀ)} (the shorter side's Gram matrix) with the cyclic
+ * Jacobi eigenvalue method. For watching Newton-Schulz work ({@code moonlight explain}, {@code NewtonSchulzTest}):
+ * O(m²·n + sweeps·m³), fine for matrices of a few hundred rows, not a general SVD.
+ */
+public final class SingularValues {
 
     private SingularValues() {
     }
 
     /** Singular values (ascending) of the row-major {@code rows × cols} matrix x, using the shorter side. */
-    static double[] of(double[] x, int rows, int cols) {
+    public static double[] of(double[] x, int rows, int cols) {
         boolean wide = rows <= cols;
         int m = wide ? rows : cols, n = wide ? cols : rows;
         double[] g = new double[m * m];                        // (m, m) = X·Xᵀ (wide) or Xᵀ·X (tall)
@@ -31,7 +35,7 @@ final class SingularValues {
     }
 
     /** Eigenvalues of a symmetric m×m matrix (destroys a), cyclic Jacobi rotations until off-diagonal ≈ 0. */
-    static double[] symmetricEigenvalues(double[] a, int m) {
+    public static double[] symmetricEigenvalues(double[] a, int m) {
         for (int sweep = 0; sweep < 100; sweep++) {
             double off = 0, diag = 0;
             for (int i = 0; i < m; i++) {
