@@ -140,13 +140,18 @@ public final class ToleranceTable {
         return r.filter(b -> b.tolerance.hasGapCheck()).map(b -> refOf(b, name));
     }
 
+    /** The reference of {@code name} under rule r; a {@code stepK} in gap_ref takes the step the name has. */
     private static String refOf(Rule r, String name) {
         String ref = r.tolerance.gapRef();
+        Matcher step = STEP.matcher(name);
+        if (r.key.contains("stepK") && step.find()) ref = ref.replace("stepK", step.group());
         if (r.exact != null && r.exact.matcher(name).matches()) return ref;
         Matcher m = r.prefix.matcher(name);
         if (!m.matches()) throw new IllegalStateException(r.key + " does not cover " + name);
         return (ref.endsWith(".*") ? ref.substring(0, ref.length() - 1) : ref) + m.group(2);
     }
+
+    private static final Pattern STEP = Pattern.compile("step[0-9]+");
 
     /**
      * The tolerance of a tensor by FORMAT §4: the covering key; else integers exact; else a float {@code *_sorted}

@@ -154,7 +154,7 @@ public final class Verifier {
         GapRatio gaps = new GapRatio();
         Set<String> pairPrefixes = new TreeSet<>();
         for (String name : c.names()) {
-            if (!name.endsWith("topk_idx")) continue;
+            if (!name.startsWith("out.") || !name.endsWith("topk_idx")) continue;
             String prefix = name.substring(0, name.length() - "topk_idx".length());
             if (c.has(prefix + "topk_weight")) pairPrefixes.add(prefix);
         }
