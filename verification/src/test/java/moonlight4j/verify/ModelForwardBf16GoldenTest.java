@@ -165,6 +165,26 @@ class ModelForwardBf16GoldenTest {
         }
     }
 
+    /**
+     * The check that makes the kind worth having: the fp32 forward with its outputs rounded to bf16 (FORMAT's wrong
+     * port W1, what a port that ignores the release's rounding points produces) passes every elementwise bound but is
+     * rejected by the gap-ratio check — its logits lie about as far from the release's bf16 logits as the release's
+     * own fp32 run does.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void aFloat32PortWithRoundedOutputsIsRejected(Path file) throws Exception {
+        try (GoldenCase c = GoldenCase.open(file)) {
+            Map<String, Tensor> ours = new java.util.LinkedHashMap<>();
+            ModelForwardBf16Runner.outputs(c, CPU, DType.F32).forEach((n, t) ->
+                    ours.put(n, c.info(n).dtype() == DType.BF16 ? CPU.cast(t, DType.BF16) : t));
+            List<TensorCheck> checks = Verifier.check(c, ours, CPU);
+            assertThat(checks).filteredOn(x -> !x.pass()).extracting(TensorCheck::name)
+                    .as("gap-ratio checks rejecting the fp32 port").contains("out.logits (gap ratio)")
+                    .allMatch(n -> n.endsWith("(gap ratio)"));
+        }
+    }
+
     /** The first index of the largest value (torch.argmax). */
     private static int argmax(double[] v, int from, int n) {
         int best = 0;
