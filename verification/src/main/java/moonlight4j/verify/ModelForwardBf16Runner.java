@@ -44,7 +44,11 @@ final class ModelForwardBf16Runner implements CaseRunner {
         Parameters params = ModelCases.params(c, be);
         for (String n : params.names()) {
             DType want = ModelShapes.isFp32Always(n) ? DType.F32 : dtype;
-            if (params.get(n).dtype() != want) params.put(n, be.cast(params.get(n), want));
+            Tensor t = params.get(n);
+            if (t.dtype() != want) {
+                params.put(n, be.cast(t, want));
+                t.close();
+            }
         }
         MoonlightModel model = new MoonlightModel(be, cfg, params);
         Tensor ids = ModelCases.input(c, be, "in.input_ids");
