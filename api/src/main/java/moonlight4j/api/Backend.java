@@ -220,10 +220,13 @@ public interface Backend {
     Tensor softmaxBackward(Tensor y, Tensor dy);
 
     /**
-     * Rotary position embedding as the release's HF code applies it (docs/model.md#rope-layout). x {@code [B, H, S, D]}
-     * holds the rope dims in the checkpoint's <em>interleaved</em> pair order; the output is in the HF half-split
-     * order: first de-interleave (evens, then odds), then {@code y = x·cos + rotate_half(x)·sin} with
-     * {@code cos/sin = cat(f, f)}, {@code f_j = pos·inv_freq_j}, {@code inv_freq_j = θ^(−2j/D)} in fp32.
+     * Rotary position embedding as the release's HF code applies it (docs/model.md#rope-layout). x {@code [B, H, S, D]} holds the
+     * rope dims in the checkpoint's <em>interleaved</em> pair order; the output is in the HF half-split order:
+     * first de-interleave (evens, then odds), then {@code y = x·cos + rotate_half(x)·sin} with
+     * {@code cos/sin = cat(f, f)}, {@code f_j = t·inv_freq_j}, {@code t = pos}, {@code inv_freq_j = θ^(−2j/D)}
+     * computed in fp32. The tables are built in x's dtype, as the release builds them after
+     * {@code model.to(dtype)}: inv_freq, t, f, cos f and sin f are each stored in the dtype (BF16: five bf16
+     * roundings; F32: fp32 throughout). Each product with cos/sin and their sum are rounded to the dtype.
      * positionIds {@code [B, S]} (I64 or I32). Allocates y.
      */
     Tensor rope(Tensor x, Tensor positionIds, double theta);

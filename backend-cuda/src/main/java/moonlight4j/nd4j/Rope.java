@@ -97,9 +97,10 @@ final class Rope {
     }
 
     /**
-     * cos and sin tables {@code [B, 1, S, D/2]}: {@code inv_freq_j = fl(1 / fl(fl(θ)^fl(2j/D)))},
-     * {@code f = fl(fl(pos)·inv_freq_j)}, cos/sin rounded to fp32 and then to the dtype (the release casts its
-     * cached cos/sin to the activation dtype), in the dtype's storage type.
+     * cos and sin tables {@code [B, 1, S, D/2]}, built in the dtype as the release builds its cos/sin cache after
+     * {@code model.to(dtype)} (golden-data FORMAT §3.12): {@code inv_freq_j = st(1 / fl(fl(θ)^fl(2j/D)))},
+     * {@code f = st(st(pos)·inv_freq_j)}, {@code st(fl(cos f))}, {@code st(fl(sin f))}, where fl rounds to fp32 and st
+     * to the dtype (F32: both fp32; BF16: bf16), in the dtype's storage type.
      */
     private static INDArray[] tables(Nd4jDataOps be, Tensor positionIds, double theta, int dim, DType dtype) {
         int[] p = positionIds.shape();
@@ -110,13 +111,13 @@ final class Rope {
         double base = compute(d, theta);
         for (int j = 0; j < half; j++) {
             double e = compute(d, (2.0 * j) / dim);
-            invFreq[j] = compute(d, 1.0 / compute(d, Math.pow(base, e)));
+            invFreq[j] = store(d, 1.0 / compute(d, Math.pow(base, e)));
         }
         double[] cos = new double[pos.length * half], sin = new double[pos.length * half];
         for (int i = 0; i < pos.length; i++) {
-            double pp = compute(d, (double) pos[i]);
+            double pp = store(d, (double) pos[i]);
             for (int j = 0; j < half; j++) {
-                double f = compute(d, pp * invFreq[j]);
+                double f = store(d, pp * invFreq[j]);
                 cos[i * half + j] = store(d, compute(d, Math.cos(f)));
                 sin[i * half + j] = store(d, compute(d, Math.sin(f)));
             }

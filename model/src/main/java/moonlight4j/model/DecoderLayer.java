@@ -37,12 +37,24 @@ public final class DecoderLayer extends Layer {
 
     /** x {@code (B, T, C)} → {@code (B, T, C)}. */
     public Tensor forward(Tensor x, Tensor positionIds, Tensor mask) {
+        return forwardBranches(x, positionIds, mask).output();
+    }
+
+    /**
+     * The two branch outputs of a forward before their residual adds — the attention output (after o_proj) and the
+     * MLP / MoE output (shared experts included) — and the layer output; each {@code (B, T, C)}.
+     */
+    public record Branches(Tensor attnOutput, Tensor mlpOutput, Tensor output) {
+    }
+
+    /** {@link #forward}, also returning the branch outputs (golden-data FORMAT §3.12 checks them). */
+    public Branches forwardBranches(Tensor x, Tensor positionIds, Tensor mask) {
         Tensor a = attention.forward(inputNorm.forward(x), positionIds, mask);   // (B, T, C) attention
         Tensor h = be.add(x, a);                                                 // (B, T, C) residual
         Tensor f = ffn.forward(postNorm.forward(h));                             // (B, T, C) MLP or MoE
         Tensor out = be.add(h, f);                                               // (B, T, C) residual
         saved = keepForBackward ? new Saved(x, h) : null;
-        return out;
+        return new Branches(a, f, out);
     }
 
     /**

@@ -1,6 +1,7 @@
 package moonlight4j.model;
 
 import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
 
 /**
@@ -37,7 +38,7 @@ public final class Mlp extends Layer implements FeedForward {
     public Tensor forward(Tensor x) {
         Tensor g = Linear.forward(be, x, params.get(gateProj, inter, hidden));   // (..., I)
         Tensor u = Linear.forward(be, x, params.get(upProj, inter, hidden));     // (..., I)
-        Tensor a = be.silu(g);                                                    // (..., I)
+        Tensor a = silu(be, g);                                                   // (..., I)
         Tensor h = be.mul(a, u);                                                  // (..., I) silu(gate) ⊙ up
         Tensor y = Linear.forward(be, h, params.get(downProj, hidden, inter));   // (..., C)
         if (keepForBackward) {
@@ -48,6 +49,20 @@ public final class Mlp extends Layer implements FeedForward {
             h.close();
         }
         return y;
+    }
+
+    /**
+     * SiLU at the release's rounding points: BF16 as PyTorch's bf16 kernel computes {@code g / (1 + exp(−g))}, each of
+     * its three ops rounded to bf16 (docs/model-bf16.md); F32 and F64 the backend's one-op silu. The backward takes
+     * the derivative of the exact silu either way (a rounding's derivative is taken as 1).
+     */
+    static Tensor silu(Backend be, Tensor g) {
+        if (g.dtype() != DType.BF16) return be.silu(g);
+        try (Tensor negated = be.mulScalar(g, -1.0);                              // exact
+             Tensor e = be.exp(negated);                                          // r(exp(−g))
+             Tensor denom = be.addScalar(e, 1.0)) {                               // r(1 + e)
+            return be.div(g, denom);                                             // r(g / denom)
+        }
     }
 
     /**

@@ -124,22 +124,30 @@ final class LayerKernels {
         }
     }
 
-    /** {@code inv_freq_j = 1 / θ^(fl(2j / D))}, j &lt; D/2, in fp32 (PyTorch: {@code 1.0 / (base ** (arange(0, D, 2).float() / D))}). */
+    /**
+     * {@code inv_freq_j = 1 / θ^(fl(2j / D))}, j &lt; D/2, computed in fp32 (PyTorch:
+     * {@code 1.0 / (base ** (arange(0, D, 2).float() / D))}) and stored in the dtype: the release's rope buffer is cast
+     * with the model ({@code model.to(torch.bfloat16)}), so for BF16 it is rounded to bf16 (golden-data FORMAT §3.12).
+     */
     static double[] invFreq(DType dt, double theta, int d) {
         double[] inv = new double[d / 2];
         double base = Precision.compute(dt, theta);
         for (int j = 0; j < d / 2; j++) {
             double e = Precision.compute(dt, (2.0 * j) / d);
-            inv[j] = Precision.compute(dt, 1.0 / Precision.compute(dt, Math.pow(base, e)));
+            inv[j] = Precision.store(dt, 1.0 / Precision.compute(dt, Math.pow(base, e)));
         }
         return inv;
     }
 
-    /** {@code f_j = fl(pos·inv_freq_j)}, cos/sin in fp32 then cast to the dtype. */
+    /**
+     * The table row of one position, built in the dtype as the release builds its cos/sin cache from the (cast)
+     * {@code inv_freq}: {@code t = arange(..., dtype)[pos]}, {@code f_j = t·inv_freq_j}, {@code cos f}, {@code sin f},
+     * each op computed in fp32 and stored in the dtype (F32: fp32 throughout; BF16: four bf16 roundings).
+     */
     static void angles(DType dt, long pos, double[] invFreq, double[] cos, double[] sin) {
-        double p = Precision.compute(dt, (double) pos);
+        double p = Precision.store(dt, (double) pos);
         for (int j = 0; j < invFreq.length; j++) {
-            double f = Precision.compute(dt, p * invFreq[j]);
+            double f = Precision.store(dt, p * invFreq[j]);
             cos[j] = Precision.store(dt, Precision.compute(dt, Math.cos(f)));
             sin[j] = Precision.store(dt, Precision.compute(dt, Math.sin(f)));
         }

@@ -55,17 +55,22 @@ class RoundingModelTest {
         }
     }
 
+    /**
+     * The release's tables after {@code model.to(torch.bfloat16)} (FORMAT §3.12): {@code inv_freq} computed in fp32 and
+     * cast to bf16, {@code t = arange(..., dtype=bfloat16)}, {@code f = r(t·inv_freq)}, {@code r(cos f)},
+     * {@code r(sin f)}; position 257 is not a bf16 number (t rounds to 256).
+     */
     @Test
-    void ropeRoundsCosSinEachProductAndTheSum() {
+    void ropeRoundsTheBf16TablesEachProductAndTheSum() {
         Random r = new Random(6);
-        int s = 5, d = 8, half = d / 2;
+        int s = 6, d = 8, half = d / 2;
         float[] x = bf16Gaussian(r, s * d, 1);
-        long[] pos = {0, 3, 1, 17, 4};
+        long[] pos = {0, 3, 1, 17, 257, 4};
         float[] got = CPU.toFloats(CPU.rope(bf16(x, 1, 1, s, d), CPU.fromLongs(pos, 1, s), 50000));
         for (int t = 0; t < s; t++) {
             for (int j = 0; j < half; j++) {
-                float invFreq = (float) (1.0 / (float) Math.pow(50000f, (float) (2 * j) / d));
-                float f = (float) pos[t] * invFreq;
+                float invFreq = Bf16.round((float) (1.0 / (float) Math.pow(50000f, (float) (2 * j) / d)));
+                float f = Bf16.round(Bf16.round((float) pos[t]) * invFreq);
                 float cos = Bf16.round((float) Math.cos(f)), sin = Bf16.round((float) Math.sin(f));
                 float a = x[t * d + 2 * j], b = x[t * d + 2 * j + 1];               // de-interleaved pair
                 assertThat(got[t * d + j]).isEqualTo(Bf16.round(Bf16.round(a * cos) + Bf16.round(-b * sin)));

@@ -94,7 +94,7 @@ public final class VerifyCommand implements Callable<Integer> {
         String tol = c.worst().map(w -> w.tolerance().toString()).orElse("-");
         out.printf("%-42s %-16s %10s %10s  %-30s %s%n", c.name(), c.kind(), fmt(c.maxAbs()), fmt(c.maxRel()), tol, c.status());
         for (TensorCheck t : c.checks()) {
-            if (!t.pass() || (t.bf16Mismatches() >= 0 && t.problem() == null)) out.println("    " + t.describe());
+            if (!t.pass() || t.gap() != null || (t.bf16Mismatches() >= 0 && t.problem() == null)) out.println("    " + t.describe());
         }
         if (c.status() == CaseResult.Status.FAIL || verbose) for (String note : c.notes()) out.println("    " + note);
         if (verbose) {

@@ -31,13 +31,19 @@ final class ModelCases {
         return p;
     }
 
-    /**
-     * Puts {@code out.topk_idx}, {@code out.topk_weight} (our slot order) and, per row sorted by expert id,
-     * {@code out.topk_idx_sorted} / {@code out.topk_weight_sorted} into {@code out} — only those the case has.
-     */
+    /** {@link #putRouting(GoldenCase, Backend, MoeGate.Routing, String, Map)} under {@code out.}. */
     static void putRouting(GoldenCase c, Backend be, MoeGate.Routing r, Map<String, Tensor> out) {
-        if (c.has("out.topk_idx")) out.put("out.topk_idx", be.copy(r.topkIdx()));
-        if (c.has("out.topk_weight")) out.put("out.topk_weight", be.copy(r.topkWeight()));
+        putRouting(c, be, r, "out.", out);
+    }
+
+    /**
+     * Puts {@code P topk_idx}, {@code P topk_weight} (our slot order) and, per row sorted by expert id,
+     * {@code P topk_idx_sorted} / {@code P topk_weight_sorted} into {@code out} — only those the case has;
+     * {@code P} is the name prefix ({@code out.} or {@code out.layer1.}).
+     */
+    static void putRouting(GoldenCase c, Backend be, MoeGate.Routing r, String p, Map<String, Tensor> out) {
+        if (c.has(p + "topk_idx")) out.put(p + "topk_idx", be.copy(r.topkIdx()));
+        if (c.has(p + "topk_weight")) out.put(p + "topk_weight", be.copy(r.topkWeight()));
         int n = r.topkIdx().dim(0), k = r.topkIdx().dim(1);
         long[] idx = be.toLongs(r.topkIdx());
         float[] w = be.toFloats(r.topkWeight());
@@ -53,10 +59,10 @@ final class ModelCases {
                 sw[base + j] = w[base + order.get(j)];
             }
         }
-        if (c.has("out.topk_idx_sorted")) out.put("out.topk_idx_sorted", be.fromLongs(si, n, k));
-        if (c.has("out.topk_weight_sorted")) {
+        if (c.has(p + "topk_idx_sorted")) out.put(p + "topk_idx_sorted", be.fromLongs(si, n, k));
+        if (c.has(p + "topk_weight_sorted")) {
             Tensor f = be.fromFloats(sw, n, k);
-            out.put("out.topk_weight_sorted", r.topkWeight().dtype() == DType.F32 ? f : be.cast(f, r.topkWeight().dtype()));
+            out.put(p + "topk_weight_sorted", r.topkWeight().dtype() == DType.F32 ? f : be.cast(f, r.topkWeight().dtype()));
         }
     }
 

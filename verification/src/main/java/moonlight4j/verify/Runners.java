@@ -18,6 +18,7 @@ public final class Runners {
                 new MoeLayerRunner(),
                 new MlaAttentionRunner(),
                 new ModelForwardRunner(),
+                new ModelForwardBf16Runner(),
                 new GenerateGreedyRunner(),
                 new ModelGradsRunner(),
                 new MuonTrainRunner()

@@ -13,16 +13,32 @@ import java.util.Arrays;
  * @param firstFailing   flat index of the first failing element, −1 when none
  * @param bf16Mismatches elements whose bf16 bits differ (−1 when the golden tensor is not BF16)
  * @param problem        a shape/dtype/missing-output problem that fails the tensor outright, else null
+ * @param gap            for a gap-ratio check ({@link GapRatio}) its figures in words, else null
  */
 public record TensorCheck(String name, Tolerance tolerance, long numel, double maxAbs, double maxRel,
-                          double worstRatio, long failing, long firstFailing, long bf16Mismatches, String problem) {
+                          double worstRatio, long failing, long firstFailing, long bf16Mismatches, String problem,
+                          String gap) {
 
     public boolean pass() {
         return problem == null && failing == 0;
     }
 
     static TensorCheck problem(String name, Tolerance t, String problem) {
-        return new TensorCheck(name, t, 0, Double.NaN, Double.NaN, Double.POSITIVE_INFINITY, 0, -1, -1, problem);
+        return new TensorCheck(name, t, 0, Double.NaN, Double.NaN, Double.POSITIVE_INFINITY, 0, -1, -1, problem, null);
+    }
+
+    /**
+     * The gap-ratio check of one tolerance key over {@code numel} pooled elements: passes iff
+     * {@code dev ≤ ρ·gap} (iff dev = 0 when gap = 0); worstRatio is {@code dev / (ρ·gap)}.
+     */
+    static TensorCheck gapRatio(String name, Tolerance t, long numel, double dev, double gap) {
+        double limit = t.maxGapRatio() * gap;
+        boolean pass = gap == 0 ? dev == 0 : dev <= limit;
+        double ratio = dev == 0 ? 0 : limit == 0 ? Double.POSITIVE_INFINITY : dev / limit;
+        String words = String.format("Σ|ours − golden| %.4e, Σ|%s − golden| %.4e, ratio %.3f (limit %s)", dev,
+                t.gapRef(), gap, gap == 0 ? (dev == 0 ? 0 : Double.POSITIVE_INFINITY) : dev / gap, t.maxGapRatio());
+        return new TensorCheck(name, t, numel, Double.NaN, Double.NaN, ratio, pass ? 0 : 1, pass ? -1 : 0, -1, null,
+                words);
     }
 
     /** Compares {@code ours} with {@code golden} (same length) under {@code t}. */
@@ -45,12 +61,13 @@ public record TensorCheck(String name, Tolerance tolerance, long numel, double m
             double allowed = t.abs() + t.rel() * Math.abs(golden[i]);
             worst = Math.max(worst, d == 0 ? 0 : allowed == 0 ? Double.POSITIVE_INFINITY : d / allowed);
         }
-        return new TensorCheck(name, t, ours.length, maxAbs, maxRel, worst, failing, first, bf16Mismatches, null);
+        return new TensorCheck(name, t, ours.length, maxAbs, maxRel, worst, failing, first, bf16Mismatches, null, null);
     }
 
     /** One line for a report. */
     public String describe() {
         if (problem != null) return name + ": FAIL " + problem;
+        if (gap != null) return name + ": " + gap + (pass() ? "" : ", FAIL");
         String s = String.format("%s: max|Δ| %.3e, max rel %.3e, %s%s", name, maxAbs, maxRel, tolerance,
                 tolerance.key() == null ? "" : " [" + tolerance.key() + "]");
         if (bf16Mismatches >= 0) s += ", bf16 bits differ in " + bf16Mismatches + " of " + numel;

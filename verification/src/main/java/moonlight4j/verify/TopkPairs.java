@@ -18,25 +18,34 @@ final class TopkPairs {
     private TopkPairs() {
     }
 
-    static List<TensorCheck> check(GoldenCase c, Tensor idx, Tensor weight, Backend be, ToleranceTable tol) {
-        Tolerance wTol = tol.forTensor("out.topk_weight", false);
+    /**
+     * Checks {@code <prefix>topk_idx} / {@code <prefix>topk_weight}; where the weight tolerance has a gap-ratio check,
+     * the pairs sorted by expert id (ours by our ids) join its pool.
+     */
+    static List<TensorCheck> check(GoldenCase c, String prefix, Tensor idx, Tensor weight, Backend be,
+                                   ToleranceTable tol, GapRatio gaps) {
+        String idxName = prefix + "topk_idx", wName = prefix + "topk_weight";
+        Tolerance wTol = tol.forTensor(wName, false);
         Tolerance iTol = Tolerance.exact("exact (integer), per-row set");
-        int[] shape = c.info("out.topk_idx").shape();
+        int[] shape = c.info(idxName).shape();
         if (idx == null || weight == null) {
-            String missing = idx == null ? "out.topk_idx" : "out.topk_weight";
+            String missing = idx == null ? idxName : wName;
+            if (wTol.hasGapCheck()) gaps.problem(wTol, missing + ": missing");
             return List.of(TensorCheck.problem(missing, idx == null ? iTol : wTol, "missing: the runner did not produce it"));
         }
         if (!Arrays.equals(idx.shape(), shape) || !Arrays.equals(weight.shape(), shape) || shape.length < 1) {
-            return List.of(TensorCheck.problem("out.topk_idx", iTol, "shapes " + TensorCheck.shapeStr(idx.shape()) + " / "
+            if (wTol.hasGapCheck()) gaps.problem(wTol, wName + ": shape");
+            return List.of(TensorCheck.problem(idxName, iTol, "shapes " + TensorCheck.shapeStr(idx.shape()) + " / "
                     + TensorCheck.shapeStr(weight.shape()) + ", golden " + TensorCheck.shapeStr(shape)));
         }
         int k = shape[shape.length - 1];
-        double[] gi = c.doubles("out.topk_idx"), gw = c.doubles("out.topk_weight");
+        double[] gi = c.doubles(idxName), gw = c.doubles(wName);
         double[] oi = be.toDoubles(idx), ow = be.toDoubles(weight);
         sortRows(gi, gw, k);
         sortRows(oi, ow, k);
-        return List.of(TensorCheck.compare("out.topk_idx", iTol, oi, gi, -1),
-                TensorCheck.compare("out.topk_weight", wTol, ow, gw, -1));
+        if (wTol.hasGapCheck()) Verifier.addGap(c, wName, wTol, ow, gw, false, gaps);
+        return List.of(TensorCheck.compare(idxName, iTol, oi, gi, -1),
+                TensorCheck.compare(wName, wTol, ow, gw, -1));
     }
 
     /** Sorts each row's (id, weight) pairs by id, in place. */

@@ -20,15 +20,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 
 /**
  * Runs golden cases and checks every {@code out.*} and {@code state.*} tensor of each against our outputs, with the
- * tolerance rules of golden-data/FORMAT.md §4 ({@link ToleranceTable}). {@code out.topk_idx} /
- * {@code out.topk_weight} are compared per row as sets of (expert, weight) pairs (golden-data/FORMAT.md §3.4). A golden
- * tensor the runner did not produce, or an output the case does not have, fails the case; a malformed file fails its
- * case with the reason and the run goes on.
+ * tolerance rules of golden-data/FORMAT.md §4 ({@link ToleranceTable}), including the gap-ratio check of bf16 results
+ * ({@link GapRatio}). {@code out.topk_idx} / {@code out.topk_weight} (also {@code out.layer{i}.topk_*}) are compared
+ * per row as sets of (expert, weight) pairs (golden-data/FORMAT.md §3.4). A golden tensor the
+ * runner did not produce, or an output the case does not have, fails the case; a malformed file fails its case
+ * with the reason and the run goes on.
  */
 public final class Verifier {
 
@@ -140,35 +142,50 @@ public final class Verifier {
         }
     }
 
-    /** Every golden out.* / state.* tensor against ours; plus a failure for each output the case does not have. */
+    /**
+     * Every golden out.* / state.* tensor against ours, then the gap-ratio check of each tolerance key that has one
+     * ({@link GapRatio}); plus a failure for each output the case does not have. A {@code P.topk_idx} /
+     * {@code P.topk_weight} pair ({@code P} = {@code out.} or {@code out.layer{i}.}) is compared per row as a set.
+     */
     static List<TensorCheck> check(GoldenCase c, Map<String, Tensor> ours, Backend be) {
         List<TensorCheck> checks = new ArrayList<>();
         Set<String> golden = new HashSet<>();
         ToleranceTable tol = c.tolerances();
-        boolean topkPairs = c.has("out.topk_idx") && c.has("out.topk_weight");
+        GapRatio gaps = new GapRatio();
+        Set<String> pairPrefixes = new TreeSet<>();
+        for (String name : c.names()) {
+            if (!name.startsWith("out.") || !name.endsWith("topk_idx")) continue;
+            String prefix = name.substring(0, name.length() - "topk_idx".length());
+            if (c.has(prefix + "topk_weight")) pairPrefixes.add(prefix);
+        }
         for (String name : c.names()) {
             if (!name.startsWith("out.") && !name.startsWith("state.")) continue;
             golden.add(name);
-            if (topkPairs && (name.equals("out.topk_idx") || name.equals("out.topk_weight"))) continue;
-            checks.add(checkTensor(c, name, ours.get(name), be));
+            if (pairPrefixes.stream().anyMatch(pf -> name.equals(pf + "topk_idx") || name.equals(pf + "topk_weight"))) {
+                continue;
+            }
+            checks.add(checkTensor(c, name, ours.get(name), be, gaps));
         }
-        if (topkPairs) checks.addAll(TopkPairs.check(c, ours.get("out.topk_idx"), ours.get("out.topk_weight"), be, tol));
+        for (String pf : pairPrefixes) {
+            checks.addAll(TopkPairs.check(c, pf, ours.get(pf + "topk_idx"), ours.get(pf + "topk_weight"), be, tol, gaps));
+        }
+        checks.addAll(gaps.checks());
         ours.keySet().stream().filter(n -> !golden.contains(n)).sorted().forEach(n ->
                 checks.add(TensorCheck.problem(n, Tolerance.exact("-"), "runner produced '" + n + "', which the case does not have")));
         return checks;
     }
 
-    private static TensorCheck checkTensor(GoldenCase c, String name, Tensor t, Backend be) {
+    private static TensorCheck checkTensor(GoldenCase c, String name, Tensor t, Backend be, GapRatio gaps) {
         TensorInfo g = c.info(name);
         boolean integer = !g.dtype().isFloating();
         Tolerance tol = c.tolerances().forTensor(name, integer);
-        if (t == null) return TensorCheck.problem(name, tol, "missing: the runner did not produce it");
+        if (t == null) return gapProblem(TensorCheck.problem(name, tol, "missing: the runner did not produce it"), gaps);
         if (!Arrays.equals(t.shape(), g.shape())) {
-            return TensorCheck.problem(name, tol, "shape " + TensorCheck.shapeStr(t.shape()) + ", golden "
-                    + TensorCheck.shapeStr(g.shape()));
+            return gapProblem(TensorCheck.problem(name, tol, "shape " + TensorCheck.shapeStr(t.shape()) + ", golden "
+                    + TensorCheck.shapeStr(g.shape())), gaps);
         }
         if (t.dtype().isFloating() == integer) {
-            return TensorCheck.problem(name, tol, "dtype " + t.dtype() + ", golden " + g.dtype());
+            return gapProblem(TensorCheck.problem(name, tol, "dtype " + t.dtype() + ", golden " + g.dtype()), gaps);
         }
         long bf16 = -1;
         if (g.dtype() == DType.BF16 && t.dtype() == DType.BF16) {
@@ -176,7 +193,26 @@ public final class Verifier {
             bf16 = 0;
             for (int i = 0; i < a.length; i++) if (a[i] != b[i]) bf16++;
         }
-        return TensorCheck.compare(name, tol, be.toDoubles(t), c.doubles(name), bf16);
+        double[] ours = be.toDoubles(t), gold = c.doubles(name);
+        if (tol.hasGapCheck()) addGap(c, name, tol, ours, gold, g.dtype() == DType.BF16, gaps);
+        return TensorCheck.compare(name, tol, ours, gold, bf16);
+    }
+
+    /** Adds a tensor to its key's gap-ratio pool, reading the reference the key names (FORMAT §4). */
+    static void addGap(GoldenCase c, String name, Tolerance tol, double[] ours, double[] golden, boolean goldenIsBf16,
+                       GapRatio gaps) {
+        String ref = c.tolerances().reference(name).orElseThrow();
+        if (!c.has(ref)) {
+            gaps.problem(tol, name + ": gap_ref tensor '" + ref + "' is not in the case");
+            return;
+        }
+        gaps.add(tol, name, ours, golden, c.doubles(ref), goldenIsBf16);
+    }
+
+    /** A tensor that could not be compared also fails its key's gap-ratio check. */
+    private static TensorCheck gapProblem(TensorCheck problem, GapRatio gaps) {
+        if (problem.tolerance().hasGapCheck()) gaps.problem(problem.tolerance(), problem.name() + ": " + problem.problem());
+        return problem;
     }
 
     private static CaseResult fail(Path file, String kind, String why, long t0) {

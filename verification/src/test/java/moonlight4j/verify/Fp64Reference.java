@@ -1,5 +1,8 @@
 package moonlight4j.verify;
 
+import moonlight4j.api.Bf16;
+import moonlight4j.api.DType;
+
 /**
  * Direct fp64 formulas of the SPI ops that are more than one line, for {@link BackendContractTest}. Each returns
  * the exact-as-fp64 result and, where a tolerance needs it, the magnitude its rounding errors scale with. Written
@@ -92,16 +95,23 @@ final class Fp64Reference {
         return y;
     }
 
-    /** {@code inv_freq_j = θ^(−2j/D)} in fp64. */
-    static double angle(long pos, int j, int d, double theta) {
-        return pos * Math.pow(theta, -2.0 * j / d);
+    /**
+     * The rope angle {@code pos·inv_freq_j}, {@code inv_freq_j = θ^(−2j/D)}: in fp64 for F32/F64 (their tables are
+     * fp32, whose error the caller's bound covers); for BF16 the angle of the bf16 table the Backend Javadoc defines
+     * (the release's tables after {@code model.to(torch.bfloat16)}): {@code bf16(bf16(pos)·bf16(inv_freq_j))}, exact
+     * in fp64 given the rounded factors.
+     */
+    static double angle(DType dt, long pos, int j, int d, double theta) {
+        double inv = Math.pow(theta, -2.0 * j / d);
+        if (dt != DType.BF16) return pos * inv;
+        return Bf16.round(Bf16.round((float) pos) * Bf16.round((float) inv));
     }
 
     /**
      * docs/model.md#rope-layout: x (B, H, S, D) interleaved → y half-split: {@code y_j = x_{2j}·cos − x_{2j+1}·sin},
      * {@code y_{j+D/2} = x_{2j+1}·cos + x_{2j}·sin}; scale = |x_{2j}| + |x_{2j+1}| (for both outputs).
      */
-    static Result rope(double[] x, int[] s, long[] pos, double theta) {
+    static Result rope(DType dt, double[] x, int[] s, long[] pos, double theta) {
         int b = s[0], h = s[1], seq = s[2], d = s[3], half = d / 2;
         double[] y = new double[x.length], sc = new double[x.length];
         for (int bi = 0; bi < b; bi++)
@@ -109,7 +119,7 @@ final class Fp64Reference {
                 for (int t = 0; t < seq; t++) {
                     int base = ((bi * h + hi) * seq + t) * d;
                     for (int j = 0; j < half; j++) {
-                        double f = angle(pos[bi * seq + t], j, d, theta), c = Math.cos(f), sn = Math.sin(f);
+                        double f = angle(dt, pos[bi * seq + t], j, d, theta), c = Math.cos(f), sn = Math.sin(f);
                         double xa = x[base + 2 * j], xb = x[base + 2 * j + 1];
                         y[base + j] = xa * c - xb * sn;
                         y[base + half + j] = xb * c + xa * sn;

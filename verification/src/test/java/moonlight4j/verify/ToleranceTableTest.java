@@ -61,6 +61,40 @@ class ToleranceTableTest {
     }
 
     @Test
+    void gapRatioEntriesAndTheirReferences() throws Exception {
+        ToleranceTable t = table("""
+                {"out.final.param.*": {"abs": 0.05, "rel": 0.0, "gap_ref": "out.fp32ns.final.param.*", "max_gap_ratio": 0.75},
+                 "out.fp32ns.final.param.*": {"abs": 0.0005, "rel": 1e-05},
+                 "out.logits": {"abs": 0.08, "rel": 0.0, "gap_ref": "ref.fp32.logits", "max_gap_ratio": 0.7},
+                 "out.layer1.topk_weight": {"abs": 0.004, "rel": 0.0, "gap_ref": "ref.fp32.layer1.topk_weight_sorted",
+                                            "max_gap_ratio": 0.25},
+                 "out.stepK.param": {"abs": 0.1, "rel": 0.0, "gap_ref": "ref.stepK.param", "max_gap_ratio": 0.5}}""");
+        Tolerance p = t.forTensor("out.final.param.model.norm.weight", false);
+        assertThat(p.hasGapCheck()).isTrue();
+        assertThat(p.maxGapRatio()).isEqualTo(0.75);
+        assertThat(t.reference("out.final.param.model.norm.weight")).contains("out.fp32ns.final.param.model.norm.weight");
+        assertThat(t.reference("out.logits")).contains("ref.fp32.logits");
+        assertThat(t.reference("out.layer1.topk_weight")).contains("ref.fp32.layer1.topk_weight_sorted");
+        assertThat(t.reference("out.layer1.topk_weight_sorted")).as("a _sorted tensor falls back to its key")
+                .contains("ref.fp32.layer1.topk_weight_sorted");
+        assertThat(t.reference("out.step2.param.w")).as("a prefix key: the rest of the name follows gap_ref")
+                .contains("ref.step2.param.w");
+        assertThat(t.reference("out.fp32ns.final.param.model.norm.weight")).isEmpty();
+        assertThat(t.forTensor("out.fp32ns.final.param.x", false).hasGapCheck()).isFalse();
+        assertThat(t.loosest().orElseThrow().hasGapCheck()).as("the loosest fallback is elementwise only").isFalse();
+    }
+
+    @Test
+    void malformedGapRatioEntriesNameTheKey() {
+        assertThatThrownBy(() -> table("{\"out.X\": {\"abs\": 1, \"max_gap_ratio\": 0.5}}"))
+                .hasMessageContaining("out.X").hasMessageContaining("gap_ref");
+        assertThatThrownBy(() -> table("{\"out.X\": {\"abs\": 1, \"gap_ref\": \"ref.X\", \"max_gap_ratio\": \"big\"}}"))
+                .hasMessageContaining("out.X");
+        assertThatThrownBy(() -> table("{\"out.X.*\": {\"abs\": 1, \"gap_ref\": \"ref.X\", \"max_gap_ratio\": 0.5}}"))
+                .hasMessageContaining("out.X.*").hasMessageContaining(".*");
+    }
+
+    @Test
     void malformedTolerancesNameTheKey() {
         assertThatThrownBy(() -> table("{\"out.X\": {\"rel\": 0}}")).hasMessageContaining("out.X").hasMessageContaining("abs");
         assertThatThrownBy(() -> table("{\"out.X\": {\"abs\": \"big\"}}")).hasMessageContaining("out.X");

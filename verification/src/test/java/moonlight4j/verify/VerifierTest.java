@@ -133,6 +133,88 @@ class VerifierTest {
         assertThat(wrongExpert.status()).isEqualTo(CaseResult.Status.FAIL);
     }
 
+    /**
+     * A BF16 output with a gap-ratio entry (FORMAT §4): golden G = [1, 2, 3, 4], reference R off by 0.5 everywhere
+     * (gap 2.0), ρ = 0.5, elementwise abs 0.3. Ours passes with dev ≤ 1.0 and fails above, even when every element is
+     * within abs.
+     */
+    private Path gapCase() throws Exception {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("out.g", BE.cast(BE.fromFloats(new float[]{1, 2, 3, 4}, 4), moonlight4j.api.DType.BF16));
+        t.put("out.p.a", BE.fromFloats(new float[]{1, 1}, 2));
+        t.put("out.p.b", BE.fromFloats(new float[]{2, 2}, 2));
+        t.put("ref.g", BE.fromFloats(new float[]{1.5f, 2.5f, 3.5f, 4.5f}, 4));
+        t.put("ref.q.a", BE.fromFloats(new float[]{1.5f, 1.5f}, 2));
+        t.put("ref.q.b", BE.fromFloats(new float[]{2, 2}, 2));
+        return write("gap__one", "gap", t, "{\"out.g\": {\"abs\": 0.3, \"rel\": 0, \"gap_ref\": \"ref.g\", "
+                + "\"max_gap_ratio\": 0.5}, \"out.p.*\": {\"abs\": 0.3, \"rel\": 0, \"gap_ref\": \"ref.q.*\", "
+                + "\"max_gap_ratio\": 0.5}}");
+    }
+
+    private static Map<String, Tensor> gapOutputs(float[] g, float[] a, float[] b) {
+        Map<String, Tensor> m = new LinkedHashMap<>();
+        m.put("out.g", BE.fromFloats(g, 4));
+        m.put("out.p.a", BE.fromFloats(a, 2));
+        m.put("out.p.b", BE.fromFloats(b, 2));
+        return m;
+    }
+
+    @Test
+    void theGapRatioCheckPoolsEachKeyAndRejectsWhatAbsAlone() throws Exception {
+        Path f = gapCase();
+        float[] a = {1, 1}, b = {2, 2};
+        // dev 0.75 ≤ 0.5·2.0 (0.25 per element; ours is rounded to bf16 first: 1.0009765625 → 1.0)
+        CaseResult near = verify(f, runner("gap", (c, be) -> gapOutputs(new float[]{1.25f, 2.25f, 3.25f, 4.0009765625f}, a, b)));
+        assertThat(near.status()).as(near.checks().toString()).isEqualTo(CaseResult.Status.PASS);
+        assertThat(near.checks()).extracting(TensorCheck::name).contains("out.g (gap ratio)", "out.p.* (gap ratio)");
+        // dev 4·0.28125 = 1.125 > 1.0 while every element is within abs 0.3
+        CaseResult far = verify(f, runner("gap", (c, be) -> gapOutputs(new float[]{1.28125f, 2.28125f, 3.28125f, 4.28125f},
+                a, b)));
+        assertThat(far.status()).isEqualTo(CaseResult.Status.FAIL);
+        assertThat(far.checks()).filteredOn(t -> !t.pass()).extracting(TensorCheck::name).containsExactly("out.g (gap ratio)");
+        // out.p.*: gap pooled over both tensors = 1.0 (only out.p.a's reference differs); dev 0.5 on out.p.b passes,
+        // 0.6 fails
+        assertThat(verify(f, runner("gap", (c, be) -> gapOutputs(new float[]{1, 2, 3, 4}, a, new float[]{2.25f, 2.25f})))
+                .status()).isEqualTo(CaseResult.Status.PASS);
+        CaseResult pooled = verify(f, runner("gap", (c, be) -> gapOutputs(new float[]{1, 2, 3, 4}, a, new float[]{2.3f, 2.3f})));
+        assertThat(pooled.checks()).filteredOn(t -> !t.pass()).extracting(TensorCheck::name).containsExactly("out.p.* (gap ratio)");
+    }
+
+    @Test
+    void aZeroGapDemandsExactValuesAndAMissingReferenceFails() throws Exception {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("out.e", BE.fromFloats(new float[]{1, 2}, 2));
+        t.put("out.m", BE.fromFloats(new float[]{1, 2}, 2));
+        t.put("ref.e", BE.fromFloats(new float[]{1, 2}, 2));
+        Path f = write("gap__zero", "gap", t, "{\"out.e\": {\"abs\": 0.1, \"rel\": 0, \"gap_ref\": \"ref.e\", "
+                + "\"max_gap_ratio\": 0.5}, \"out.m\": {\"abs\": 0.1, \"rel\": 0, \"gap_ref\": \"ref.m\", "
+                + "\"max_gap_ratio\": 0.5}}");
+        CaseResult r = verify(f, runner("gap", (c, be) -> new LinkedHashMap<>(Map.of(
+                "out.e", be.fromFloats(new float[]{1, 2.01f}, 2), "out.m", be.fromFloats(new float[]{1, 2}, 2)))));
+        assertThat(r.checks()).filteredOn(x -> !x.pass()).extracting(TensorCheck::describe)
+                .anySatisfy(d -> assertThat(d).startsWith("out.e (gap ratio)"))
+                .anySatisfy(d -> assertThat(d).contains("ref.m").contains("not in the case"));
+    }
+
+    @Test
+    void layerTopkPairsAreComparedAsSetsAndJoinTheirGapPool() throws Exception {
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        t.put("out.layer1.topk_idx", BE.fromLongs(new long[]{3, 1, 2, 0}, 2, 2));
+        t.put("out.layer1.topk_weight", BE.fromFloats(new float[]{0.3f, 0.1f, 0.2f, 0.0f}, 2, 2));
+        t.put("ref.w_sorted", BE.fromFloats(new float[]{0.2f, 0.4f, 0.1f, 0.2f}, 2, 2));   // gap 0.3 (sorted pairs)
+        Path f = write("gate__layer", "gate", t, "{\"out.layer1.topk_weight\": {\"abs\": 0.1, \"rel\": 0, "
+                + "\"gap_ref\": \"ref.w_sorted\", \"max_gap_ratio\": 0.5}}");
+        CaseResult permuted = verify(f, runner("gate", (c, be) -> new LinkedHashMap<>(Map.of(
+                "out.layer1.topk_idx", be.fromLongs(new long[]{1, 3, 0, 2}, 2, 2),
+                "out.layer1.topk_weight", be.fromFloats(new float[]{0.1f, 0.35f, 0.0f, 0.2f}, 2, 2)))));
+        assertThat(permuted.status()).as(permuted.checks().toString()).isEqualTo(CaseResult.Status.PASS);
+        CaseResult offGap = verify(f, runner("gate", (c, be) -> new LinkedHashMap<>(Map.of(
+                "out.layer1.topk_idx", be.fromLongs(new long[]{1, 3, 0, 2}, 2, 2),
+                "out.layer1.topk_weight", be.fromFloats(new float[]{0.1f, 0.38f, 0.0f, 0.28f}, 2, 2)))));   // dev 0.16
+        assertThat(offGap.checks()).filteredOn(x -> !x.pass()).extracting(TensorCheck::name)
+                .containsExactly("out.layer1.topk_weight (gap ratio)");
+    }
+
     @Test
     void aMalformedFileFailsItsCaseAndTheRunGoesOn() throws Exception {
         Files.write(dir.resolve("newton_schulz__broken.safetensors"), new byte[]{1, 2, 3, 4, 5, 6, 7, 8, 9});
