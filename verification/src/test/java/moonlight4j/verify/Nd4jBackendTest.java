@@ -12,7 +12,7 @@ import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.quicktheories.QuickTheory.qt;
+import static moonlight4j.testing.Qt.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 
 /** The nd4j backend's own contract: registration, lifetime of tensors, bf16 rounding, device description. */
