@@ -38,9 +38,9 @@ public final class ArithmeticExperiment {
     }
 
     /**
-     * A preset with the byte-level vocabulary: {@code vocab_size} 514 and the tokenizer's own {@code [BOS]}/{@code [EOS]}
-     * ids (256/257) as {@code bos_token_id}/{@code eos_token_id}, so that a model directory written with this config
-     * makes Hugging Face {@code generate()} stop at the same token as ours.
+     * A preset with the byte-level vocabulary: {@code vocab_size} 514 and the tokenizer's own {@code [BOS]} and
+     * {@code [EOS]} ids (256/257) as {@code bos_token_id}/{@code eos_token_id}, so that a model directory written with
+     * this config makes Hugging Face {@code generate()} stop at the same token as ours.
      */
     public static MoonlightConfig byteVocabularyConfig(String preset) {
         Tokenizer tok = ByteVocabulary.create();

@@ -197,10 +197,10 @@ class DistributedMuonTest {
     }
 
     /**
-     * The update RMS that every rank reports equals one process's on the same summed gradients: a Muon matrix's
-     * exactly (one rank computes it from the full NS output, which is bit-identical, and the all-reduce adds zeros:
-     * only the fp32 rounding of the double remains), an AdamW parameter's from per-slice fp32 sums of squares added in
-     * another order (measured: at most 1.6e-7 relative, 3 and 6 ranks; bound 1e-6, ≈ 8 fp32 ulps). With 3 ranks two Muon
+     * The update RMS that every rank reports equals one process's on the same summed gradients: a Muon matrix's exactly
+     * (one rank computes it from the full NS output, which is bit-identical, and the all-reduce adds zeros: only the
+     * fp32 rounding of the double remains), an AdamW parameter's from per-slice fp32 sums of squares added in another
+     * order (measured: at most 1.6e-7 relative, 3 and 6 ranks; bound 1e-6, ≈ 8 fp32 ulps). With 3 ranks two Muon
      * matrices span partitions, with 6 also two AdamW parameters (the embedding and lm_head). An RMS over one rank's
      * slice of a spanning matrix's update (a shard-local RMS) is close but not equal (q_proj with 6 ranks: 0.0037129
      * instead of 0.0036938) and fails the exact comparison.

@@ -152,8 +152,8 @@ class BackwardGradCheckTest {
      * length (pad keys at −10⁴, so the rows of pad queries see only pad keys) and a finite random bias in [−2, 0] on
      * the other entries. Pad keys are not put at finfo.min here: a query row whose every key sits at finfo.min has a
      * forward that is flat in the scores (score + finfo.min rounds to finfo.min, the row is uniform), while the
-     * backward, like autograd's, passes the softmax gradient of that uniform row to the scores, so no finite
-     * difference can check such a row. A backward that rebuilt the probabilities from the causal mask alone passes
+     * backward, like autograd's, passes the softmax gradient of that uniform row to the scores, so no finite difference
+     * can check such a row. A backward that rebuilt the probabilities from the causal mask alone passes
      * {@link #mlaAttentionBothQueryPaths} but not this.
      */
     @Test
@@ -172,7 +172,9 @@ class BackwardGradCheckTest {
                         int pad = n == 0 ? 1 + r.nextInt(t - 1) : r.nextInt(t);     // sequence 0 is always padded
                         for (int i = 0; i < t; i++) {
                             pos[n * t + i] = Math.max(0, i - pad);
-                            for (int j = 0; j < t; j++) extra[(n * t + i) * t + j] = j < pad ? -1e4 : -2 * r.nextDouble();
+                            for (int j = 0; j < t; j++) {
+                                extra[(n * t + i) * t + j] = j < pad ? -1e4 : -2 * r.nextDouble();
+                            }
                         }
                     }
                     Tensor posT = BE.fromLongs(pos, b, t);

@@ -76,7 +76,8 @@ class GradClipTest {
             for (int i = 0; i < v.length; i++) assertThat(a[i]).as("%s[%d]", name, i).isEqualTo(v[i] * f);
         });
         // the clipped norm: max·n/(n + 1e-6), just under max
-        assertThat(norm(after)).isLessThan(max).isCloseTo(max * n / (n + 1e-6), org.assertj.core.data.Offset.offset(1e-13));
+        assertThat(norm(after)).isLessThan(max)
+                .isCloseTo(max * n / (n + 1e-6), org.assertj.core.data.Offset.offset(1e-13));
     }
 
     @Test
