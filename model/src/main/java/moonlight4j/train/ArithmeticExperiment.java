@@ -11,6 +11,8 @@ import moonlight4j.model.ModelInit;
 import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.MoonlightModel;
 import moonlight4j.model.Parameters;
+import moonlight4j.tokenizer.ByteVocabulary;
+import moonlight4j.tokenizer.Tokenizer;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -32,9 +34,19 @@ public final class ArithmeticExperiment {
 
     /** tiny, with the byte vocabulary. */
     public static MoonlightConfig config() {
-        ObjectNode j = MoonlightConfig.preset("tiny").toJson();
-        j.put("vocab_size", VOCAB);
-        return MoonlightConfig.fromJson(j, "tiny preset with the byte-level vocabulary");
+        return byteVocabularyConfig("tiny");
+    }
+
+    /**
+     * A preset with the byte-level vocabulary: {@code vocab_size} 514 and the tokenizer's own {@code [BOS]} and
+     * {@code [EOS]} ids (256/257) as {@code bos_token_id}/{@code eos_token_id}, so that a model directory written with
+     * this config makes Hugging Face {@code generate()} stop at the same token as ours.
+     */
+    public static MoonlightConfig byteVocabularyConfig(String preset) {
+        Tokenizer tok = ByteVocabulary.create();
+        ObjectNode j = MoonlightConfig.preset(preset).toJson();
+        j.put("vocab_size", VOCAB).put("bos_token_id", tok.bosId()).put("eos_token_id", tok.eosId());
+        return MoonlightConfig.fromJson(j, "preset " + preset + " with the byte-level vocabulary");
     }
 
     /** The training split as packed chunks of {@code seqLen} bytes. */

@@ -103,15 +103,21 @@ class DistributedMuonTest {
     }
 
     static Map<String, float[]> singleProcess(Muon.Options opt, int ranks, DType dtype) {
+        return singleProcessRun(opt, ranks, dtype).params();
+    }
+
+    /** One-process {@link Muon} fed {@link #summedGrads}: the final parameters and the last step's update RMS. */
+    static Result singleProcessRun(Muon.Options opt, int ranks, DType dtype) {
         Map<String, Tensor> params = initialParams(dtype);
+        Map<String, Double> rms = null;
         try (Muon muon = new Muon(BE, opt)) {
             for (int k = 1; k <= STEPS; k++) {
                 Map<String, Tensor> g = summedGrads(k, ranks, dtype);
-                muon.step(params, g, LR);
+                rms = muon.step(params, g, LR);
                 g.values().forEach(Tensor::close);
             }
         }
-        return snapshot(params);
+        return new Result(snapshot(params), 0, rms);
     }
 
     static Map<String, float[]> snapshot(Map<String, Tensor> params) {
@@ -190,15 +196,31 @@ class DistributedMuonTest {
         }
     }
 
-    @Test
-    void updateRmsIsTheSameMapOnEveryRankAndCloseToOneProcess() {
+    /**
+     * The update RMS that every rank reports equals one process's on the same summed gradients: a Muon matrix's exactly
+     * (one rank computes it from the full NS output, which is bit-identical, and the all-reduce adds zeros: only the
+     * fp32 rounding of the double remains), an AdamW parameter's from per-slice fp32 sums of squares added in another
+     * order (measured: at most 1.6e-7 relative, 3 and 6 ranks; bound 1e-6, ≈ 8 fp32 ulps). With 3 ranks two Muon
+     * matrices span partitions, with 6 also two AdamW parameters (the embedding and lm_head). An RMS over one rank's
+     * slice of a spanning matrix's update (a shard-local RMS) is close but not equal (q_proj with 6 ranks: 0.0037129
+     * instead of 0.0036938) and fails the exact comparison.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {3, 6})
+    void updateRmsIsTheSameMapOnEveryRankAndCloseToOneProcess(int ranks) {
         Muon.Options opt = Muon.Options.defaults();
-        List<Result> rs = distributed(opt, 3, DType.F32);
-        Map<String, Double> single = distributed(opt, 1, DType.F32).get(0).rms();
-        assertThat(rs.get(1).rms()).isEqualTo(rs.get(0).rms());
+        List<Result> rs = distributed(opt, ranks, DType.F32);
+        Map<String, Double> single = singleProcessRun(opt, ranks, DType.F32).rms();
+        for (Result r : rs) assertThat(r.rms()).isEqualTo(rs.get(0).rms());
         assertThat(rs.get(0).rms().keySet()).containsExactlyElementsOf(single.keySet());
-        // The 3-rank run has other gradients (3 summed), so compare only that every value is a plausible RMS.
-        rs.get(0).rms().values().forEach(v -> assertThat(v).isPositive().isLessThan(LR));
+        single.forEach((name, want) -> {
+            double got = rs.get(0).rms().get(name);
+            if (opt.split().useMuon(name, shapes().get(name))) {
+                assertThat(got).as(name).isEqualTo((double) want.floatValue());
+            } else {
+                assertThat(got).as(name).isCloseTo(want, org.assertj.core.data.Offset.offset(1e-6 * want));
+            }
+        });
     }
 
     @Test

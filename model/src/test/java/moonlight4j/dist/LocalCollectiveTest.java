@@ -15,9 +15,17 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+/**
+ * The {@code local} engine. Tests of what works run under {@link #GENEROUS}: their ranks are threads that a loaded
+ * 2-core machine may not schedule for seconds, and a pass must not depend on that. Only the time-out test uses
+ * {@link #SHORT}, where the expiry is the point; its bound is "far below the hang", not a tight time.
+ */
 class LocalCollectiveTest {
 
     private static final CollectiveProvider LOCAL = Collectives.get("local");
+    /** For tests that must not time out: a collective that waits this long has hung. */
+    private static final Duration GENEROUS = Duration.ofSeconds(60);
+    /** For the test whose collective is meant to time out. */
     private static final Duration SHORT = Duration.ofMillis(500);
 
     /** The contribution of rank r: random floats, different per rank. */
@@ -36,7 +44,7 @@ class LocalCollectiveTest {
             float[] x = data(r, len);
             for (int i = 0; i < len; i++) expected[i] += x[i];
         }
-        List<float[]> out = LOCAL.launch(n, SHORT, c -> {
+        List<float[]> out = LOCAL.launch(n, GENEROUS, c -> {
             float[] b = data(c.rank(), len);
             c.allReduce(b, ReduceOp.SUM);
             return b;
@@ -47,7 +55,7 @@ class LocalCollectiveTest {
     @Test
     void reduceScatterGivesEachRankItsChunkAndAllGatherRebuilds() {
         int n = 3, chunk = 7;
-        List<float[]> out = LOCAL.launch(n, SHORT, c -> {
+        List<float[]> out = LOCAL.launch(n, GENEROUS, c -> {
             float[] part = new float[chunk];
             c.reduceScatter(data(c.rank(), n * chunk), part, ReduceOp.SUM);
             float[] full = new float[n * chunk];
@@ -67,7 +75,7 @@ class LocalCollectiveTest {
         // 1 + 2^-8 + 2^-8: bf16 keeps 7 fraction bits, so each partial sum 1 + 2^-8 is a tie that rounds to even (1)
         // and a per-step rounding gives 1; one rounding of the fp32 sum 1 + 2^-7 gives 1 + 2^-7 exactly.
         float[] values = {1f, 0x1p-8f, 0x1p-8f};
-        List<short[]> out = LOCAL.launch(3, SHORT, c -> {
+        List<short[]> out = LOCAL.launch(3, GENEROUS, c -> {
             short[] b = {Bf16.toBits(values[c.rank()])};
             c.allReduceBf16(b, ReduceOp.SUM);
             return b;
@@ -77,7 +85,7 @@ class LocalCollectiveTest {
 
     @Test
     void broadcastMeanMaxAndLongGather() {
-        List<float[]> out = LOCAL.launch(2, SHORT, c -> {
+        List<float[]> out = LOCAL.launch(2, GENEROUS, c -> {
             float[] b = {c.rank() + 1f, 10f * (c.rank() + 1)};
             c.broadcast(b, 1);
             float[] m = {c.rank() + 1f};
@@ -94,7 +102,7 @@ class LocalCollectiveTest {
 
     @Test
     void trafficCountsRingBytes() {
-        List<Collective.Traffic> out = LOCAL.launch(2, SHORT, c -> {
+        List<Collective.Traffic> out = LOCAL.launch(2, GENEROUS, c -> {
             c.allReduce(new float[100], ReduceOp.SUM);          // 2·(1/2)·400 = 400
             c.allGather(new float[50], new float[100]);          // (1/2)·400 = 200
             return c.traffic();
@@ -105,7 +113,7 @@ class LocalCollectiveTest {
 
     @Test
     void mismatchedCollectivesFailOnEveryRank() {
-        assertThatThrownBy(() -> LOCAL.launch(2, SHORT, c -> {
+        assertThatThrownBy(() -> LOCAL.launch(2, GENEROUS, c -> {
             if (c.rank() == 0) c.allReduce(new float[4], ReduceOp.SUM);
             else c.allReduce(new float[5], ReduceOp.SUM);
             return null;
@@ -116,13 +124,13 @@ class LocalCollectiveTest {
     @Test
     void deadRankMakesTheOthersFailPromptly() {
         long t0 = System.nanoTime();
-        assertThatThrownBy(() -> LOCAL.launch(3, Duration.ofSeconds(30), c -> {
+        assertThatThrownBy(() -> LOCAL.launch(3, GENEROUS, c -> {
             if (c.rank() == 2) throw new IllegalStateException("rank 2 crashed");
             c.allReduce(new float[3], ReduceOp.SUM);
             return null;
         })).isInstanceOf(IllegalStateException.class).hasMessage("rank 2 crashed");
-        // The survivors are woken by the broken barrier, not by the 30 s timeout.
-        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+        // The survivors are woken by the broken barrier, not by the 60 s timeout.
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(GENEROUS.dividedBy(2));
     }
 
     @Test
@@ -140,8 +148,8 @@ class LocalCollectiveTest {
             return null;
         })).isInstanceOf(CollectiveException.class).hasMessageContaining("timed out after 500 ms")
                 .hasMessageContaining("have not reached it: [1]");
-        // Bounded: the timeout plus the launcher's grace of two timeouts, far below the 60 s hang.
-        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(10));
+        // Bounded: the timeout plus the launcher's grace of two timeouts (1.5 s), far below the 60 s hang.
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(30));
     }
 
     @Test

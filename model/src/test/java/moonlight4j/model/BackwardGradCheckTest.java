@@ -9,10 +9,11 @@ import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.quicktheories.QuickTheory.qt;
+import static moonlight4j.testing.Qt.qt;
 import static org.quicktheories.generators.SourceDSL.booleans;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.longs;
@@ -146,6 +147,44 @@ class BackwardGradCheckTest {
                 });
     }
 
+    /**
+     * Attention under an extra additive mask {@code (B, 1, T, T)}, different per sequence: left padding of a random
+     * length (pad keys at −10⁴, so the rows of pad queries see only pad keys) and a finite random bias in [−2, 0] on
+     * the other entries. Pad keys are not put at finfo.min here: a query row whose every key sits at finfo.min has a
+     * forward that is flat in the scores (score + finfo.min rounds to finfo.min, the row is uniform), while the
+     * backward, like autograd's, passes the softmax gradient of that uniform row to the scores, so no finite difference
+     * can check such a row. A backward that rebuilt the probabilities from the causal mask alone passes
+     * {@link #mlaAttentionBothQueryPaths} but not this.
+     */
+    @Test
+    void mlaAttentionWithPaddingAndAnExtraMask() {
+        qt().withExamples(10).forAll(integers().between(2, 5), integers().between(1, 2), booleans().all(),
+                longs().all()).checkAssert((t, heads, qLora, seed) -> {
+                    int b = 2;
+                    MoonlightConfig cfg = config(8, heads, 3, 4, 3, 5, qLora ? 6 : null, 4, 2, 1, 1, 1);
+                    Parameters p = subset(ModelInit.random(cfg, BE, DType.F64, seed), "model.layers.0.self_attn.");
+                    MlaAttention attn = new MlaAttention(BE, p, "model.layers.0.self_attn.", cfg);
+                    attn.keepForBackward(true);
+                    Random r = new Random(seed);
+                    double[] extra = new double[b * t * t];
+                    long[] pos = new long[b * t];
+                    for (int n = 0; n < b; n++) {
+                        int pad = n == 0 ? 1 + r.nextInt(t - 1) : r.nextInt(t);     // sequence 0 is always padded
+                        for (int i = 0; i < t; i++) {
+                            pos[n * t + i] = Math.max(0, i - pad);
+                            for (int j = 0; j < t; j++) {
+                                extra[(n * t + i) * t + j] = j < pad ? -1e4 : -2 * r.nextDouble();
+                            }
+                        }
+                    }
+                    Tensor posT = BE.fromLongs(pos, b, t);
+                    Tensor mask = AttentionMask.causal(BE, DType.F64, t, BE.fromDoubles(extra, b, 1, t, t));
+                    assertNoMismatch(GradCheck.check(BE, p, GradCheck.gaussian(r, b * t * 8, 1.0),
+                            new int[]{b, t, 8}, x -> attn.forward(x, posT, mask), attn::backward, () -> true, seed,
+                            2 * SAMPLES));
+                });
+    }
+
     @Test
     void routerGradientFlowsThroughSelectedWeightsOnly() {
         qt().withExamples(15).forAll(integers().between(1, 5), integers().between(2, 4), booleans().all(),
@@ -207,6 +246,37 @@ class BackwardGradCheckTest {
                 });
     }
 
+    /**
+     * The MoE block with group-limited routing: 8 experts in n_group ∈ {1, 2, 4} groups, topk_group ∈ [1, n_group],
+     * k ∈ [2, min(4, topk_group · 8 / n_group)] (k &gt; 1, so the weight normalisation's cross term is exercised).
+     */
+    @Test
+    void moeWithGroupLimitedRoutingAndSeveralExpertsPerToken() {
+        qt().withExamples(12).forAll(integers().between(1, 5), integers().between(0, 2), integers().between(0, 99),
+                longs().all()).checkAssert((n, gExp, pick, seed) -> {
+                    int g = 1 << gExp, per = 8 / g, tg = 1 + pick % g;
+                    int k = 2 + (pick / g) % (Math.min(4, tg * per) - 1);
+                    MoonlightConfig cfg = config(6, 1, 2, 2, 2, 3, null, 8, k, g, tg, 2);
+                    Parameters p = subset(ModelInit.random(cfg, BE, DType.F64, seed), "model.layers.1.mlp.");
+                    Random r = new Random(seed);
+                    // a non-zero bias so that selection (biased) and weights (unbiased) differ
+                    p.put("model.layers.1.mlp.gate.e_score_correction_bias",
+                            BE.fromDoubles(GradCheck.gaussian(r, 8, 0.1), 8));
+                    Moe moe = new Moe(BE, p, "model.layers.1.mlp.", cfg);
+                    moe.keepForBackward(true);
+                    long[][] ref = new long[1][];
+                    long[][] last = new long[1][];
+                    List<String> bad = GradCheck.check(BE, p, GradCheck.gaussian(r, n * 6, 1.0),
+                            new int[]{1, n, 6}, x -> {
+                                Tensor y = moe.forward(x);
+                                last[0] = BE.toLongs(moe.lastRouting().topkIdx());
+                                if (ref[0] == null) ref[0] = last[0];
+                                return y;
+                            }, moe::backward, () -> Arrays.equals(ref[0], last[0]), seed, SAMPLES);
+                    assertNoMismatch(bad);
+                });
+    }
+
     @Test
     void crossEntropyMeanOverNonIgnoredTargets() {
         qt().withExamples(15).forAll(integers().between(1, 3), integers().between(2, 5), integers().between(2, 7),
@@ -253,6 +323,43 @@ class BackwardGradCheckTest {
                 model.backward(BE.mulScalar(loss[0].backward(1.0 / loss[0].count()), BE.item(dy)), g);
                 return BE.zeros(DType.F64, 1);
             }, () -> Arrays.equals(ref[0], last[0]), seed, 2);
+            assertNoMismatch(bad);
+        });
+    }
+
+    /**
+     * The embedding gradient through the whole model, probed at every element of the rows the tokens use (ids drawn
+     * from 3 of the 11 rows, so rows repeat and their gradients must add up) and of one row no token uses (exactly
+     * 0); random sampling of the table would mostly probe rows the batch never touches.
+     */
+    @Test
+    void wholeModelEmbeddingRowsTheTokensUse() {
+        qt().withExamples(3).forAll(longs().all()).checkAssert(seed -> {
+            MoonlightConfig cfg = config(8, 2, 3, 4, 3, 5, null, 4, 2, 1, 1, 2);
+            Parameters p = ModelInit.random(cfg, BE, DType.F64, seed);
+            MoonlightModel model = new MoonlightModel(BE, cfg, p);
+            model.training(true);
+            Random r = new Random(seed);
+            int b = 2, t = 4, c = 8, v = cfg.vocabSize();
+            int[] rows = r.ints(0, v).distinct().limit(4).toArray();                // 3 used, rows[3] unused
+            long[] ids = new long[b * t];
+            for (int i = 0; i < ids.length; i++) ids[i] = rows[i < 3 ? i : r.nextInt(3)];
+            Tensor idsT = BE.fromLongs(ids, b, t);
+            int[] probes = new int[rows.length * c];
+            for (int q = 0; q < rows.length; q++) for (int j = 0; j < c; j++) probes[q * c + j] = rows[q] * c + j;
+            long[][] ref = new long[1][];
+            long[][] last = new long[1][];
+            CausalLmLoss[] loss = new CausalLmLoss[1];
+            List<String> bad = GradCheck.check(BE, p, new double[]{0}, new int[]{1}, x -> {
+                Tensor logits = model.forward(idsT);
+                loss[0] = CausalLmLoss.of(BE, logits, idsT);
+                last[0] = routing(model);
+                if (ref[0] == null) ref[0] = last[0];
+                return BE.fromDoubles(new double[]{loss[0].mean()}, 1);
+            }, (dy, g) -> {
+                model.backward(BE.mulScalar(loss[0].backward(1.0 / loss[0].count()), BE.item(dy)), g);
+                return BE.zeros(DType.F64, 1);
+            }, () -> Arrays.equals(ref[0], last[0]), seed, 0, Map.of("model.embed_tokens.weight", probes));
             assertNoMismatch(bad);
         });
     }

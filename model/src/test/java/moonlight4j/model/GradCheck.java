@@ -5,6 +5,7 @@ import moonlight4j.api.Tensor;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
@@ -41,6 +42,16 @@ final class GradCheck {
     static List<String> check(Backend be, Parameters params, double[] x, int[] xShape,
                               Function<Tensor, Tensor> forward, BiFunction<Tensor, Grads, Tensor> backward,
                               BooleanSupplier sameRegion, long seed, int samples) {
+        return check(be, params, x, xShape, forward, backward, sameRegion, seed, samples, Map.of());
+    }
+
+    /**
+     * {@link #check} probing, for each parameter named in {@code probes}, exactly the flat element indices given there
+     * instead of {@code samples} random ones (e.g. the embedding rows that the tokens use).
+     */
+    static List<String> check(Backend be, Parameters params, double[] x, int[] xShape,
+                              Function<Tensor, Tensor> forward, BiFunction<Tensor, Grads, Tensor> backward,
+                              BooleanSupplier sameRegion, long seed, int samples, Map<String, int[]> probes) {
         Random rnd = new Random(seed);
         Tensor y0 = forward.apply(be.fromDoubles(x, xShape));
         double[] r = new double[(int) y0.numel()];
@@ -65,8 +76,9 @@ final class GradCheck {
             double[] w = be.toDoubles(orig);
             Tensor g = grads.get(name);
             double[] gd = g == null ? null : be.toDoubles(g);
-            for (int s = 0; s < Math.min(samples, w.length); s++) {
-                int i = rnd.nextInt(w.length);
+            int[] at = probes.get(name);
+            for (int s = 0; s < (at != null ? at.length : Math.min(samples, w.length)); s++) {
+                int i = at != null ? at[s] : rnd.nextInt(w.length);
                 Double n = derivative(delta -> {
                     double[] ws = w.clone();
                     ws[i] += delta;

@@ -1,6 +1,6 @@
 package moonlight4j.tokenizer;
 
-import static org.quicktheories.QuickTheory.qt;
+import static moonlight4j.testing.Qt.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.lists;
 

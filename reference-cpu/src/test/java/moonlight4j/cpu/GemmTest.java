@@ -5,7 +5,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.quicktheories.QuickTheory.qt;
+import static moonlight4j.testing.Qt.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 
 /**

@@ -211,10 +211,15 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     private MoonlightConfig textConfig() {
-        com.fasterxml.jackson.databind.node.ObjectNode j = MoonlightConfig.preset(preset).toJson();
-        j.put("vocab_size", ArithmeticExperiment.VOCAB);
-        return MoonlightConfig.fromJson(j, "preset " + preset + " with the byte-level vocabulary");
+        return ArithmeticExperiment.byteVocabularyConfig(preset);
     }
+
+    /**
+     * config.json fields that may differ between {@code --init}'s model and this run: the weights' dtype and the
+     * special-token ids, which do not change what the weights compute (a directory may carry the tiny preset's 1/2).
+     */
+    private static final java.util.Set<String> INIT_IGNORED =
+            java.util.Set.of("torch_dtype", "bos_token_id", "eos_token_id");
 
     private Parameters initialWeights(Backend be, MoonlightConfig cfg) throws java.io.IOException {
         if (init == null) return ArithmeticExperiment.init(be, cfg, seed);
@@ -223,7 +228,7 @@ final class TrainCommand implements Callable<Integer> {
             ObjectNode a = l.config().toJson(), b = cfg.toJson();
             List<String> d = new ArrayList<>();
             a.fieldNames().forEachRemaining(f -> {
-                if (!f.equals("torch_dtype") && !a.get(f).equals(b.get(f))) d.add(f + " " + a.get(f) + " vs " + b.get(f));
+                if (!INIT_IGNORED.contains(f) && !a.get(f).equals(b.get(f))) d.add(f + " " + a.get(f) + " vs " + b.get(f));
             });
             if (!d.isEmpty()) {
                 throw new IllegalArgumentException("--init " + init + ": config differs from this run's: " + d);

@@ -1,5 +1,8 @@
 package moonlight4j.cli;
 
+import moonlight4j.model.MoonlightConfig;
+import moonlight4j.tokenizer.TiktokenLoader;
+import moonlight4j.tokenizer.Tokenizer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -77,7 +80,19 @@ class TrainCommandTest {
         assertThat(Files.readAllLines(out.resolve("metrics.csv"))).hasSize(3);    // header + 2 steps
         assertThat(Files.readAllLines(out.resolve("model-muon/tiktoken.model"))).hasSize(256);
         assertThat(r[1]).contains("model (muon): " + out.resolve("model-muon").toAbsolutePath());
-        // --init starts from the saved HF-layout model directory
+        // config.json carries the tokenizer's own [BOS]/[EOS] ids (what HF generate() stops on), and reads back
+        Tokenizer tok = TiktokenLoader.load(out.resolve("model-muon"));
+        MoonlightConfig saved = MoonlightConfig.read(out.resolve("model-muon/config.json"));
+        assertThat(saved.unused().get("bos_token_id").asInt()).isEqualTo(tok.bosId()).isEqualTo(256);
+        assertThat(saved.unused().get("eos_token_id").asInt()).isEqualTo(tok.eosId()).isEqualTo(257);
+        assertThat(GenerateCommand.stopIds(tok, saved.unused().get("eos_token_id"))).contains(257L);
+        // --init starts from the saved HF-layout model directory, also one whose special-token ids are another
+        // vocabulary's (the tiny preset's 1/2): they do not change the weights
+        Path cfgFile = out.resolve("model-muon/config.json");
+        var json = (com.fasterxml.jackson.databind.node.ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(cfgFile.toFile());
+        Files.writeString(cfgFile, json.put("bos_token_id", 1).put("eos_token_id", 2).toString());
+        assertThat(MoonlightConfig.read(cfgFile).unused().get("eos_token_id").asInt()).isEqualTo(2);
         r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--seq-len", "16", "--batch", "2",
                 "--steps", "1", "--init", out.resolve("model-muon").toString(), "--out", dir.resolve("run3").toString());
         assertThat(r[0]).as(r[2]).isEqualTo("0");

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Random;
 
 import static moonlight4j.verify.CrossBackendSupport.*;
-import static org.quicktheories.QuickTheory.qt;
+import static moonlight4j.testing.Qt.qt;
 
 /**
  * The fused layers (RMSNorm, softmax, RoPE, cross-entropy) and the index ops of {@code nd4j} against the {@code cpu}

@@ -9,7 +9,7 @@ import java.util.Random;
 
 import static moonlight4j.verify.CrossBackendSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.quicktheories.QuickTheory.qt;
+import static moonlight4j.testing.Qt.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 
 /**

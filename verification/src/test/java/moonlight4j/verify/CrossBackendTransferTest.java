@@ -11,7 +11,7 @@ import java.util.Random;
 
 import static moonlight4j.verify.CrossBackendSupport.*;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.quicktheories.QuickTheory.qt;
+import static moonlight4j.testing.Qt.qt;
 
 /** Creation, transfer, layout ops and the optimizer's in-place updates of {@code nd4j} against the {@code cpu} oracle. */
 class CrossBackendTransferTest {

@@ -12,7 +12,7 @@ import java.util.Random;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.quicktheories.QuickTheory.qt;
+import static moonlight4j.testing.Qt.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 
 /** The nd4j backend's own contract: registration, lifetime of tensors, bf16 rounding, device description. */
@@ -20,19 +20,34 @@ class Nd4jBackendTest {
 
     final Backend nd4j = Backends.get("nd4j");
 
+    /**
+     * Registration in either build flavour: the provider's priority is the one the build wrote into
+     * {@code moonlight4j-nd4j.properties} (backend-cuda/pom.xml's {@code nd4j.priority}): with nd4j-native it ranks
+     * below the oracle (−10: on a CPU the oracle is the faster default), under {@code -Pcuda} above it (10), and the
+     * device description names the CPU threads or the GPU accordingly.
+     */
     @Test
-    void providerIsRegisteredAndAvailableBelowTheOracleInTheCpuBuild() {
+    void providerIsRegisteredWithItsBuildFlavoursPriority() throws java.io.IOException {
         BackendProvider p = Backends.providers().stream().filter(x -> x.name().equals("nd4j")).findFirst().orElseThrow();
         assertThat(p).isInstanceOf(Nd4jBackendProvider.class);
-        // nd4j-native build: priority −10, so the (on CPU, faster for the CLI's jobs) oracle is the default;
-        // the -Pcuda build declares 10 instead (backend-cuda/pom.xml)
-        assertThat(p.priority()).isEqualTo(-10);
+        java.util.Properties built = new java.util.Properties();
+        try (var in = Nd4jBackendProvider.class.getResourceAsStream("/moonlight4j-nd4j.properties")) {
+            built.load(in);
+        }
+        assertThat(p.priority()).isEqualTo(Integer.parseInt(built.getProperty("priority").trim()));
         assertThat(p.unavailableReason()).isNull();
-        assertThat(Backends.providers()).extracting(BackendProvider::name).containsSubsequence("cpu", "nd4j");
         assertThat(nd4j.name()).isEqualTo("nd4j");
         assertThat(nd4j.dtypes()).contains(DType.F32, DType.BF16, DType.F64, DType.I32, DType.I64);
         assertThat(nd4j.dtypeNotes()).contains("BF16").contains("round-to-nearest-even");
-        assertThat(nd4j.device()).contains("threads");
+        if (org.nd4j.linalg.factory.Nd4j.getEnvironment().isCPU()) {
+            assertThat(p.priority()).isEqualTo(-10);
+            assertThat(Backends.providers()).extracting(BackendProvider::name).containsSubsequence("cpu", "nd4j");
+            assertThat(nd4j.device()).contains("threads");
+        } else {
+            assertThat(p.priority()).isEqualTo(10);
+            assertThat(Backends.providers()).extracting(BackendProvider::name).containsSubsequence("nd4j", "cpu");
+            assertThat(nd4j.device()).containsAnyOf("cuBLAS", "CUDA GPU");      // DeviceInfo.gpu()
+        }
     }
 
     @Test
