@@ -5,7 +5,7 @@ import moonlight4j.api.Tensor;
 import moonlight4j.api.TensorScope;
 import moonlight4j.model.Parameters;
 import moonlight4j.optim.Optimizer;
-import moonlight4j.train.GradClip;
+import moonlight4j.optim.GradClip;
 
 import java.util.LinkedHashMap;
 import java.util.Map;

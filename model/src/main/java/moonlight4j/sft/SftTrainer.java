@@ -23,7 +23,7 @@ import moonlight4j.model.Parameters;
 import moonlight4j.optim.AdamW;
 import moonlight4j.optim.Muon;
 import moonlight4j.optim.Optimizer;
-import moonlight4j.train.GradClip;
+import moonlight4j.optim.GradClip;
 import moonlight4j.train.LoadBalancer;
 
 import java.util.List;

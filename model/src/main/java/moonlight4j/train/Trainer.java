@@ -17,6 +17,7 @@ import moonlight4j.model.MoonlightModel;
 import moonlight4j.model.Parameters;
 import moonlight4j.optim.AdamW;
 import moonlight4j.optim.Muon;
+import moonlight4j.optim.GradClip;
 import moonlight4j.optim.Optimizer;
 
 import java.util.Arrays;

@@ -1,4 +1,4 @@
-package moonlight4j.train;
+package moonlight4j.optim;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
