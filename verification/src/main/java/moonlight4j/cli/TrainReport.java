@@ -29,6 +29,48 @@ final class TrainReport {
     private TrainReport() {
     }
 
+    /**
+     * The paper's headline as one number: the fraction of AdamW's training tokens at which Muon's validation loss first
+     * reaches AdamW's final validation loss (the paper reports about 0.52 for compute-optimal runs at scale). Printed
+     * and stored in summary.json when the run trained both.
+     */
+    private static void headline(List<TrainRun.Result> results, ObjectNode summary) {
+        TrainRun.Result muon = null, adamw = null;
+        for (TrainRun.Result r : results) {
+            if (r.optimizer().equals("muon")) muon = r;
+            if (r.optimizer().equals("adamw")) adamw = r;
+        }
+        if (muon == null || adamw == null || adamw.valCurve().isEmpty() || muon.valCurve().isEmpty()) return;
+        double[] last = adamw.valCurve().get(adamw.valCurve().size() - 1);
+        double reached = tokensToReach(muon.valCurve(), last[1]);
+        ObjectNode h = summary.putObject("muon_vs_adamw");
+        h.put("adamw_final_val_loss", last[1]).put("adamw_tokens", last[0]);
+        if (reached < 0) {
+            h.putNull("muon_tokens_to_match").putNull("fraction_of_adamw_tokens");
+            System.out.printf(Locale.ROOT, "muon does not reach adamw's final validation loss %.4f within %,.0f tokens%n",
+                    last[1], muon.valCurve().get(muon.valCurve().size() - 1)[0]);
+        } else {
+            h.put("muon_tokens_to_match", reached).put("fraction_of_adamw_tokens", reached / last[0]);
+            System.out.printf(Locale.ROOT, "muon reaches adamw's final validation loss %.4f after %,.0f tokens: "
+                    + "%.2f of adamw's %,.0f tokens%n", last[1], reached, reached / last[0], last[0]);
+        }
+    }
+
+    /**
+     * The token count at which {@code curve} ((tokens, loss) points in training order) first reaches {@code target},
+     * interpolated linearly between the two evaluations around the crossing; −1 when it never does.
+     */
+    static double tokensToReach(List<double[]> curve, double target) {
+        for (int i = 0; i < curve.size(); i++) {
+            double[] p = curve.get(i);
+            if (p[1] > target) continue;
+            if (i == 0) return p[0];
+            double[] q = curve.get(i - 1);
+            return q[0] + (p[0] - q[0]) * (q[1] - target) / (q[1] - p[1]);
+        }
+        return -1;
+    }
+
     static void write(Backend be, Path dir, MoonlightConfig cfg, TokenDataset train, TokenDataset val,
                       List<TrainRun.Result> results, int evalChunks, int accuracySamples, boolean arithmetic)
             throws IOException {
@@ -79,6 +121,7 @@ final class TrainReport {
                         c.get("completion").asText());
             }
         }
+        headline(results, summary);
         if (results.size() == 2) {
             double a = runs.get(0).get("optimizer_state_bytes_muon_matrices").asDouble();
             double b = runs.get(1).get("optimizer_state_bytes_muon_matrices").asDouble();
