@@ -1,6 +1,6 @@
 """numpy side of scripts/bench-table.sh: GEMM and fp32 Newton-Schulz (numpy has no bf16).
 
-Prints tab-separated rows `numpy, case, seconds, flop` like moonlight4j.nd4j.BenchTable. Thread count: set
+Prints tab-separated rows `numpy, case, seconds, flop` like moonlight4j.cli.BenchTable. Thread count: set
 OPENBLAS_NUM_THREADS / OMP_NUM_THREADS before starting (bench-table.sh does). Median of up to 5 runs after a warm-up.
 """
 import sys

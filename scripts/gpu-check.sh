@@ -43,11 +43,11 @@ echo "== ./moonlight verify --backend nd4j"
 
 echo "== benchmark (BenchTable nd4j, then cpu for comparison)"
 cp="$root/verification/target/classes:$(cat "$root/verification/target/classpath.txt")"
-java -Xmx16g -cp "$cp" moonlight4j.nd4j.BenchTable nd4j 2> >(grep -v -e DEBUG -e SLF4J >&2) \
+java -Xmx16g -cp "$cp" moonlight4j.cli.BenchTable nd4j 2> >(grep -v -e DEBUG -e SLF4J >&2) \
   | python3 "$root/scripts/bench_table_format.py" 0
 
 echo "== leak check (200 Muon updates = 1,000 NS steps, 1024×1024, bf16)"
-java -Xmx4g -cp "$cp" moonlight4j.nd4j.MemoryCheck nd4j 200 BF16 2>&1 | grep -v -e DEBUG -e SLF4J
+java -Xmx4g -cp "$cp" moonlight4j.cli.MemoryCheck nd4j 200 BF16 2>&1 | grep -v -e DEBUG -e SLF4J
 
 echo "== nccl engine: NcclEngineTest (GPU parts print 'not run: <reason>' and are skipped when NCCL cannot load)"
 mvn -q -B -Pcuda -pl backend-cuda -am test -Dtest=NcclEngineTest -Dsurefire.failIfNoSpecifiedTests=false

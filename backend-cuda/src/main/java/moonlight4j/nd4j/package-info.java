@@ -10,7 +10,7 @@
  * {@link moonlight4j.nd4j.Rope}, {@link moonlight4j.nd4j.Losses} → {@link moonlight4j.nd4j.Indexing} →
  * {@link moonlight4j.nd4j.Updates}; data movement in {@link moonlight4j.nd4j.Nd4jDataOps},
  * {@link moonlight4j.nd4j.HostArrays} and {@link moonlight4j.nd4j.Transfer};
- * {@link moonlight4j.nd4j.Nd4jBackendProvider} (priority by build flavour) and {@link moonlight4j.nd4j.DeviceInfo}. {@link moonlight4j.nd4j.BenchTable} and
- * {@link moonlight4j.nd4j.MemoryCheck} are measurements, not tests.
+ * {@link moonlight4j.nd4j.Nd4jBackendProvider} (priority by build flavour) and {@link moonlight4j.nd4j.DeviceInfo}.
+ * The measurements that run on it (moonlight4j.cli's BenchTable and MemoryCheck) live with the command line.
  */
 package moonlight4j.nd4j;

@@ -11,5 +11,8 @@
  * {@link moonlight4j.cli.GenerateCommand} → {@link moonlight4j.cli.BackendsCommand} →
  * {@link moonlight4j.cli.BenchCommand}
  * ({@link moonlight4j.cli.ForwardBench}, {@link moonlight4j.cli.TrainBench}, {@link moonlight4j.cli.GenerateBench}).
+ * Two measurements run as plain main classes from the scripts: {@link moonlight4j.cli.BenchTable}
+ * ({@code scripts/bench-table.sh}) and {@link moonlight4j.cli.MemoryCheck} (the off-heap leak check of
+ * {@code scripts/gpu-check.sh}).
  */
 package moonlight4j.cli;

@@ -1,16 +1,17 @@
-package moonlight4j.nd4j;
+package moonlight4j.cli;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.Backends;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
+import moonlight4j.optim.NewtonSchulz;
 
 import java.util.Arrays;
 import java.util.Random;
 import java.util.function.Supplier;
 
 /**
- * Benchmark (not a test) behind {@code scripts/bench-table.sh}: GEMM and Newton–Schulz timings for the backends
+ * Benchmark (not a test) behind {@code scripts/bench-table.sh} and {@code scripts/gpu-check.sh}: GEMM and Newton–Schulz timings for the backends
  * named on the command line, printed as tab-separated rows {@code impl, case, seconds, flop} for the script to put
  * side by side with numpy and PyTorch. Each case: one warm-up run, then the median of up to 5 timed runs (a single
  * run when one takes over 8 s). Uses only the SPI, so any backend on the class path can be measured.
@@ -48,7 +49,7 @@ public final class BenchTable {
         double mm = Math.min(rows, cols), nn = Math.max(rows, cols);
         try (Tensor g = random(be, rows, cols, DType.F32, 3)) {
             time(name, "ns5 " + rows + "x" + cols + " " + dt, 5 * (4 * mm * mm * nn + 2 * mm * mm * mm),
-                    () -> newtonSchulz5(be, g, dt));
+                    () -> NewtonSchulz.release().withDtype(dt).apply(be, g));   // the optimizer's own NS
         }
     }
 
@@ -77,40 +78,5 @@ public final class BenchTable {
         try (Tensor f = be.fromFloats(x, rows, cols)) {
             return be.cast(f, dt);
         }
-    }
-
-    /**
-     * The release's NS5 in {@code dt} (docs/muon.md#newton-schulz): X = dt(G), transposed when rows &gt; cols, X /=
-     * (‖X‖ + 1e-7), then 5 times {@code A = X·Xᵀ; B = b·A + (c·A)·A; X = a·X + B·X} with (a, b, c) = (3.4445, −4.7750,
-     * 2.0315).
-     */
-    static Tensor newtonSchulz5(Backend be, Tensor g, DType dt) {
-        double a = 3.4445, b = -4.7750, c = 2.0315;
-        boolean tall = g.dim(0) > g.dim(1);
-        Tensor x0 = be.cast(g, dt);
-        Tensor x = tall ? be.transpose(x0) : x0;                     // (m, n), m ≤ n
-        if (tall) x0.close();
-        try (Tensor norm = be.frobeniusNorm(x); Tensor den = be.addScalar(norm, 1e-7)) {
-            Tensor xn = be.div(x, den);
-            x.close();
-            x = xn;
-        }
-        for (int step = 0; step < 5; step++) {
-            try (Tensor A = be.matmul(x, x, false, true);             // (m, m)
-                 Tensor cA = be.mulScalar(A, c);
-                 Tensor cAA = be.matmul(cA, A, false, false);
-                 Tensor bA = be.mulScalar(A, b);
-                 Tensor B = be.add(bA, cAA);
-                 Tensor BX = be.matmul(B, x, false, false);           // (m, n)
-                 Tensor aX = be.mulScalar(x, a)) {
-                Tensor next = be.add(aX, BX);
-                x.close();
-                x = next;
-            }
-        }
-        if (!tall) return x;
-        Tensor t = be.transpose(x);
-        x.close();
-        return t;
     }
 }
