@@ -22,7 +22,7 @@ import moonlight4j.api.DType;
  *
  * <pre>{"__metadata__": {str: str}, name: {"dtype": "F32", "shape": [d0, d1, ...], "data_offsets": [begin, end]}, ...}</pre>
  *
- * The header is untrusted input: it must be strict UTF-8 ({@link StrictJson#utf8}) and strict JSON, it is read
+ * The header is untrusted input: it must be strict UTF-8 ({@link StrictJson#checkUtf8}) and strict JSON, it is read
  * with a streaming parser, every number is range-checked before it is
  * used, and the offsets must tile the data block exactly (sorted by begin: the first begins at 0, each begins where
  * the previous one ends, the last ends at the end of the data block), as the reference implementation requires.
@@ -57,8 +57,8 @@ record SafetensorsHeader(Map<String, String> metadata, List<TensorInfo> tensors)
         Map<String, String> metadata = Collections.emptyMap();
         List<TensorInfo> tensors = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        String text = StrictJson.utf8(json, file + ": header");   // strict UTF-8: no BOM, no UTF-16/32
-        try (JsonParser p = JSON.createParser(text)) {
+        StrictJson.checkUtf8(json, file + ": header");   // strict UTF-8: no BOM, no UTF-16/32
+        try (JsonParser p = JSON.createParser(json)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw SafetensorsException.of(file, "header must be a JSON object, found " + describe(p.currentToken()));
             }

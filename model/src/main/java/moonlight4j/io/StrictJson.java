@@ -59,8 +59,8 @@ public final class StrictJson {
     /** Parses {@code bytes} as one JSON object; {@code source} names the input in error messages. */
     public static ObjectNode parseObject(byte[] bytes, String source) throws SafetensorsException {
         JsonNode root;
-        String text = utf8(bytes, source);
-        try (JsonParser p = MAPPER.createParser(text)) {
+        checkUtf8(bytes, source);            // after this Jackson's own encoding detection can only find UTF-8
+        try (JsonParser p = MAPPER.createParser(bytes)) {
             root = MAPPER.readTree(p);
             if (root != null && p.nextToken() != null) {
                 throw new SafetensorsException(source + ": content after the JSON value at line "
@@ -83,10 +83,11 @@ public final class StrictJson {
     }
 
     /**
-     * {@code bytes} decoded as strict UTF-8; a byte-order mark or the NUL bytes of UTF-16/32 text are named as such,
-     * any other malformed sequence by its byte offset.
+     * Checks that {@code bytes} are strict UTF-8 without a byte-order mark: a BOM or the NUL bytes of UTF-16/32 text
+     * are named as such, any other malformed sequence by its byte offset. Decodes through a fixed 8 K-char buffer,
+     * so a 100 MB header costs no copy.
      */
-    static String utf8(byte[] bytes, String source) throws SafetensorsException {
+    static void checkUtf8(byte[] bytes, String source) throws SafetensorsException {
         String encoding = bomOrWideEncoding(bytes);
         if (encoding != null) {
             throw new SafetensorsException(source + ": text is " + encoding + ", expected UTF-8 without a byte-order mark");
@@ -95,14 +96,20 @@ public final class StrictJson {
                 .onMalformedInput(CodingErrorAction.REPORT)
                 .onUnmappableCharacter(CodingErrorAction.REPORT);
         ByteBuffer in = ByteBuffer.wrap(bytes);
-        CharBuffer out = CharBuffer.allocate(bytes.length);   // UTF-8 never decodes to more chars than bytes
-        CoderResult r = dec.decode(in, out, true);
-        if (!r.isError()) r = dec.flush(out);
+        CharBuffer out = CharBuffer.allocate(8192);
+        CoderResult r;
+        do {
+            out.clear();
+            r = dec.decode(in, out, true);
+        } while (r.isOverflow());
+        if (!r.isError()) {
+            out.clear();
+            r = dec.flush(out);
+        }
         if (r.isError()) {
             throw new SafetensorsException(source + ": text is not valid UTF-8: malformed sequence of " + r.length()
                     + " byte(s) at byte offset " + in.position());
         }
-        return out.flip().toString();
     }
 
     /** The encoding a BOM or a NUL byte among the first four announces, or null. */
