@@ -66,6 +66,21 @@ class ConfigReliabilityTest {
     }
 
     @Test
+    void unboundedConfigsFailByNameUnderASmallHeap() throws Exception {
+        // the setting: a separate JVM with a small heap, where the unbounded map ran out of memory
+        for (String[] c : new String[][]{{"n_routed_experts", "2000000000"}, {"num_hidden_layers", "100000000"}}) {
+            Path dir = ModelDirs.withConfig(model, tmp.resolve("heap-" + c[0]), ModelDirs.smallConfigWith(c[0], c[1]));
+            for (String[] args : new String[][]{{"inspect", dir.toString()},
+                    {"generate", "--model", dir.toString(), "--prompt", "hi"}}) {
+                ModelDirs.Run r = ModelDirs.cliInChildJvm("256m", 45, args);
+                assertThat(r.rc()).as("%s %s: stderr %s", args[0], c[0], r.err()).isEqualTo(2);
+                assertThat(r.error()).contains(dir.resolve("config.json").toString()).contains(c[0] + " = " + c[1])
+                        .doesNotContain("OutOfMemoryError");
+            }
+        }
+    }
+
+    @Test
     void sizesWithinTheCapsAreCheckedAgainstTheTensorsPresent() throws IOException {
         // 64 experts and 1000 layers are plausible configs, but this checkpoint holds 8 experts in 2 layers
         Path experts = ModelDirs.withConfig(model, tmp.resolve("64experts"), ModelDirs.smallConfigWith("n_routed_experts", "64"));

@@ -90,6 +90,31 @@ final class ModelDirs {
         }
     }
 
+    /**
+     * Runs {@code moonlight args...} in a new JVM with heap {@code -Xmx<heap>} (the test's own classpath), killed
+     * after {@code timeoutSeconds}; an OutOfMemoryError there shows as its stderr and a non-2 exit code.
+     */
+    static Run cliInChildJvm(String heap, int timeoutSeconds, String... args) throws IOException, InterruptedException {
+        String classpath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx" + heap,
+                "-XX:TieredStopAtLevel=1", "-cp", classpath, Main.class.getName()));
+        cmd.addAll(java.util.List.of(args));
+        Path out = Files.createTempFile("moonlight-out", ".txt"), err = Files.createTempFile("moonlight-err", ".txt");
+        Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        try {
+            boolean done = p.waitFor(timeoutSeconds, java.util.concurrent.TimeUnit.SECONDS);
+            if (!done) {
+                p.destroyForcibly().waitFor();
+                return new Run(-1, Files.readString(out), Files.readString(err) + "\n(killed after " + timeoutSeconds + " s)");
+            }
+            return new Run(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
     /** Runs {@code moonlight args...} in this JVM (the same code path as the launcher), capturing its output. */
     static synchronized Run cli(String... args) {
         PrintStream oldOut = System.out, oldErr = System.err;
