@@ -115,7 +115,9 @@ public final class StrictJson {
     /** The encoding a BOM or a NUL byte among the first four announces, or null. */
     private static String bomOrWideEncoding(byte[] b) {
         if (startsWith(b, 0xEF, 0xBB, 0xBF)) return "UTF-8 with a byte-order mark";
-        if (startsWith(b, 0x00, 0x00, 0xFE, 0xFF) || startsWith(b, 0xFF, 0xFE, 0x00, 0x00)) return "UTF-32 (byte-order mark)";
+        if (startsWith(b, 0x00, 0x00, 0xFE, 0xFF) || startsWith(b, 0xFF, 0xFE, 0x00, 0x00)) {
+            return "UTF-32 (byte-order mark)";
+        }
         if (startsWith(b, 0xFE, 0xFF) || startsWith(b, 0xFF, 0xFE)) return "UTF-16 (byte-order mark)";
         for (int i = 0; i < Math.min(4, b.length); i++) {
             if (b[i] == 0) return "UTF-16 or UTF-32 (NUL bytes at its start)";

@@ -83,8 +83,12 @@ public final class ModelShapes {
     /** {@code expected(c).size()}, computed without building the map; saturates at {@link Long#MAX_VALUE}. */
     public static long tensorCount(MoonlightConfig c) {
         long moe = moeLayerCount(c), dense = c.numHiddenLayers() - moe;
-        long attention = (c.qLoraRank() == null ? 1 : 3) + 4;              // q (or q_a, q_a_layernorm, q_b), kv_a, kv_a_layernorm, kv_b, o
-        long perMoe = add(mul(3, c.nRoutedExperts() == null ? 0 : c.nRoutedExperts()), 2 + (c.nSharedExperts() != null && c.nSharedExperts() > 0 ? 3 : 0));
+        // q (or q_a_proj, q_a_layernorm, q_b_proj), kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj
+        long attention = (c.qLoraRank() == null ? 1 : 3) + 4;
+        long experts = c.nRoutedExperts() == null ? 0 : c.nRoutedExperts();
+        boolean shared = c.nSharedExperts() != null && c.nSharedExperts() > 0;
+        long perMoe = add(mul(3, experts), 2 + (shared ? 3 : 0));             // experts, gate + bias, shared MLP
+        // embed_tokens, model.norm, lm_head; per layer attention + 2 norms; per dense layer a 3-matrix MLP
         return add(3, mul(c.numHiddenLayers(), attention + 2), mul(dense, 3), mul(moe, perMoe));
     }
 
@@ -94,7 +98,8 @@ public final class ModelShapes {
      * sum to {@link ParameterCounts#total()} (tested).
      */
     public static LinkedHashMap<String, Long> parameterParts(MoonlightConfig c) {
-        long d = c.hiddenSize(), h = c.numAttentionHeads(), kv = c.kvLoraRank(), qHead = (long) c.qkNopeHeadDim() + c.qkRopeHeadDim();
+        long d = c.hiddenSize(), h = c.numAttentionHeads(), kv = c.kvLoraRank();
+        long qHead = (long) c.qkNopeHeadDim() + c.qkRopeHeadDim();
         long q = c.qLoraRank() == null ? mul(h, qHead, d)
                 : add(mul(c.qLoraRank(), d), c.qLoraRank(), mul(h, qHead, c.qLoraRank()));
         long attention = add(q, mul(kv + c.qkRopeHeadDim(), d), kv, mul(h, (long) c.qkNopeHeadDim() + c.vHeadDim(), kv),
@@ -108,10 +113,12 @@ public final class ModelShapes {
                 + "kv_lora_rank, q_lora_rank, hidden_size)", add(mul(c.numHiddenLayers(), attention), d));
         parts.put("dense MLPs: " + dense + " dense layers × 3 × hidden_size × intermediate_size",
                 mul(dense, 3, d, c.intermediateSize()));
-        parts.put("routed experts: " + moe + " MoE layers × n_routed_experts × 3 × hidden_size × moe_intermediate_size",
+        parts.put("routed experts: " + moe
+                        + " MoE layers × n_routed_experts × 3 × hidden_size × moe_intermediate_size",
                 mul(moe, experts, 3, d, c.moeIntermediateSize()));
         parts.put("routers: " + moe + " MoE layers × n_routed_experts × (hidden_size + 1)", mul(moe, experts, d + 1));
-        parts.put("shared experts: " + moe + " MoE layers × 3 × hidden_size × n_shared_experts × moe_intermediate_size",
+        parts.put("shared experts: " + moe
+                        + " MoE layers × 3 × hidden_size × n_shared_experts × moe_intermediate_size",
                 mul(moe, 3, d, shared));
         return parts;
     }

@@ -65,7 +65,8 @@ public final class MoonlightCheckpoint {
         }
         if (ModelShapes.moeLayerCount(cfg) > 0 && cfg.nRoutedExperts() > experts) {
             throw new IllegalArgumentException(config + ": config field 'n_routed_experts' = " + cfg.nRoutedExperts()
-                    + " but the checkpoint holds " + (experts == 0 ? "no routed experts" : "experts 0.." + (experts - 1))
+                    + " but the checkpoint holds "
+                    + (experts == 0 ? "no routed experts" : "experts 0.." + (experts - 1))
                     + " (tensors model.layers.N.mlp.experts.E.*)");
         }
         Map<String, int[]> expected = ModelShapes.expected(cfg);
@@ -73,7 +74,8 @@ public final class MoonlightCheckpoint {
         return expected;
     }
 
-    private static final Pattern LAYER_EXPERT = Pattern.compile("model\\.layers\\.(\\d{1,9})\\.(?:mlp\\.experts\\.(\\d{1,9})\\.)?");
+    private static final Pattern LAYER_EXPERT =
+            Pattern.compile("model\\.layers\\.(\\d{1,9})\\.(?:mlp\\.experts\\.(\\d{1,9})\\.)?");
 
     private static int indexPlusOne(String digits) {
         return Integer.parseInt(digits) + 1;                              // ≤ 10⁹: 9 digits at most
