@@ -13,11 +13,12 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * Prefill + incremental decoding over the compressed MLA cache ({@link MlaCache}, docs/model.md#compressed-cache).
- * Prompts of different lengths are left-padded to a common length: pad slots are masked out as keys and positions count
- * real tokens only, so every row produces what it would alone (tested). Per step: logits of each row's last token →
- * {@link Sampler} → the new token is fed back as a one-token step. A row stops at a stop id, at {@code maxNewTokens},
- * or when its length reaches the model's context ({@code max_position_embeddings}).
+ * Prefill + incremental decoding over the compressed MLA cache ({@link MlaCache}, docs/model.md#compressed-cache). Prompts of different
+ * lengths are left-padded to a common length: pad slots are masked out as keys and positions count real tokens only,
+ * so every row produces what it would alone (tested). Per step: logits of each row's last token → {@link Sampler} →
+ * the new token is fed back as a one-token step. A row stops at a stop id, at {@code maxNewTokens}, or when its
+ * length reaches the model's context ({@code max_position_embeddings}). Non-finite logits stop the run with an
+ * {@link IllegalStateException} before anything is sampled from them.
  */
 public final class Generator {
 
@@ -112,6 +113,7 @@ public final class Generator {
                     logits = be.toFloats(cached.step(stepIds, stepPos, stepReal, cache));          // (B, V)
                 }
                 if (k == 0) tPrefill = System.nanoTime() - t0;
+                for (int i = 0; i < b; i++) if (finish[i] == null) checkFinite(logits, i, k);
                 stepIds = new long[b][1];
                 stepPos = new long[b][1];
                 stepReal = new boolean[b][1];
@@ -146,6 +148,21 @@ public final class Generator {
             }
         }
         return new Result(tokens, finish, stepLogits, cacheBytes, tPrefill, total - tPrefill);
+    }
+
+    /**
+     * Sampling from NaN or ±Inf logits would pick an arbitrary id (argmax over NaN is id 0); the run stops instead,
+     * naming the row, the step and the first offending id.
+     */
+    private void checkFinite(float[] logits, int row, int step) {
+        for (int v = 0; v < vocab; v++) {
+            float x = logits[row * vocab + v];
+            if (!Float.isFinite(x)) {
+                throw new IllegalStateException("generate: the model produced a non-finite logit (" + x + " for token id "
+                        + v + ") at step " + step + " of prompt " + row + "; its activations overflowed fp32 — check "
+                        + "the weights and config values such as routed_scaling_factor and rms_norm_eps");
+            }
+        }
     }
 
     private static boolean allDone(Finish[] finish) {

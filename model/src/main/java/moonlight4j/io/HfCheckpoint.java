@@ -70,7 +70,7 @@ public final class HfCheckpoint implements AutoCloseable {
         List<SafetensorsFile> opened = new ArrayList<>();
         try {
             for (Map.Entry<String, List<String>> e : byShard.entrySet()) {
-                Path shard = dir.resolve(e.getKey());
+                Path shard = resolveShard(dir, indexFile, e.getKey(), e.getValue().get(0));
                 if (!Files.isRegularFile(shard)) {
                     problems.add("shard " + shard + " listed for " + e.getValue().size() + " tensors (e.g. '"
                             + e.getValue().get(0) + "') does not exist");
@@ -97,6 +97,16 @@ public final class HfCheckpoint implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             opened.forEach(SafetensorsFile::close);
             throw e;
+        }
+    }
+
+    /** {@code dir/name}; a name the file system refuses becomes an error naming the index and a tensor. */
+    private static Path resolveShard(Path dir, Path indexFile, String name, String tensor) throws SafetensorsException {
+        try {
+            return dir.resolve(name);
+        } catch (java.nio.file.InvalidPathException e) {
+            throw SafetensorsException.of(indexFile, tensor, "weight_map value '" + name
+                    + "' is not a valid file name here: " + e.getReason());
         }
     }
 

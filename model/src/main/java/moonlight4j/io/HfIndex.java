@@ -1,6 +1,5 @@
 package moonlight4j.io;
 
-import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
 import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
 import com.fasterxml.jackson.core.util.Separators;
@@ -28,7 +27,7 @@ record HfIndex(long totalSize, Map<String, String> weightMap) {
     static final ObjectMapper JSON = new ObjectMapper();
 
     /** Largest JSON file read (config or index): the safetensors header limit. */
-    static final long MAX_JSON_BYTES = Safetensors.MAX_HEADER_BYTES;
+    static final long MAX_JSON_BYTES = StrictJson.MAX_BYTES;
 
     /** Reads and validates an index file (untrusted: shard names must be plain file names). */
     static HfIndex read(Path file) throws IOException {
@@ -60,9 +59,24 @@ record HfIndex(long totalSize, Map<String, String> weightMap) {
                 throw SafetensorsException.of(file, e.getKey(), "weight_map value '" + shard
                         + "' must be a file name in the checkpoint directory, without a path");
             }
+            int bad = firstControlChar(shard);
+            if (bad >= 0) {
+                throw SafetensorsException.of(file, e.getKey(), "weight_map value " + JSON.writeValueAsString(shard)
+                        + " must be a file name without control characters, found U+"
+                        + String.format("%04X", (int) shard.charAt(bad)) + " at index " + bad);
+            }
             map.put(e.getKey(), shard);
         }
         return new HfIndex(total, Collections.unmodifiableMap(map));
+    }
+
+    /** Index of the first control character (U+0000–U+001F, U+007F) in {@code s}, or −1. */
+    private static int firstControlChar(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x20 || c == 0x7F) return i;
+        }
+        return -1;
     }
 
     /** Writes the index as {@code json.dumps(index, indent=2, sort_keys=True)} does (HF save_pretrained). */
@@ -84,29 +98,8 @@ record HfIndex(long totalSize, Map<String, String> weightMap) {
         return JSON.writer(pp).writeValueAsString(node);
     }
 
-    /** Parses a JSON object from {@code file}, capped at {@link #MAX_JSON_BYTES}. */
+    /** Parses a JSON object from {@code file}: strict UTF-8 and JSON, capped at {@link #MAX_JSON_BYTES}. */
     static JsonNode readJson(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw SafetensorsException.of(file, Files.exists(file) ? "not a regular file" : "no such file");
-        }
-        long size = Files.size(file);
-        if (size > MAX_JSON_BYTES) {
-            throw SafetensorsException.of(file, size + " bytes exceed the limit of " + MAX_JSON_BYTES + " for a JSON file");
-        }
-        JsonNode root;
-        try (JsonParser p = JSON.createParser(Files.readAllBytes(file))) {
-            root = JSON.readTree(p);
-            if (root != null && p.nextToken() != null) {
-                throw SafetensorsException.of(file, "content after the JSON object, expected one object");
-            }
-        } catch (SafetensorsException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new SafetensorsException(file + ": not valid JSON: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw SafetensorsException.of(file, "expected a JSON object, found " + (root == null ? "nothing" : root.getNodeType()));
-        }
-        return root;
+        return StrictJson.readObject(file);
     }
 }

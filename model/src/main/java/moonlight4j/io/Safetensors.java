@@ -63,6 +63,10 @@ public final class Safetensors {
             long dataStart = 8 + n;
             SafetensorsHeader header = SafetensorsHeader.parse(file, json, size - dataStart);
             return map(file, ch, dataStart, header, windowBytes);
+        } catch (SafetensorsException e) {
+            throw e;
+        } catch (IOException e) { // AccessDeniedException and friends carry only the path as their message
+            throw new SafetensorsException(file + ": cannot read: " + StrictJson.reason(e), e);
         }
     }
 

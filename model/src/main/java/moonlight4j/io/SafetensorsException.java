@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.nio.file.Path;
 
 /**
- * A safetensors file (or an HF checkpoint directory) that breaks the format: the message names the file, the tensor
- * (where there is one) and what was expected.
+ * A safetensors file (or an HF checkpoint directory, or one of its JSON files) that breaks the format or cannot be
+ * read: the message names the file, the tensor (where there is one) and what was expected.
  */
 public final class SafetensorsException extends IOException {
 

@@ -22,7 +22,8 @@ import moonlight4j.api.DType;
  *
  * <pre>{"__metadata__": {str: str}, name: {"dtype": "F32", "shape": [d0, d1, ...], "data_offsets": [begin, end]}, ...}</pre>
  *
- * The header is untrusted input: it is read with a streaming parser, every number is range-checked before it is
+ * The header is untrusted input: it must be strict UTF-8 ({@link StrictJson#checkUtf8}) and strict JSON, it is read
+ * with a streaming parser, every number is range-checked before it is
  * used, and the offsets must tile the data block exactly (sorted by begin: the first begins at 0, each begins where
  * the previous one ends, the last ends at the end of the data block), as the reference implementation requires.
  *
@@ -56,6 +57,7 @@ record SafetensorsHeader(Map<String, String> metadata, List<TensorInfo> tensors)
         Map<String, String> metadata = Collections.emptyMap();
         List<TensorInfo> tensors = new ArrayList<>();
         Set<String> seen = new HashSet<>();
+        StrictJson.checkUtf8(json, file + ": header");   // strict UTF-8: no BOM, no UTF-16/32
         try (JsonParser p = JSON.createParser(json)) {
             if (p.nextToken() != JsonToken.START_OBJECT) {
                 throw SafetensorsException.of(file, "header must be a JSON object, found " + describe(p.currentToken()));
@@ -82,7 +84,7 @@ record SafetensorsHeader(Map<String, String> metadata, List<TensorInfo> tensors)
             }
         } catch (SafetensorsException e) {
             throw e;
-        } catch (IOException e) { // JsonParseException, StreamConstraintsException, malformed UTF-8
+        } catch (IOException e) { // JsonParseException, StreamConstraintsException
             throw new SafetensorsException(file + ": header is not valid JSON: " + e.getMessage(), e);
         }
         tensors.sort(Comparator.comparingLong(TensorInfo::begin).thenComparingLong(TensorInfo::end));
@@ -232,7 +234,9 @@ record SafetensorsHeader(Map<String, String> metadata, List<TensorInfo> tensors)
             throw SafetensorsException.of(file, name, field + " value " + p.getText() + " is out of range");
         }
         long v = p.getLongValue();
-        if (v < 0) throw SafetensorsException.of(file, name, field + " value " + v + " is negative, expected ≥ 0");
+        if (v < 0 || p.getText().startsWith("-")) { // "-0" too: the reference reads these as unsigned integers
+            throw SafetensorsException.of(file, name, field + " value " + p.getText() + " is negative, expected ≥ 0");
+        }
         return v;
     }
 

@@ -71,6 +71,7 @@ final class ConfigJson {
             JsonNode n = node(field);
             if (n == null) return dflt;
             if (!n.isNumber()) throw wrongType(field, "a number", n);
+            if (!Double.isFinite(n.doubleValue())) throw wrongType(field, "a finite number (within double range)", n);
             return n.doubleValue();
         }
 
@@ -165,8 +166,20 @@ final class ConfigJson {
         require(c.qkRopeHeadDim() > 0 && c.qkRopeHeadDim() % 2 == 0, "qk_rope_head_dim", c.qkRopeHeadDim(),
                 "must be positive and even (RoPE rotates pairs)");
         require(c.vHeadDim() > 0, "v_head_dim", c.vHeadDim(), "must be positive");
-        require(c.rmsNormEps() > 0, "rms_norm_eps", c.rmsNormEps(), "must be positive");
-        require(c.ropeTheta() > 0, "rope_theta", c.ropeTheta(), "must be positive");
+        require(c.numKeyValueHeads() > 0, "num_key_value_heads", c.numKeyValueHeads(), "must be positive");
+        require(c.maxPositionEmbeddings() > 0, "max_position_embeddings", c.maxPositionEmbeddings(),
+                "must be positive (the context length)");
+        // the norms, router and RoPE compute in fp32/bf16: a value beyond fp32's range would turn into Inf/NaN
+        require(c.rmsNormEps() > 0 && c.rmsNormEps() <= 1, "rms_norm_eps", c.rmsNormEps(),
+                "must be in (0, 1] (the ε added to mean(x²); 1e-5 or 1e-6 in practice)");
+        require(c.ropeTheta() > 0 && c.ropeTheta() <= Float.MAX_VALUE, "rope_theta", c.ropeTheta(),
+                "must be a positive number within fp32 range (≤ 3.4e38)");
+        require(c.routedScalingFactor() > 0 && c.routedScalingFactor() <= Float.MAX_VALUE, "routed_scaling_factor",
+                c.routedScalingFactor(), "must be a positive number within fp32 range (≤ 3.4e38)");
+        JsonNode init = c.unused().get("initializer_range");               // read by ModelInit
+        require(init == null || init.isNull() || init.isNumber() && Double.isFinite(init.doubleValue())
+                && init.doubleValue() >= 0, "initializer_range", init, "must be a finite number ≥ 0 (the σ of the "
+                + "initial weights)");
         require(c.moeLayerFreq() >= 1, "moe_layer_freq", c.moeLayerFreq(), "must be ≥ 1");
         require(c.firstKDenseReplace() >= 0, "first_k_dense_replace", c.firstKDenseReplace(), "must be ≥ 0");
         require(c.nSharedExperts() == null || c.nSharedExperts() >= 0, "n_shared_experts", c.nSharedExperts(),
@@ -193,6 +206,69 @@ final class ConfigJson {
             require(c.numExpertsPerTok() >= 1 && c.numExpertsPerTok() <= reachable, "num_experts_per_tok",
                     c.numExpertsPerTok(), "must be in [1, topk_group · n_routed_experts / n_group = " + reachable + "]");
         }
+        validateSizes(c);
+    }
+
+    /**
+     * Every derived width must fit an {@code int} (shapes are {@code int[]}), computed exactly; the tensor and
+     * parameter counts must stay within {@link MoonlightConfig#MAX_TENSORS} and {@link MoonlightConfig#MAX_PARAMETERS}.
+     * Both are computed arithmetically ({@link ModelShapes#tensorCount}, {@link ModelShapes#parameterParts}), so a
+     * config of 2·10⁹ experts is refused before anything is sized from it.
+     */
+    private static void validateSizes(MoonlightConfig c) {
+        int h = c.numAttentionHeads();
+        width("num_attention_heads × (qk_nope_head_dim + qk_rope_head_dim)", "q_proj/q_b_proj rows",
+                (long) h * ((long) c.qkNopeHeadDim() + c.qkRopeHeadDim()),
+                h + " × (" + c.qkNopeHeadDim() + " + " + c.qkRopeHeadDim() + ")");
+        width("num_attention_heads × (qk_nope_head_dim + v_head_dim)", "kv_b_proj rows",
+                (long) h * ((long) c.qkNopeHeadDim() + c.vHeadDim()),
+                h + " × (" + c.qkNopeHeadDim() + " + " + c.vHeadDim() + ")");
+        width("num_attention_heads × v_head_dim", "o_proj columns", (long) h * c.vHeadDim(), h + " × " + c.vHeadDim());
+        width("kv_lora_rank + qk_rope_head_dim", "kv_a_proj_with_mqa rows", (long) c.kvLoraRank() + c.qkRopeHeadDim(),
+                c.kvLoraRank() + " + " + c.qkRopeHeadDim());
+        if (c.nSharedExperts() != null) {
+            width("n_shared_experts × moe_intermediate_size", "shared-expert MLP width",
+                    (long) c.nSharedExperts() * c.moeIntermediateSize(),
+                    c.nSharedExperts() + " × " + c.moeIntermediateSize());
+        }
+        long tensors = ModelShapes.tensorCount(c);
+        if (tensors > MoonlightConfig.MAX_TENSORS) {
+            throw new IllegalArgumentException("config fields num_hidden_layers = " + c.numHiddenLayers()
+                    + (c.nRoutedExperts() == null ? "" : " (" + ModelShapes.moeLayerCount(c)
+                    + " MoE layers) and n_routed_experts = " + c.nRoutedExperts())
+                    + " describe " + count(tensors) + " tensors, more than the limit of "
+                    + String.format("%,d", MoonlightConfig.MAX_TENSORS));
+        }
+        Map<String, Long> parts = ModelShapes.parameterParts(c);
+        long total = 0;
+        Map.Entry<String, Long> largest = null;
+        for (Map.Entry<String, Long> e : parts.entrySet()) {
+            total = total > Long.MAX_VALUE - e.getValue() ? Long.MAX_VALUE : total + e.getValue();
+            if (largest == null || e.getValue() > largest.getValue()) largest = e;
+        }
+        if (total > MoonlightConfig.MAX_PARAMETERS) {
+            throw new IllegalArgumentException("config describes " + count(total) + " parameters, more than the limit of"
+                    + String.format(" 2^40 = %,d", MoonlightConfig.MAX_PARAMETERS) + "; the largest part is "
+                    + largest.getKey() + " = " + count(largest.getValue()) + " (" + sizeFields(c) + ")");
+        }
+    }
+
+    private static void width(String fields, String what, long value, String values) {
+        if (value > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("config fields " + fields + " = " + values + " = " + value
+                    + " (" + what + ") exceed the largest tensor dimension, " + Integer.MAX_VALUE);
+        }
+    }
+
+    private static String count(long n) {
+        return n == Long.MAX_VALUE ? "more than 2^63" : String.format("%,d", n);
+    }
+
+    private static String sizeFields(MoonlightConfig c) {
+        return "vocab_size " + c.vocabSize() + ", hidden_size " + c.hiddenSize() + ", num_hidden_layers "
+                + c.numHiddenLayers() + ", intermediate_size " + c.intermediateSize() + ", n_routed_experts "
+                + c.nRoutedExperts() + ", moe_intermediate_size " + c.moeIntermediateSize() + ", n_shared_experts "
+                + c.nSharedExperts() + ", num_attention_heads " + c.numAttentionHeads();
     }
 
     private static void require(boolean ok, String field, Object value, String why) {

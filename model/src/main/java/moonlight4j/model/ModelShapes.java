@@ -68,6 +68,79 @@ public final class ModelShapes {
         m.put(prefix + "down_proj.weight", new int[]{d, inter});
     }
 
+    // ------------------------------------------------------------------ sizes without building the map
+
+    /**
+     * Number of MoE layers, {@code #{i < num_hidden_layers : i ≥ first_k_dense_replace, i % moe_layer_freq = 0}}
+     * (as {@link MoonlightConfig#isMoeLayer}), counted without a loop; 0 for a dense model.
+     */
+    public static long moeLayerCount(MoonlightConfig c) {
+        if (c.nRoutedExperts() == null) return 0;
+        long last = c.numHiddenLayers() - 1L, first = c.firstKDenseReplace(), f = c.moeLayerFreq();
+        if (first > last) return 0;
+        return last / f - (first + f - 1) / f + 1;                      // multiples of f in [first, last]
+    }
+
+    /** {@code expected(c).size()}, computed without building the map; saturates at {@link Long#MAX_VALUE}. */
+    public static long tensorCount(MoonlightConfig c) {
+        long moe = moeLayerCount(c), dense = c.numHiddenLayers() - moe;
+        // q (or q_a_proj, q_a_layernorm, q_b_proj), kv_a_proj_with_mqa, kv_a_layernorm, kv_b_proj, o_proj
+        long attention = (c.qLoraRank() == null ? 1 : 3) + 4;
+        long experts = c.nRoutedExperts() == null ? 0 : c.nRoutedExperts();
+        boolean shared = c.nSharedExperts() != null && c.nSharedExperts() > 0;
+        long perMoe = add(mul(3, experts), 2 + (shared ? 3 : 0));             // experts, gate + bias, shared MLP
+        // embed_tokens, model.norm, lm_head; per layer attention + 2 norms; per dense layer a 3-matrix MLP
+        return add(3, mul(c.numHiddenLayers(), attention + 2), mul(dense, 3), mul(moe, perMoe));
+    }
+
+    /**
+     * The parameter count of {@code expected(c)} by part, each part named by the config fields it grows with,
+     * computed without building the map; a part that overflows a {@code long} is {@link Long#MAX_VALUE}. The parts
+     * sum to {@link ParameterCounts#total()} (tested).
+     */
+    public static LinkedHashMap<String, Long> parameterParts(MoonlightConfig c) {
+        long d = c.hiddenSize(), h = c.numAttentionHeads(), kv = c.kvLoraRank();
+        long qHead = (long) c.qkNopeHeadDim() + c.qkRopeHeadDim();
+        long q = c.qLoraRank() == null ? mul(h, qHead, d)
+                : add(mul(c.qLoraRank(), d), c.qLoraRank(), mul(h, qHead, c.qLoraRank()));
+        long attention = add(q, mul(kv + c.qkRopeHeadDim(), d), kv, mul(h, (long) c.qkNopeHeadDim() + c.vHeadDim(), kv),
+                mul(d, h, c.vHeadDim()), 2 * d);                                    // + input/post-attention norms
+        long moe = moeLayerCount(c), dense = c.numHiddenLayers() - moe;
+        long experts = c.nRoutedExperts() == null ? 0 : c.nRoutedExperts();
+        long shared = c.nSharedExperts() == null ? 0 : mul(c.nSharedExperts(), c.moeIntermediateSize());
+        LinkedHashMap<String, Long> parts = new LinkedHashMap<>();
+        parts.put("embed_tokens and lm_head: 2 × vocab_size × hidden_size", mul(2, c.vocabSize(), d));
+        parts.put("attention and norms: num_hidden_layers × (projections over num_attention_heads, head dims, "
+                + "kv_lora_rank, q_lora_rank, hidden_size)", add(mul(c.numHiddenLayers(), attention), d));
+        parts.put("dense MLPs: " + dense + " dense layers × 3 × hidden_size × intermediate_size",
+                mul(dense, 3, d, c.intermediateSize()));
+        parts.put("routed experts: " + moe
+                        + " MoE layers × n_routed_experts × 3 × hidden_size × moe_intermediate_size",
+                mul(moe, experts, 3, d, c.moeIntermediateSize()));
+        parts.put("routers: " + moe + " MoE layers × n_routed_experts × (hidden_size + 1)", mul(moe, experts, d + 1));
+        parts.put("shared experts: " + moe
+                        + " MoE layers × 3 × hidden_size × n_shared_experts × moe_intermediate_size",
+                mul(moe, 3, d, shared));
+        return parts;
+    }
+
+    /** Product of non-negative factors, {@link Long#MAX_VALUE} when it overflows. */
+    private static long mul(long... factors) {
+        long p = 1;
+        for (long f : factors) {
+            if (f == 0) return 0;
+            p = p > Long.MAX_VALUE / f ? Long.MAX_VALUE : p * f;
+        }
+        return p;
+    }
+
+    /** Sum of non-negative terms, {@link Long#MAX_VALUE} when it overflows. */
+    private static long add(long... terms) {
+        long s = 0;
+        for (long t : terms) s = s > Long.MAX_VALUE - t ? Long.MAX_VALUE : s + t;
+        return s;
+    }
+
     /** True for parameters kept in fp32 whatever the model dtype (the router bias, as DeepSeek-V3 stores it). */
     public static boolean isFp32Always(String name) {
         return name.endsWith("e_score_correction_bias");

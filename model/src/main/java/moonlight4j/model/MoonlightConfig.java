@@ -2,11 +2,12 @@ package moonlight4j.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import moonlight4j.io.SafetensorsException;
+import moonlight4j.io.StrictJson;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -90,6 +91,19 @@ public record MoonlightConfig(
     /** eps of {@code kv_a_layernorm} and {@code q_a_layernorm}: built without an eps argument (docs/model.md#rmsnorm). */
     public static final double LATENT_NORM_EPS = 1e-6;
 
+    /**
+     * Most parameters a config may describe: 2⁴⁰ ≈ 1.1 T (DeepSeek-V3 has 671 B). Checked, with exact arithmetic,
+     * before anything is sized from the config, so a config cannot make {@code inspect} or a load allocate without
+     * bound.
+     */
+    public static final long MAX_PARAMETERS = 1L << 40;
+
+    /**
+     * Most tensors a config may describe: 2¹⁸ = 262,144 (Moonlight has 5,317, DeepSeek-V3 about 45 k). Bounds the
+     * name → shape map of {@link ModelShapes#expected} and every per-layer or per-expert loop over the config.
+     */
+    public static final long MAX_TENSORS = 1L << 18;
+
     /** Names of the built-in presets. */
     public static final List<String> PRESETS = List.of("moonlight-16b-a3b", "tiny");
 
@@ -115,12 +129,15 @@ public record MoonlightConfig(
         return ConfigJson.parse(json, source);
     }
 
-    /** Reads {@code config.json} (or any file with that content). */
+    /**
+     * Reads {@code config.json} (or any file with that content): strict UTF-8 and strict JSON ({@link StrictJson}),
+     * an {@link IllegalArgumentException} naming the file otherwise.
+     */
     public static MoonlightConfig read(Path file) {
         try {
-            return ConfigJson.parse(ConfigJson.MAPPER.readTree(Files.readAllBytes(file)), file.toString());
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read model config " + file + ": " + e.getMessage(), e);
+            return ConfigJson.parse(StrictJson.readObject(file), file.toString());
+        } catch (SafetensorsException e) {
+            throw new IllegalArgumentException(e.getMessage(), e);
         }
     }
 
@@ -147,7 +164,7 @@ public record MoonlightConfig(
 
     /** Per-head q/k dim: qk_nope + qk_rope (192 in Moonlight). */
     public int qHeadDim() {
-        return qkNopeHeadDim + qkRopeHeadDim;
+        return Math.addExact(qkNopeHeadDim, qkRopeHeadDim);
     }
 
     /** softmax scale {@code (qk_nope + qk_rope)^−0.5}; no YaRN mscale since rope_scaling is null (docs/model.md#attention-scores). */
@@ -162,7 +179,7 @@ public record MoonlightConfig(
 
     /** Width of the shared-expert MLP, {@code n_shared_experts · moe_intermediate_size}; 0 when none. */
     public int sharedIntermediateSize() {
-        return nSharedExperts == null ? 0 : nSharedExperts * moeIntermediateSize;
+        return nSharedExperts == null ? 0 : Math.multiplyExact(nSharedExperts, moeIntermediateSize);
     }
 
     /** A copy with other layer counts, handy for tests (keeps every other field). */

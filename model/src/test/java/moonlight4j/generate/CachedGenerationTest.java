@@ -182,4 +182,24 @@ class CachedGenerationTest {
         assertThat(r.tokens()[0]).hasSize(4);
         assertThat(r.finish()[0]).isEqualTo(Generator.Finish.CONTEXT);
     }
+
+    @Test
+    void nonFiniteLogitsStopGenerationInsteadOfBeingSampled() {
+        MoonlightConfig cfg = small(false);
+        var p = ModelInit.random(cfg, BE, DType.F32, 3);
+        int vocab = cfg.vocabSize(), d = cfg.hiddenSize();
+        float[] head = BE.toFloats(p.get("lm_head.weight"));
+        head[5 * d] = Float.NaN;                                   // row of token id 5: its logit is NaN
+        p.put("lm_head.weight", BE.fromFloats(head, vocab, d));
+        MoonlightModel m = new MoonlightModel(BE, cfg, p);
+        for (GenerationConfig g : new GenerationConfig[]{GenerationConfig.greedy(4),
+                new GenerationConfig(4, 0.8, 0, 1.0, 1, Set.of())}) {
+            java.util.List<Long> seen = new java.util.ArrayList<>();
+            assertThatThrownBy(() -> new Generator(m).generate(new long[][]{prompt(1, 4, vocab)}, g, false,
+                    (row, t) -> seen.add(t)))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("non-finite logit (NaN for token id 5) at step 0 of prompt 0");
+            assertThat(seen).as("nothing sampled from NaN logits").isEmpty();
+        }
+    }
 }

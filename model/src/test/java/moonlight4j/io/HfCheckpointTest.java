@@ -211,6 +211,12 @@ class HfCheckpointTest {
         Files.writeString(indexFile, "{\"metadata\": {}}");
         assertThatThrownBy(() -> HfCheckpoint.open(dir)).isInstanceOf(SafetensorsException.class)
                 .hasMessageContaining(indexFile.toString()).hasMessageContaining("weight_map");
+        // a NUL (JSON \u0000) would reach Path.resolve and surface as Java's "Nul character not allowed"
+        Files.writeString(indexFile, "{\"weight_map\": {\"w\": \"model\\u0000.safetensors\"}}");
+        assertThatThrownBy(() -> HfCheckpoint.open(dir)).isInstanceOf(SafetensorsException.class)
+                .hasMessageContaining(indexFile + ": tensor 'w': weight_map value \"model\\u0000.safetensors\"")
+                .hasMessageContaining("without control characters, found U+0000 at index 5")
+                .hasMessageNotContaining("Nul character");
     }
 
     @Test

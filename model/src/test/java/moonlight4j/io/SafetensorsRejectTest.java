@@ -91,7 +91,7 @@ class SafetensorsRejectTest {
     @Test
     void invalidUtf8HeaderIsRejected() throws IOException {
         byte[] h = {'{', '"', (byte) 0xC3, (byte) 0x28, '"', ':', '1', '}'};
-        rejects(raw(h.length, h, 0), "not valid JSON");
+        rejects(raw(h.length, h, 0), "not valid UTF-8", "at byte offset 2");
     }
 
     @Test
@@ -242,5 +242,36 @@ class SafetensorsRejectTest {
             assertThatThrownBy(() -> st.info("v")).hasMessageContaining(f.toString())
                     .hasMessageContaining("no tensor 'v'").hasMessageContaining("1 tensors: w");
         }
+    }
+
+    // ---------------------------------------------------------------- strict UTF-8, strict JSON
+
+    @Test
+    void headerMustBeUtf8WithoutByteOrderMark() throws IOException {
+        String h = "{" + entry("w", "F32", "[1]", 0, 4) + "}";
+        byte[] utf8 = h.getBytes(StandardCharsets.UTF_8);
+        byte[] bom = new byte[utf8.length + 3];
+        bom[0] = (byte) 0xEF;
+        bom[1] = (byte) 0xBB;
+        bom[2] = (byte) 0xBF;
+        System.arraycopy(utf8, 0, bom, 3, utf8.length);
+        rejects(raw(bom.length, bom, 4), "UTF-8 with a byte-order mark", "expected UTF-8");
+        byte[] le = h.getBytes(StandardCharsets.UTF_16LE);
+        rejects(raw(le.length, le, 4), "UTF-16 or UTF-32", "expected UTF-8");
+        byte[] withBom = h.getBytes(StandardCharsets.UTF_16);                 // big-endian with FE FF
+        rejects(raw(withBom.length, withBom, 4), "UTF-16 (byte-order mark)");
+        // C0 AE: an overlong '.', accepted by lenient decoders
+        byte[] overlong = ("{\"a\u00ff\":1}").getBytes(StandardCharsets.ISO_8859_1);
+        overlong[3] = (byte) 0xC0;
+        overlong[4] = (byte) 0xAE;
+        rejects(raw(overlong.length, overlong, 0), "not valid UTF-8", "at byte offset 3");
+    }
+
+    @Test
+    void negativeZeroIsNotANonNegativeInteger() throws IOException {
+        rejects(craft("{" + entry("w", "F32", "[1]", 0, 4).replace("[0,4]", "[-0,4]") + "}", 4),
+                "tensor 'w'", "data_offsets value -0 is negative");
+        rejects(craft("{\"w\":{\"dtype\":\"F32\",\"shape\":[-0],\"data_offsets\":[0,0]}}", 0),
+                "tensor 'w'", "shape value -0 is negative");
     }
 }

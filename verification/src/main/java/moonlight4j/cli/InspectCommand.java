@@ -6,8 +6,10 @@ import moonlight4j.api.DType;
 import moonlight4j.io.HfCheckpoint;
 import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
+import moonlight4j.io.StrictJson;
 import moonlight4j.io.TensorInfo;
 import moonlight4j.model.ModelShapes;
+import moonlight4j.model.MoonlightCheckpoint;
 import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.ParameterCounts;
 import picocli.CommandLine.Command;
@@ -15,6 +17,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,8 +71,8 @@ final class InspectCommand implements Callable<Integer> {
             printConfig(c, out);
             printTensors(ck.names(), ck::info, out);
             try {
-                ck.checkExpected(ModelShapes.expected(c));
-                out.println("tensors match the config: yes (" + ModelShapes.expected(c).size() + " expected)");
+                int expected = MoonlightCheckpoint.checkTensors(ck, c).size();
+                out.println("tensors match the config: yes (" + expected + " expected)");
             } catch (IllegalArgumentException e) {
                 out.println("tensors match the config: NO — " + e.getMessage());
                 return 1;
@@ -87,11 +90,11 @@ final class InspectCommand implements Callable<Integer> {
             JsonNode cfg = null;
             String source = null;
             if (Files.isRegularFile(sibling)) {
-                cfg = new ObjectMapper().readTree(Files.readAllBytes(sibling));
+                cfg = StrictJson.readObject(sibling);
                 source = sibling.toString();
             } else if (f.metadata().containsKey("config")) {
-                cfg = new ObjectMapper().readTree(f.metadata().get("config"));
                 source = path + " (metadata 'config')";
+                cfg = StrictJson.parseObject(f.metadata().get("config").getBytes(StandardCharsets.UTF_8), source);
             }
             if (cfg == null) {
                 out.println("no config.json next to the file and no 'config' metadata: no model summary");
