@@ -177,7 +177,7 @@ final class TrainCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("runs", runName);
         Backend be = backend.resolve();
         Parameters initial = initialWeights(be, cfg);    // also checks --init against the config
-        Files.createDirectories(dir);
+        OutputDir.checkWritable(out != null ? "--out" : "the run directory", dir);
 
         // ---- the runs
         System.out.printf(Locale.ROOT, "model: %s, %,d parameters; data: %s, %d chunks × %d tokens; %d steps × %d "
