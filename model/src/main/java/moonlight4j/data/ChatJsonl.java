@@ -133,13 +133,17 @@ public final class ChatJsonl {
     private static List<ChatMessage> parse(String line, boolean needAssistant) {
         JsonNode root;
         try (JsonParser p = MAPPER.getFactory().createParser(line)) {
-            root = MAPPER.readTree(p);
-            if (root != null && p.nextToken() != null) {
-                throw new IllegalArgumentException("text after the JSON object at column " + p.getTokenLocation()
-                        .getColumnNr() + " (expected exactly one JSON object per line)");
+            try {
+                root = MAPPER.readTree(p);
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("not valid JSON (" + e.getOriginalMessage() + ")");
             }
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("not valid JSON (" + e.getOriginalMessage() + ")");
+            int end = (int) p.currentLocation().getCharOffset();
+            while (end < line.length() && Character.isWhitespace(line.charAt(end))) end++;
+            if (root != null && end < line.length()) {
+                throw new IllegalArgumentException("text after the JSON object at column " + (end + 1)
+                        + " (expected exactly one JSON object per line)");
+            }
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);               // reading a String does not fail
         }

@@ -2,6 +2,7 @@ package moonlight4j.data;
 
 import moonlight4j.tokenizer.ChatMessage;
 import moonlight4j.tokenizer.ChatTemplate;
+import moonlight4j.tokenizer.EncodeWindows;
 import moonlight4j.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -18,12 +19,11 @@ import java.util.function.Function;
  * {@code render(messages[..k], add_generation_prompt)} must be a prefix of those of {@code render(messages[..k])}, and
  * the rest — the reply and the template's end-of-turn markup ({@code <|im_end|>} in Moonlight's) — are learned.
  *
- * <p>Work is linear in the conversation's length. The built-in format is tokenized block by block (each message's
- * block starts and ends with a special token, which no token crosses), giving every prefix's tokens as a sum of
- * block lengths; the blocks' tokens are checked to be the whole conversation's, and when they are not (a text long
- * enough for {@link moonlight4j.tokenizer.EncodeWindows} to cut it) the prefixes are rendered and tokenized one by
- * one as for a Jinja template. That way re-tokenizes each prefix, so it stops at the first assistant turn that starts
- * at or past {@code maxLength} tokens: a longer example is cut there, and what lies past the cut is never learned.
+ * <p>Work is linear in the conversation's length for the built-in format: it is tokenized once and the assistant
+ * spans are found by byte offsets, each message's block being known text. A Jinja template's output cannot be cut
+ * by message, so there the prefixes are rendered and tokenized one by one; that stops at the first assistant turn
+ * that starts at or past {@code maxLength} tokens, since a longer example is cut there and what lies past the cut is
+ * never learned.
  */
 public record SftExample(int[] inputIds, int[] labels) {
 
@@ -35,7 +35,7 @@ public record SftExample(int[] inputIds, int[] labels) {
      * @throws IllegalArgumentException if the template's renderings are not prefix-consistent
      */
     public static SftExample of(List<ChatMessage> messages, ChatTemplate template, Tokenizer tokenizer, String where) {
-        return of(messages, template, tokenizer::encode, where, Integer.MAX_VALUE);
+        return of(messages, template, tokenizer, tokenizer::encode, where, Integer.MAX_VALUE);
     }
 
     /**
@@ -44,47 +44,76 @@ public record SftExample(int[] inputIds, int[] labels) {
      */
     public static SftExample of(List<ChatMessage> messages, ChatTemplate template, Tokenizer tokenizer, String where,
                                 int maxLength) {
-        return of(messages, template, tokenizer::encode, where, maxLength);
+        return of(messages, template, tokenizer, tokenizer::encode, where, maxLength);
     }
 
-    /** The same with the tokenizer's {@code encode} given as a function (tests count what it is asked to do). */
-    static SftExample of(List<ChatMessage> messages, ChatTemplate template, Function<String, int[]> encode,
-                         String where, int maxLength) {
+    /** The same with {@code tokenizer}'s {@code encode} given as a function (tests count what it is asked to do). */
+    static SftExample of(List<ChatMessage> messages, ChatTemplate template, Tokenizer tokenizer,
+                         Function<String, int[]> encode, String where, int maxLength) {
         int[] ids = encode.apply(template.render(messages, false));
-        int[] labels = byBlocks(messages, template, encode, ids);
+        int[] labels = byBlocks(messages, template, tokenizer, ids);
         return new SftExample(ids, labels != null ? labels : byPrefixes(messages, template, encode, where, ids, maxLength));
     }
 
     /**
-     * The labels from the built-in format's blocks, or null when that does not apply: a Jinja template, a default
-     * system prompt that only some prefixes would get (a system message after the first turn), or block tokens
-     * that are not exactly the conversation's.
+     * The labels from the built-in format's blocks, or null when that does not apply: a Jinja template, or a default
+     * system prompt that only some prefixes would get (a system message after the first turn). The conversation is
+     * tokenized once; each token's bytes give its offset in the text, and a token is learned when it starts inside
+     * an assistant block after the block's opening ({@link ChatTemplate#generationPrompt()}). Special tokens begin
+     * and end every block, so each such boundary is a token boundary and the labels are exactly those of the prefix
+     * renderings; should one fall inside a token where the text was not cut into windows
+     * ({@link moonlight4j.tokenizer.EncodeWindows}), null sends the conversation the prefix way. A cut can split a
+     * special token into plain ones; those keep the label of the block they start in.
      */
-    private static int[] byBlocks(List<ChatMessage> messages, ChatTemplate template, Function<String, int[]> encode,
-                                  int[] ids) {
+    private static int[] byBlocks(List<ChatMessage> messages, ChatTemplate template, Tokenizer tokenizer, int[] ids) {
         List<String> blocks = template.blocks(messages).orElse(null);
         if (blocks == null) return null;
         int offset = blocks.size() - messages.size();                       // 1 when a default system prompt leads
         if (template.defaultSystemPrompt().isPresent() && offset == 0 && !messages.get(0).role().equals("system")) {
             return null;                     // a later system message: the prefixes before it get the default one
         }
-        int[] opening = encode.apply(ChatTemplate.generationPrompt());
-        int[] labels = new int[ids.length];
-        Arrays.fill(labels, IGNORE);
-        int at = 0;
+        long[] from = new long[blocks.size()], to = new long[blocks.size()];     // learned byte ranges [from, to)
+        long at = 0, opening = utf8Length(ChatTemplate.generationPrompt());
+        int regions = 0;
         for (int b = 0; b < blocks.size(); b++) {
-            int[] block = encode.apply(blocks.get(b));
-            if (at + block.length > ids.length || !Arrays.equals(block, 0, block.length, ids, at, at + block.length)) {
-                return null;
-            }
+            long end = at + utf8Length(blocks.get(b));
             int k = b - offset;
             if (k >= 0 && messages.get(k).role().equals("assistant")) {
-                if (!isPrefix(opening, block)) return null;
-                for (int i = at + opening.length; i < at + block.length; i++) labels[i] = ids[i];
+                if (!blocks.get(b).startsWith(ChatTemplate.generationPrompt())) return null;
+                from[regions] = at + opening;
+                to[regions++] = end;
             }
-            at += block.length;
+            at = end;
         }
-        return at == ids.length ? labels : null;
+        int[] labels = new int[ids.length];
+        Arrays.fill(labels, IGNORE);
+        long pos = 0;
+        boolean straddles = false;
+        for (int i = 0, r = 0; i < ids.length; i++) {
+            long next = pos + tokenizer.tokenByteLength(ids[i]);
+            while (r < regions && to[r] <= pos) r++;
+            if (r < regions && pos >= from[r]) labels[i] = ids[i];
+            if (r < regions && (pos < from[r] && next > from[r] || pos < to[r] && next > to[r])) straddles = true;
+            pos = next;
+        }
+        if (pos != at) return null;                                         // not the text's bytes: the prefix way
+        if (straddles && EncodeWindows.split(template.render(messages, false)).size() <= 1) return null;
+        return labels;
+    }
+
+    /** UTF-8 bytes of {@code s} as the tokenizer sees it (a lone surrogate becomes U+FFFD, 3 bytes). */
+    private static long utf8Length(String s) {
+        long n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) n += 1;
+            else if (c < 0x800) n += 2;
+            else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                n += 4;
+                i++;
+            } else n += 3;
+        }
+        return n;
     }
 
     /** The labels from rendering and tokenizing each assistant turn's prefixes, up to the cut at {@code maxLength}. */
