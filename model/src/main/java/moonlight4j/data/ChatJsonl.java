@@ -31,9 +31,10 @@ import java.util.Set;
  *                 {"role": "assistant", "content": "..."}, ...]}
  * </pre>
  * Roles: {@code system}, {@code user}, {@code assistant}; {@code content} a string. Blank lines are skipped. A line
- * that is not valid UTF-8, not exactly one JSON object (text after it, or a duplicate key, is bad too), lacks a non-empty {@code messages} array, has a message without a string role/content,
- * an unknown role, an empty (blank) assistant turn, or no assistant turn at all is bad: an error naming the file and
- * line, or — with {@code skipBadLines} — counted in {@link Read#skipped()} with its reasons.
+ * that is not valid UTF-8, not exactly one JSON object (text after it, or a duplicate key, is bad too), lacks a
+ * non-empty {@code messages} array, has a message without a string role/content, an unknown role, an empty (blank)
+ * assistant turn, or no assistant turn at all is bad: an error naming the file and line, or — with
+ * {@code skipBadLines} — counted in {@link Read#skipped()} with its reasons.
  */
 public final class ChatJsonl {
 

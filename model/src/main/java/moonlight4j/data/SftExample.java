@@ -52,7 +52,8 @@ public record SftExample(int[] inputIds, int[] labels) {
                          Function<String, int[]> encode, String where, int maxLength) {
         int[] ids = encode.apply(template.render(messages, false));
         int[] labels = byBlocks(messages, template, tokenizer, ids);
-        return new SftExample(ids, labels != null ? labels : byPrefixes(messages, template, encode, where, ids, maxLength));
+        if (labels == null) labels = byPrefixes(messages, template, encode, where, ids, maxLength);
+        return new SftExample(ids, labels);
     }
 
     /**

@@ -245,8 +245,8 @@ public final class TrainCheckpoint {
      */
     public static BiFunction<String, int[], Set<String>> slotsKeptBy(String optimizer) {
         Set<String> adamw = Set.of(AdamW.MOMENT1, AdamW.MOMENT2, "step");
-        if (optimizer.equals("muon")) return (n, shape) -> ParamSplit.RELEASE.useMuon(n, shape) ? Set.of(Muon.MOMENTUM_BUFFER) : adamw;
-        return (n, shape) -> adamw;
+        if (!optimizer.equals("muon")) return (n, shape) -> adamw;
+        return (n, shape) -> ParamSplit.RELEASE.useMuon(n, shape) ? Set.of(Muon.MOMENTUM_BUFFER) : adamw;
     }
 
     /**

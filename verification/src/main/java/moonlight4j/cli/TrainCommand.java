@@ -203,8 +203,13 @@ final class TrainCommand implements Callable<Integer> {
         // ---- the first run's (Muon's) model as a complete model directory
         TrainRun.Result first = results.get(0);
         Path modelDir = dir.resolve("model-" + first.optimizer());
-        MoonlightCheckpoint.save(modelDir, cfg, first.trainer().parameters());
-        ByteVocabulary.write(modelDir);
+        try {
+            MoonlightCheckpoint.save(modelDir, cfg, first.trainer().parameters());
+            ByteVocabulary.write(modelDir);
+        } catch (java.io.IOException e) {                           // a full disk names no file by itself
+            throw new java.io.IOException("writing the model to " + modelDir + ": "
+                    + moonlight4j.train.IoErrors.describe(e), e);
+        }
         results.forEach(r -> r.trainer().close());
         System.out.println("model (" + first.optimizer() + "): " + modelDir.toAbsolutePath());
         return 0;
