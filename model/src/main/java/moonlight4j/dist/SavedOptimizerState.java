@@ -87,6 +87,10 @@ public final class SavedOptimizerState {
                         + "; expected F32 or BF16 with " + want + " elements (rank " + q + "'s piece of " + p.name() + " "
                         + Shapes.str(p.shape()) + " when " + w + " rank(s) share the flat buffer)");
             }
+            if (!f.has(Zero1Optimizer.WORLD_SIZE) && !java.util.Arrays.equals(t.shape(), p.shape())) {
+                throw new IllegalArgumentException(f.path() + ": '" + key + "' has shape " + Shapes.str(t.shape())
+                        + "; expected the shape of " + p.name() + ", " + Shapes.str(p.shape()));
+            }
             DType before = dtypes.putIfAbsent(key, t.dtype());
             if (before != null && before != t.dtype()) {
                 throw new IllegalArgumentException(f.path() + ": '" + key + "' is " + t.dtype() + ", another shard has "
