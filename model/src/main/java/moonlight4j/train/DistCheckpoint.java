@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * The data-parallel side of {@link TrainCheckpoint} (issue 8): the save every rank takes part in, phase by phase with
