@@ -55,6 +55,16 @@ public final class BatchSampler {
         return b;
     }
 
+    /** Chunks in the dataset. */
+    public int size() {
+        return size;
+    }
+
+    /** Chunks per batch. */
+    public int batch() {
+        return batch;
+    }
+
     public int epoch() {
         return epoch;
     }

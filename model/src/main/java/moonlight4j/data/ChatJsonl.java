@@ -5,12 +5,22 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import moonlight4j.tokenizer.ChatMessage;
 
-import java.io.BufferedReader;
+import com.fasterxml.jackson.core.JsonParser;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
 
@@ -21,16 +31,18 @@ import java.util.Set;
  *                 {"role": "assistant", "content": "..."}, ...]}
  * </pre>
  * Roles: {@code system}, {@code user}, {@code assistant}; {@code content} a string. Blank lines are skipped. A line
- * that is not a JSON object, lacks a non-empty {@code messages} array, has a message without a string role/content,
- * an unknown role, an empty (blank) assistant turn, or no assistant turn at all is bad: an error naming the file and
- * line, or — with {@code skipBadLines} — counted in {@link Read#skipped()} with its reasons.
+ * that is not valid UTF-8, not exactly one JSON object (text after it, or a duplicate key, is bad too), lacks a
+ * non-empty {@code messages} array, has a message without a string role/content, an unknown role, an empty (blank)
+ * assistant turn, or no assistant turn at all is bad: an error naming the file and line, or — with
+ * {@code skipBadLines} — counted in {@link Read#skipped()} with its reasons.
  */
 public final class ChatJsonl {
 
     /** The roles the chat template renders (docs/tokenizer.md#chat-template). */
     public static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final ObjectMapper MAPPER = new ObjectMapper()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     /** One conversation and the line it came from (1-based). */
     public record Conversation(List<ChatMessage> messages, Path file, int line) {
@@ -52,15 +64,23 @@ public final class ChatJsonl {
      * @throws IllegalArgumentException {@code file:line: reason} for the first bad line unless skipBadLines
      */
     public static Read read(Path file, boolean skipBadLines) throws IOException {
-        if (!Files.isRegularFile(file)) throw new IOException("dataset file " + file + " does not exist");
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException("dataset " + file + " is a directory; expected a JSONL file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("dataset " + file + ": no such file; expected a JSONL file");
+        }
         List<Conversation> out = new ArrayList<>();
         List<String> reasons = new ArrayList<>();
         int skipped = 0, lineNo = 0;
-        try (BufferedReader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            for (String line; (line = r.readLine()) != null; ) {
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            for (byte[] bytes; (bytes = nextLine(in)) != null; ) {
                 lineNo++;
-                if (line.isBlank()) continue;
                 try {
+                    String line = decode(utf8, bytes);
+                    if (line.isBlank()) continue;
                     out.add(new Conversation(parse(line), file, lineNo));
                 } catch (IllegalArgumentException e) {
                     String msg = file + ":" + lineNo + ": " + e.getMessage();
@@ -71,6 +91,31 @@ public final class ChatJsonl {
             }
         }
         return new Read(out, skipped, reasons);
+    }
+
+    /** The bytes of the next line without its {@code \n} (and a {@code \r} before it), or null at the end. */
+    private static byte[] nextLine(InputStream in) throws IOException {
+        ByteArrayOutputStream line = new ByteArrayOutputStream();
+        int b;
+        while ((b = in.read()) != -1 && b != '\n') line.write(b);
+        if (b == -1 && line.size() == 0) return null;
+        byte[] out = line.toByteArray();
+        return out.length > 0 && out[out.length - 1] == '\r' ? Arrays.copyOf(out, out.length - 1) : out;
+    }
+
+    /** Strict UTF-8: an invalid byte sequence is an error naming its byte offset (1-based column) in the line. */
+    private static String decode(CharsetDecoder utf8, byte[] bytes) {
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        utf8.reset();
+        CoderResult r = utf8.decode(in, out, true);
+        if (!r.isError()) r = utf8.flush(out);
+        if (r.isError()) {
+            int at = in.position();
+            throw new IllegalArgumentException(String.format("not valid UTF-8: byte 0x%02x at byte %d of the line "
+                    + "(expected UTF-8 text)", bytes[at] & 0xFF, at + 1));
+        }
+        return out.flip().toString();
     }
 
     /** One line's conversation. @throws IllegalArgumentException saying what is wrong (without the location) */
@@ -88,10 +133,20 @@ public final class ChatJsonl {
 
     private static List<ChatMessage> parse(String line, boolean needAssistant) {
         JsonNode root;
-        try {
-            root = MAPPER.readTree(line);
-        } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("not valid JSON (" + e.getOriginalMessage() + ")");
+        try (JsonParser p = MAPPER.getFactory().createParser(line)) {
+            try {
+                root = MAPPER.readTree(p);
+            } catch (JsonProcessingException e) {
+                throw new IllegalArgumentException("not valid JSON (" + e.getOriginalMessage() + ")");
+            }
+            int end = (int) p.currentLocation().getCharOffset();
+            while (end < line.length() && Character.isWhitespace(line.charAt(end))) end++;
+            if (root != null && end < line.length()) {
+                throw new IllegalArgumentException("text after the JSON object at column " + (end + 1)
+                        + " (expected exactly one JSON object per line)");
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);               // reading a String does not fail
         }
         if (root == null || !root.isObject()) throw new IllegalArgumentException("expected a JSON object");
         JsonNode msgs = root.get("messages");

@@ -50,7 +50,7 @@ public final class SftDataset {
         List<SftExample> all = new ArrayList<>();
         int truncated = 0, dropped = 0;
         for (ChatJsonl.Conversation c : read.conversations()) {
-            SftExample e = SftExample.of(c.messages(), template, tokenizer, c.where());
+            SftExample e = SftExample.of(c.messages(), template, tokenizer, c.where(), maxLength);
             if (e.length() > maxLength) {
                 e = e.truncated(maxLength);
                 truncated++;

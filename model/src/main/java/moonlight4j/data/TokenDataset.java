@@ -28,6 +28,10 @@ public final class TokenDataset {
 
     /** A UTF-8 text file as byte tokens; an error naming the file when it is missing or empty. */
     public static TokenDataset textFile(Path file, int seqLen) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IllegalArgumentException("--dataset " + file + " is a directory; expected a UTF-8 text file (or a "
+                    + ".jsonl file of conversations)");
+        }
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException("--dataset " + file + ": no such file");
         byte[] b = Files.readAllBytes(file);
         if (b.length == 0) throw new IllegalArgumentException("--dataset " + file + ": the file is empty");

@@ -87,6 +87,10 @@ public final class SavedOptimizerState {
                         + "; expected F32 or BF16 with " + want + " elements (rank " + q + "'s piece of " + p.name() + " "
                         + Shapes.str(p.shape()) + " when " + w + " rank(s) share the flat buffer)");
             }
+            if (!f.has(Zero1Optimizer.WORLD_SIZE) && !java.util.Arrays.equals(t.shape(), p.shape())) {
+                throw new IllegalArgumentException(f.path() + ": '" + key + "' has shape " + Shapes.str(t.shape())
+                        + "; expected the shape of " + p.name() + ", " + Shapes.str(p.shape()));
+            }
             DType before = dtypes.putIfAbsent(key, t.dtype());
             if (before != null && before != t.dtype()) {
                 throw new IllegalArgumentException(f.path() + ": '" + key + "' is " + t.dtype() + ", another shard has "
@@ -117,6 +121,52 @@ public final class SavedOptimizerState {
                     + Shapes.str(t.shape()));
         }
         return f.bytes(key).getLong(0);
+    }
+
+    /**
+     * Checks every parameter's saved slots against the optimizer that will load them: a parameter with state must
+     * have exactly {@code expected.apply(name, shape)} (the AdamW step count included as {@code step}); one without
+     * any state never had a gradient and is fine. An AdamW state offered to Muon thus fails on the first hidden
+     * matrix, naming its missing {@code momentum_buffer}.
+     *
+     * @param optimizer the optimizer's name, for the message
+     */
+    public void checkSlots(String optimizer, java.util.function.BiFunction<String, int[], Set<String>> expected) {
+        for (Param p : saved.params) {
+            Set<String> have = new java.util.TreeSet<>(slots(p.name()));
+            if (step(p.name()) != null) have.add("step");
+            if (have.isEmpty()) continue;
+            Set<String> want = new java.util.TreeSet<>(expected.apply(p.name(), p.shape()));
+            if (!have.equals(want)) {
+                Set<String> missing = new java.util.TreeSet<>(want);
+                missing.removeAll(have);
+                Set<String> extra = new java.util.TreeSet<>(have);
+                extra.removeAll(want);
+                throw new IllegalArgumentException(where() + ": the optimizer state of " + p.name() + " has " + have
+                        + " but " + optimizer + " keeps " + want + " for it" + (missing.isEmpty() ? ""
+                        : "; missing " + String.join(", ", missing)) + (extra.isEmpty() ? ""
+                        : "; unexpected " + String.join(", ", extra))
+                        + " (was the checkpoint written by another optimizer?)");
+            }
+        }
+    }
+
+    /** The first saved {@code <param>.<slot>} holding a NaN/Inf, or null; reads every saved value once. */
+    public String firstNonFinite() {
+        for (Param p : saved.params) {
+            for (String slot : slots(p.name())) {
+                for (float v : read(p.name(), slot, 0, p.numel())) {
+                    if (!Float.isFinite(v)) return p.name() + "." + slot;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The saved file (one process) or the directory of the shards, for messages. */
+    public String where() {
+        return files.size() == 1 ? files.get(0).path().toString()
+                : "the " + files.size() + " optimizer shards in " + files.get(0).path().getParent();
     }
 
     /** The world size that wrote the files. */

@@ -10,18 +10,17 @@ import moonlight4j.data.SftExample;
 import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
 import moonlight4j.model.Parameters;
+import moonlight4j.dist.SavedOptimizerState;
 import moonlight4j.train.TrainCheckpoint;
+import moonlight4j.train.TrainerStateJson;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -55,8 +54,8 @@ public final class SftCheckpoint {
             ObjectNode s = identity(t, dataset);
             s.put("step", t.steps()).put("epoch", t.epoch()).put("batch", t.batchInEpoch())
                     .put("tokens", t.tokensSeen());
-            Files.writeString(tmp.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter()
-                    .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
+            TrainerStateJson.writeDurably(tmp.resolve(TrainerStateJson.FILE), JSON.writerWithDefaultPrettyPrinter()
+                    .writeValueAsString(s) + "\n");
         });
     }
 
@@ -88,6 +87,25 @@ public final class SftCheckpoint {
         return s;
     }
 
+    /**
+     * The (step, epoch, batch) of trainer_state.json, each a non-negative integer and consistent with each other for
+     * this run: an epoch has ⌈n/B⌉ batches and ⌈⌈n/B⌉/accum⌉ steps; after g steps of epoch e the batch index is
+     * min(g·accum, ⌈n/B⌉).
+     */
+    private static int[] position(TrainerStateJson s, SftTrainer t, SftDataset data) {
+        SftOptions o = t.options();
+        int step = s.count("step"), epoch = s.count("epoch"), batch = s.count("batch");
+        int batches = (data.train().size() + o.batchSize() - 1) / o.batchSize();
+        int perEpoch = t.totalSteps(data) / o.epochs();
+        long inEpoch = step - (long) epoch * perEpoch;
+        if (epoch >= o.epochs() || inEpoch < 0 || inEpoch > perEpoch
+                || batch != Math.min(inEpoch * o.gradAccum(), batches)) {
+            throw s.error("batch", batch + " (epoch " + epoch + ") does not match step " + step + ": this run has "
+                    + o.epochs() + " epoch(s) of " + batches + " batches, " + o.gradAccum() + " a step");
+        }
+        return new int[]{step, epoch, batch};
+    }
+
     /** A SHA-256 of the training conversations' token ids and labels, in file order. */
     static String hash(SftDataset data) {
         MessageDigest d = sha256();
@@ -117,7 +135,8 @@ public final class SftCheckpoint {
     public static Path restore(Path dir, SftTrainer t, Backend be, SftDataset dataset) throws IOException {
         refuseDist(t);
         Path ck = TrainCheckpoint.resolve(dir);
-        JsonNode saved = JSON.readTree(ck.resolve("trainer_state.json").toFile());
+        TrainerStateJson state = TrainerStateJson.read(ck);
+        JsonNode saved = state.tree();
         if (!KIND.equals(saved.path("kind").asText())) {
             throw new IllegalArgumentException("--resume " + ck + " is not a fine-tuning checkpoint (it was written by "
                     + "`train` on text; resume it with `train --resume`, or fine-tune from its model with --init)");
@@ -133,6 +152,7 @@ public final class SftCheckpoint {
             throw new IllegalArgumentException("--resume " + ck + " comes from a different fine-tuning run: "
                     + String.join("; ", diffs));
         }
+        int[] at = position(state, t, dataset);
         Parameters trained = t.trained();
         try (SafetensorsFile f = Safetensors.open(ck.resolve(TRAINED))) {
             List<String> missing = trained.names().stream().filter(n -> !f.has(n)).toList();
@@ -141,21 +161,30 @@ public final class SftCheckpoint {
                         + " trained tensors of this run, found " + f.names().size() + (missing.isEmpty() ? ""
                         : "; missing e.g. " + missing.get(0)));
             }
+            for (String n : trained.names()) {                        // all checked before any is replaced
+                try (Tensor src = f.load(be, n)) {
+                    if (!be.allFinite(src)) {
+                        throw new IllegalArgumentException(ck.resolve(TRAINED) + ": weight " + n + " holds NaN/Inf; a "
+                                + "checkpoint's weights must be finite (resume from an earlier checkpoint)");
+                    }
+                }
+            }
             for (String n : trained.names()) {
                 try (Tensor src = f.load(be, n)) {
                     be.copyInto(trained.get(n), src);
                 }
             }
         }
-        Map<String, Tensor> state = new LinkedHashMap<>();
+        Map<String, Tensor> opt = Map.of();
         try (SafetensorsFile f = Safetensors.open(ck.resolve(OPTIMIZER))) {
-            for (String n : f.names()) state.put(n, f.load(be, n));
-            t.optimizer().loadStateDict(state);
+            SavedOptimizerState kept = new SavedOptimizerState(trained.asMap(), List.of(f));
+            TrainCheckpoint.checkOptimizerState(kept, t.options().optimizer());
+            opt = kept.unsharded(be);
+            t.optimizer().loadStateDict(opt);
         } finally {
-            state.values().forEach(Tensor::close);
+            opt.values().forEach(Tensor::close);
         }
-        t.restore(saved.path("step").asInt(), saved.path("epoch").asInt(), saved.path("batch").asInt(),
-                saved.path("tokens").asLong());
+        t.restore(at[0], at[1], at[2], state.integer("tokens", 0, Long.MAX_VALUE));
         return ck;
     }
 }

@@ -24,6 +24,7 @@ import moonlight4j.optim.AdamW;
 import moonlight4j.optim.Muon;
 import moonlight4j.optim.Optimizer;
 import moonlight4j.optim.GradClip;
+import moonlight4j.train.FiniteGuard;
 import moonlight4j.train.LoadBalancer;
 
 import java.util.List;
@@ -39,7 +40,8 @@ import java.util.function.IntConsumer;
  *   full:  clip(grads); optimizer.step(all weights, grads, lr_k)   (Muon: hidden matrices incl. the router)
  *   LoRA:  dA, dB from the targeted dW; clip; optimizer.step(adapters, lr_k); W_eff = W + s·B·A   (LoraStep)
  * </pre>
- * with {@code lr_k} from the options' schedule (cosine with warm-up by default) over the whole run.
+ * with {@code lr_k} from the options' schedule (cosine with warm-up by default) over the whole run, and the
+ * non-finite guard of training ({@link FiniteGuard}) before and after each update.
  * The MoE's {@code e_score_correction_bias} gets no gradient (grad None); in full fine-tuning it follows the
  * aux-loss-free rule ({@link LoadBalancer}, docs/model.md#load-balancing) after each step — counting every routed token
  * of the batch, padding included — and in LoRA runs it stays frozen with the rest of the base model.
@@ -155,10 +157,15 @@ public final class SftTrainer implements AutoCloseable {
                     }
                 }
             }
+            String nonFinite = FiniteGuard.firstNonFinite(be, base.names(), grads.asMap());
             if (comm != null) {
-                lossSum = DataParallelTraining.reduceStep(comm, lossSum, Double.NEGATIVE_INFINITY, null).lossSum();
+                DataParallelTraining.Reduced red = DataParallelTraining.reduceStep(comm, lossSum,
+                        Double.NEGATIVE_INFINITY, nonFinite);
+                lossSum = red.lossSum();
+                nonFinite = red.nonFinite();
                 if (balancer != null) balancer.sumOverRanks(c -> DataParallelTraining.sumCounts(comm, c));
             }
+            FiniteGuard.beforeUpdate(steps + 1, targets > 0 ? lossSum / targets : 0, nonFinite);
             Zero1Optimizer zero1 = optimizer instanceof Zero1Optimizer z ? z : null;
             if (lora == null) {
                 norm = zero1 != null ? Double.NaN : GradClip.clip(be, grads.asMap(), opt.clip());
@@ -169,6 +176,8 @@ public final class SftTrainer implements AutoCloseable {
                 LoraStep.refresh(be, lora, base, weights);
             }
             if (zero1 != null) norm = zero1.lastGradNorm();
+            if (lora != null) FiniteGuard.afterUpdate(be, steps + 1, lora.parameters());
+            FiniteGuard.afterUpdate(be, steps + 1, weights);       // every rank holds the same weights: all agree
         } finally {
             model.training(false);
         }

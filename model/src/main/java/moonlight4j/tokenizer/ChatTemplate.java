@@ -112,6 +112,24 @@ public final class ChatTemplate {
         return tokenizer.encode(render(messages, addGenerationPrompt));
     }
 
+    /**
+     * The built-in format's rendering of {@code messages} (without generation prompt) cut into its blocks, in order:
+     * the default system prompt's block when it is put first, then one block per message; their concatenation is
+     * {@code render(messages, false)}. Empty for a Jinja template, whose output cannot be cut by message.
+     */
+    public Optional<List<String>> blocks(List<ChatMessage> messages) {
+        if (jinja != null) return Optional.empty();
+        List<ChatMessage> turns = withSystemPrompt(messages);
+        List<String> out = new ArrayList<>(turns.size());
+        for (int i = 0; i < turns.size(); i++) out.add(block(i, turns.get(i)));
+        return Optional.of(out);
+    }
+
+    /** What {@code addGenerationPrompt} appends in the built-in format: the opening of an assistant turn. */
+    public static String generationPrompt() {
+        return SpecialTokens.IM_ASSISTANT + "assistant" + SpecialTokens.IM_MIDDLE;
+    }
+
     private List<ChatMessage> withSystemPrompt(List<ChatMessage> messages) {
         if (defaultSystemPrompt == null || messages.stream().anyMatch(m -> m.role().equals("system"))) {
             return messages;
@@ -124,20 +142,19 @@ public final class ChatTemplate {
 
     private static String renderBuiltIn(List<ChatMessage> messages, boolean addGenerationPrompt) {
         var sb = new StringBuilder();
-        for (int i = 0; i < messages.size(); i++) {
-            ChatMessage m = messages.get(i);
-            String marker = ROLE_MARKERS.get(m.role());
-            if (marker == null) {
-                throw new IllegalArgumentException("message " + i + " has role \"" + m.role()
-                        + "\"; the Moonlight chat format knows system, user, assistant");
-            }
-            sb.append(marker).append(m.role()).append(SpecialTokens.IM_MIDDLE).append(m.content())
-                    .append(SpecialTokens.IM_END);
-        }
-        if (addGenerationPrompt) {
-            sb.append(SpecialTokens.IM_ASSISTANT).append("assistant").append(SpecialTokens.IM_MIDDLE);
-        }
+        for (int i = 0; i < messages.size(); i++) sb.append(block(i, messages.get(i)));
+        if (addGenerationPrompt) sb.append(generationPrompt());
         return sb.toString();
+    }
+
+    /** Message {@code i}'s block of the built-in format: marker, role, {@code <|im_middle|>}, content, end. */
+    private static String block(int i, ChatMessage m) {
+        String marker = ROLE_MARKERS.get(m.role());
+        if (marker == null) {
+            throw new IllegalArgumentException("message " + i + " has role \"" + m.role()
+                    + "\"; the Moonlight chat format knows system, user, assistant");
+        }
+        return marker + m.role() + SpecialTokens.IM_MIDDLE + m.content() + SpecialTokens.IM_END;
     }
 
     /** Jinjava set up as HF's chat-template environment: trim_blocks, lstrip_blocks, raise_exception. */

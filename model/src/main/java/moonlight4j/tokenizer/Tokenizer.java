@@ -173,6 +173,11 @@ public final class Tokenizer {
         return tokenBytes(id, 0).clone();
     }
 
+    /** The number of bytes of one token. */
+    public int tokenByteLength(int id) {
+        return tokenBytes(id, 0).length;
+    }
+
     private byte[] tokenBytes(int id, int position) {
         if (id < 0 || id >= tokenBytes.length) throw unknownId(id, position);
         return tokenBytes[id];

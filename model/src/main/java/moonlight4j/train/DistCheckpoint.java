@@ -11,7 +11,6 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * The data-parallel side of {@link TrainCheckpoint}: the save every rank takes part in, phase by phase with
@@ -50,7 +49,7 @@ final class DistCheckpoint {
         if (r == 0) {
             try {
                 Files.createDirectories(checkpoints);
-                deleteStalePartials(checkpoints);
+                TrainCheckpoint.removeLeftovers(checkpoints);
                 Files.createDirectories(tmp);
                 Files.writeString(tmp.resolve(TOKEN), Long.toString(token), StandardCharsets.UTF_8);
             } catch (IOException | RuntimeException e) {
@@ -131,12 +130,6 @@ final class DistCheckpoint {
         throw new IOException("checkpoint " + name + " not written: rank(s) " + failed + " failed " + phase
                 + (localError != null ? "; on rank " + c.rank() + ": " + localError : "")
                 + "; the previous checkpoint (if any) is still the latest");
-    }
-
-    private static void deleteStalePartials(Path checkpoints) throws IOException {
-        try (Stream<Path> s = Files.list(checkpoints)) {
-            for (Path p : s.filter(x -> x.getFileName().toString().matches("\\.step-\\d+\\..*")).toList()) TrainCheckpoint.deleteTree(p);
-        }
     }
 
     /**

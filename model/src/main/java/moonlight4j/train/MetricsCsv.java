@@ -19,11 +19,13 @@ import java.util.Map;
  */
 public final class MetricsCsv implements AutoCloseable {
 
-    private final BufferedWriter out;
+    private final Path file;
+    private BufferedWriter out;
     private final List<String> matrices;
 
     /** Opens {@code file} (appending when it exists with the same header, else writing a header). */
     public MetricsCsv(Path file, List<String> matrices) throws IOException {
+        this.file = file;
         this.matrices = List.copyOf(matrices);
         StringBuilder h = new StringBuilder("run,step,tokens,loss,val_loss,lr,grad_norm,tokens_per_s,optimizer_s,"
                 + "max_attn_logit,max_load_violation,expert_load");
@@ -37,6 +39,30 @@ public final class MetricsCsv implements AutoCloseable {
             out.write(h.toString());
             out.newLine();
         }
+    }
+
+    /**
+     * Removes the rows of {@code run} past {@code step}: a run resumed at {@code step} (or started afresh, step 0)
+     * writes those steps again, so the rows a killed run left behind would otherwise appear twice. A row a kill cut
+     * short goes too.
+     */
+    public void dropRowsAfter(String run, int step) throws IOException {
+        out.close();
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        List<String> kept = new java.util.ArrayList<>(lines.size());
+        for (int i = 0; i < lines.size(); i++) {
+            String[] f = lines.get(i).split(",", 3);
+            boolean cut = i > 0 && (f.length < 3 || !f[1].matches("\\d{1,9}"));    // a row a kill cut short
+            boolean later = i > 0 && !cut && f[0].equals(run) && Integer.parseInt(f[1]) > step;
+            if (!cut && !later) kept.add(lines.get(i));
+        }
+        if (kept.size() != lines.size()) {
+            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".metrics.", ".tmp");
+            Files.write(tmp, kept, StandardCharsets.UTF_8);
+            Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        out = Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
     }
 
     /** One row; {@code valLoss} NaN = not evaluated at this step. */

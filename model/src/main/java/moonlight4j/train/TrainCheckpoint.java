@@ -12,7 +12,11 @@ import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
 import moonlight4j.model.MoonlightCheckpoint;
 import moonlight4j.model.Parameters;
+import moonlight4j.data.BatchSampler;
+import moonlight4j.optim.AdamW;
+import moonlight4j.optim.Muon;
 import moonlight4j.optim.Optimizer;
+import moonlight4j.optim.ParamSplit;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +27,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.BiFunction;
 import java.util.stream.Stream;
 
 /**
@@ -103,14 +109,56 @@ public final class TrainCheckpoint {
      * on any failure the temporary directory is removed and {@code latest} still names the previous checkpoint.
      */
     public static Path saveAtomically(Path checkpoints, String name, Parts parts) throws IOException {
-        Files.createDirectories(checkpoints);
-        Path tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
+        Path tmp = null;
         try {
+            Files.createDirectories(checkpoints);
+            tmp = Files.createTempDirectory(checkpoints, "." + name + ".");
             parts.writeInto(tmp);
+            syncFiles(tmp);
             return commit(checkpoints, tmp, name);
-        } catch (IOException | RuntimeException e) {
-            deleteTree(tmp);
+        } catch (IOException e) {
+            deleteQuietly(tmp, e);
+            throw new IOException("checkpoint " + checkpoints.resolve(name) + " not written: "
+                    + IoErrors.describe(e) + "; the previous checkpoint (if any) is still the latest", e);
+        } catch (RuntimeException e) {
+            deleteQuietly(tmp, e);
             throw e;
+        }
+    }
+
+    private static void deleteQuietly(Path tmp, Exception primary) {
+        if (tmp == null) return;
+        try {
+            deleteTree(tmp);
+        } catch (IOException e) {
+            primary.addSuppressed(e);
+        }
+    }
+
+    /** Forces every file under {@code dir} to disk (before the rename that publishes them). */
+    private static void syncFiles(Path dir) throws IOException {
+        try (Stream<Path> w = Files.walk(dir)) {
+            for (Path p : w.filter(Files::isRegularFile).toList()) {
+                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p,
+                        java.nio.file.StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                }
+            }
+        }
+        TrainerStateJson.syncDirectory(dir);
+    }
+
+    /**
+     * Removes what an interrupted save leaves in {@code checkpoints}: hidden {@code .step-N.*} directories and
+     * {@code .latest.*.tmp} files. Called by the process that owns the directory before its first save.
+     */
+    public static void removeLeftovers(Path checkpoints) throws IOException {
+        if (!Files.isDirectory(checkpoints)) return;
+        try (Stream<Path> s = Files.list(checkpoints)) {
+            for (Path p : s.filter(x -> x.getFileName().toString().matches("\\.step-\\d+\\..*|\\.latest\\..*\\.tmp"))
+                    .toList()) {
+                deleteTree(p);
+            }
         }
     }
 
@@ -133,8 +181,8 @@ public final class TrainCheckpoint {
                 .put("dataset", datasetName).put("world_size", worldSize);
         ArrayNode f = s.putArray("optimizer_files");
         files.forEach(f::add);
-        Files.writeString(dir.resolve("trainer_state.json"), JSON.writerWithDefaultPrettyPrinter()
-                .writeValueAsString(s) + "\n", StandardCharsets.UTF_8);
+        TrainerStateJson.writeDurably(dir.resolve(TrainerStateJson.FILE), JSON.writerWithDefaultPrettyPrinter()
+                .writeValueAsString(s) + "\n");
     }
 
     /** Renames the complete {@code tmp} to {@code name}, points {@code latest} at it, deletes the previous one. */
@@ -144,9 +192,10 @@ public final class TrainCheckpoint {
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
         String previous = latestName(checkpoints);
         Path pointerTmp = Files.createTempFile(checkpoints, ".latest.", ".tmp");
-        Files.writeString(pointerTmp, name + "\n", StandardCharsets.UTF_8);
+        TrainerStateJson.writeDurably(pointerTmp, name + "\n");
         Files.move(pointerTmp, checkpoints.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE,
                 StandardCopyOption.REPLACE_EXISTING);
+        TrainerStateJson.syncDirectory(checkpoints);
         if (previous != null && !previous.equals(name)) {
             try {
                 deleteTree(checkpoints.resolve(previous));
@@ -184,9 +233,61 @@ public final class TrainCheckpoint {
         return checkpoint.resolve("model");
     }
 
-    /** Reads trainer_state.json. */
-    public static JsonNode state(Path checkpoint) throws IOException {
-        return JSON.readTree(checkpoint.resolve("trainer_state.json").toFile());
+    /** Reads trainer_state.json (strictly: an error names the file when it is not one JSON object). */
+    public static TrainerStateJson state(Path checkpoint) throws IOException {
+        return TrainerStateJson.read(checkpoint);
+    }
+
+    /**
+     * The optimizer state slots {@code optimizer} keeps for a parameter that has state: Muon a momentum buffer for a
+     * hidden matrix ({@link ParamSplit#RELEASE}), its internal AdamW — and AdamW for every parameter — two moments and a
+     * step count.
+     */
+    public static BiFunction<String, int[], Set<String>> slotsKeptBy(String optimizer) {
+        Set<String> adamw = Set.of(AdamW.MOMENT1, AdamW.MOMENT2, "step");
+        if (!optimizer.equals("muon")) return (n, shape) -> adamw;
+        return (n, shape) -> ParamSplit.RELEASE.useMuon(n, shape) ? Set.of(Muon.MOMENTUM_BUFFER) : adamw;
+    }
+
+    /**
+     * Checks a saved optimizer state before it is loaded: every parameter's slots are those {@code optimizer} keeps
+     * ({@link #slotsKeptBy}), and every value is finite.
+     */
+    public static void checkOptimizerState(SavedOptimizerState saved, String optimizer) {
+        saved.checkSlots(optimizer, slotsKeptBy(optimizer));
+        String bad = saved.firstNonFinite();
+        if (bad != null) {
+            throw new IllegalArgumentException(saved.where() + ": optimizer state '" + bad + "' holds NaN/Inf; a "
+                    + "checkpoint's state must be finite (resume from an earlier checkpoint)");
+        }
+    }
+
+    /** Checks that weights read from {@code where} are finite before they replace a run's weights. */
+    public static void checkWeights(Backend be, Path where, Parameters weights) {
+        String bad = FiniteGuard.firstNonFinite(be, weights.names(), weights.asMap());
+        if (bad != null) {
+            throw new IllegalArgumentException(where + ": weight " + bad + " holds NaN/Inf; a checkpoint's weights must "
+                    + "be finite (resume from an earlier checkpoint)");
+        }
+    }
+
+    /**
+     * The (step, epoch, position) of trainer_state.json, each a non-negative integer and consistent with each other
+     * for {@code t}'s data: step k ≥ 1 of batches of B of n chunks (drop_last, ⌊n/B⌋ batches an epoch) ends in epoch
+     * ⌊(k−1)/⌊n/B⌋⌋ at position ((k−1) mod ⌊n/B⌋ + 1)·B.
+     */
+    static int[] position(TrainerStateJson s, Trainer t) {
+        int step = s.count("step"), epoch = s.count("epoch"), position = s.count("position");
+        BatchSampler b = t.sampler();
+        int perEpoch = b.size() / b.batch();
+        int wantEpoch = step == 0 ? 0 : (step - 1) / perEpoch;
+        int wantPosition = step == 0 ? 0 : ((step - 1) % perEpoch + 1) * b.batch();
+        if (epoch != wantEpoch || position != wantPosition) {
+            throw s.error("position", position + " (epoch " + epoch + ") does not match step " + step + ": with "
+                    + b.size() + " chunks drawn " + b.batch() + " a step, step " + step + " ends in epoch " + wantEpoch
+                    + " at position " + wantPosition);
+        }
+        return new int[]{step, epoch, position};
     }
 
     /**
@@ -194,7 +295,7 @@ public final class TrainCheckpoint {
      * {@code t} (an error listing every difference, before any work starts).
      */
     public static void checkCompatible(Path checkpoint, Trainer t, String datasetName) throws IOException {
-        JsonNode s = state(checkpoint);
+        TrainerStateJson s = state(checkpoint);
         JsonNode savedCfg = JSON.readTree(modelDir(checkpoint).resolve("config.json").toFile());
         java.util.List<String> diffs = new java.util.ArrayList<>();
         ObjectNode ours = t.config().toJson();
@@ -203,21 +304,25 @@ public final class TrainCheckpoint {
             if (f.equals("torch_dtype")) continue;
             if (!ours.get(f).equals(savedCfg.get(f))) diffs.add("config " + f + ": checkpoint " + savedCfg.get(f) + ", this run " + ours.get(f));
         }
-        if (!s.path("optimizer").asText().equals(t.options().optimizer())) {
-            diffs.add("optimizer: checkpoint " + s.path("optimizer").asText() + ", this run " + t.options().optimizer());
+        String optimizer = s.text("optimizer");
+        int batch = (int) s.integer("batch_size", 1, Integer.MAX_VALUE);
+        int accum = (int) s.integer("grad_accum", 1, Integer.MAX_VALUE, 1);
+        long seed = s.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE);
+        String dataset = s.text("dataset");
+        if (!optimizer.equals(t.options().optimizer())) {
+            diffs.add("optimizer: checkpoint " + optimizer + ", this run " + t.options().optimizer());
         }
-        if (s.path("batch_size").asInt() != t.options().batchSize()) {
-            diffs.add("batch size: checkpoint " + s.path("batch_size").asInt() + ", this run " + t.options().batchSize());
+        if (batch != t.options().batchSize()) {
+            diffs.add("batch size: checkpoint " + batch + ", this run " + t.options().batchSize());
         }
-        if (s.path("grad_accum").asInt(1) != t.options().gradAccum()) {      // decides each step's rows
-            diffs.add("grad accumulation: checkpoint " + s.path("grad_accum").asInt(1) + ", this run "
-                    + t.options().gradAccum());
+        if (accum != t.options().gradAccum()) {                              // decides each step's rows
+            diffs.add("grad accumulation: checkpoint " + accum + ", this run " + t.options().gradAccum());
         }
-        if (s.path("seed").asLong() != t.options().seed()) {
-            diffs.add("seed: checkpoint " + s.path("seed").asLong() + ", this run " + t.options().seed());
+        if (seed != t.options().seed()) {
+            diffs.add("seed: checkpoint " + seed + ", this run " + t.options().seed());
         }
-        if (!s.path("dataset").asText().equals(datasetName)) {
-            diffs.add("dataset: checkpoint " + s.path("dataset").asText() + ", this run " + datasetName);
+        if (!dataset.equals(datasetName)) {
+            diffs.add("dataset: checkpoint " + dataset + ", this run " + datasetName);
         }
         if (!diffs.isEmpty()) {
             throw new IllegalArgumentException("--resume " + checkpoint + " comes from a different run: "
@@ -233,26 +338,31 @@ public final class TrainCheckpoint {
     public static void restore(Path checkpoint, Trainer t, Backend be) throws IOException {
         List<SafetensorsFile> files = new ArrayList<>();
         try {
-            JsonNode s = null;
+            int[] at = null;
             SavedOptimizerState saved = null;
             Exception failure = null;
             try {                                                   // reading: may fail on one rank only
-                s = state(checkpoint);
+                TrainerStateJson s = state(checkpoint);
+                at = position(s, t);
+                List<Path> optimizerFiles = optimizerFiles(checkpoint, s);
                 MoonlightCheckpoint.Loaded l = MoonlightCheckpoint.load(modelDir(checkpoint), be);
-                Parameters p = t.parameters();
-                for (String n : p.names()) {
-                    Tensor src = l.parameters().get(n);
-                    be.copyInto(p.get(n), src);
-                    src.close();
+                try {
+                    checkWeights(be, modelDir(checkpoint), l.parameters());
+                    Parameters p = t.parameters();
+                    for (String n : p.names()) be.copyInto(p.get(n), l.parameters().get(n));
+                } finally {
+                    l.parameters().asMap().values().forEach(Tensor::close);
                 }
-                for (Path f : optimizerFiles(checkpoint, s)) files.add(Safetensors.open(f));
-                saved = new SavedOptimizerState(p.asMap(), files);
+                for (Path f : optimizerFiles) files.add(Safetensors.open(f));
+                saved = new SavedOptimizerState(t.parameters().asMap(), files);
+                checkOptimizerState(saved, t.options().optimizer());
             } catch (IOException | RuntimeException e) {
                 failure = e;
+                at = null;
             }
             if (t.comm() != null) {
-                DistCheckpoint.agreeRead(t.comm(), checkpoint, failure, s == null ? null : new long[]{
-                        s.path("step").asLong(), s.path("epoch").asLong(), s.path("position").asLong()});
+                DistCheckpoint.agreeRead(t.comm(), checkpoint, failure, at == null ? null : new long[]{
+                        at[0], at[1], at[2]});
             }
             if (failure instanceof IOException io) throw io;
             if (failure != null) throw (RuntimeException) failure;
@@ -266,7 +376,7 @@ public final class TrainCheckpoint {
                     state.values().forEach(Tensor::close);
                 }
             }
-            t.restore(s.path("step").asInt(), s.path("epoch").asInt(), s.path("position").asInt());
+            t.restore(at[0], at[1], at[2]);
         } finally {
             files.forEach(SafetensorsFile::close);
         }
@@ -274,18 +384,26 @@ public final class TrainCheckpoint {
 
     /** The world size that wrote {@code checkpoint} (1 for a checkpoint of one process). */
     public static int worldSize(Path checkpoint) throws IOException {
-        return state(checkpoint).path("world_size").asInt(1);
+        return (int) state(checkpoint).integer("world_size", 1, Integer.MAX_VALUE, 1);
     }
 
     /** The optimizer files trainer_state.json lists (older checkpoints: optimizer.safetensors), each present. */
-    private static List<Path> optimizerFiles(Path checkpoint, JsonNode s) {
+    private static List<Path> optimizerFiles(Path checkpoint, TrainerStateJson s) {
         List<Path> out = new ArrayList<>();
-        JsonNode names = s.path("optimizer_files");
-        if (names.isMissingNode()) out.add(checkpoint.resolve(OPTIMIZER_FILE));
-        else names.forEach(n -> out.add(checkpoint.resolve(n.asText())));
-        if (out.isEmpty() || out.size() != s.path("world_size").asInt(1)) {
-            throw new IllegalArgumentException(checkpoint.resolve("trainer_state.json") + ": world_size "
-                    + s.path("world_size").asInt(1) + " but " + out.size() + " optimizer_files");
+        int worldSize = (int) s.integer("world_size", 1, Integer.MAX_VALUE, 1);
+        JsonNode names = s.tree().path("optimizer_files");
+        if (names.isMissingNode()) {
+            out.add(checkpoint.resolve(OPTIMIZER_FILE));
+        } else {
+            if (!names.isArray()) throw s.error("optimizer_files", "must be an array of file names, got " + names);
+            for (JsonNode n : names) {
+                if (!n.isTextual()) throw s.error("optimizer_files", "must hold file names (strings), got " + n);
+                out.add(checkpoint.resolve(n.asText()));
+            }
+        }
+        if (out.isEmpty() || out.size() != worldSize) {
+            throw new IllegalArgumentException(s.file() + ": world_size " + worldSize + " but " + out.size()
+                    + " optimizer_files");
         }
         for (Path f : out) {
             if (!f.getParent().equals(checkpoint) || !Files.isRegularFile(f)) {

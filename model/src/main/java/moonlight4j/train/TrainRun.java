@@ -45,6 +45,7 @@ public final class TrainRun {
                       TrainOptions opt, Path resume, Path runDir, MetricsCsv metrics, int evalEvery, int evalChunks,
                       boolean quiet, Collective comm) throws IOException {
         Trainer t = new Trainer(be, cfg, params, train, opt, comm);
+        if (comm == null || comm.rank() == 0) TrainCheckpoint.removeLeftovers(runDir.resolve("checkpoints"));
         if (resume != null) {
             Path ck = TrainCheckpoint.resolve(resume);
             TrainCheckpoint.checkCompatible(ck, t, train.name());
@@ -56,6 +57,7 @@ public final class TrainRun {
                         + ranks + " rank" + (ranks == 1 ? "" : "s") + ")"));
             }
         }
+        if (metrics != null) metrics.dropRowsAfter(opt.optimizer(), t.stepCount());
         List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();
         double seconds = 0, optSeconds = 0;
         long tokensRun = 0;

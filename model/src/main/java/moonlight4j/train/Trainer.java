@@ -126,7 +126,7 @@ public final class Trainer implements AutoCloseable {
                     }
                 }
             }
-            String nonFinite = firstNonFinite(be, params, grads);
+            String nonFinite = FiniteGuard.firstNonFinite(be, params.names(), grads.asMap());
             if (comm != null) {
                 DataParallelTraining.Reduced red = DataParallelTraining.reduceStep(comm, lossSum, maxLogit, nonFinite);
                 lossSum = red.lossSum();
@@ -135,7 +135,7 @@ public final class Trainer implements AutoCloseable {
                 balancer.sumOverRanks(c -> DataParallelTraining.sumCounts(comm, c));
             }
             double meanLoss = lossSum / count;
-            checkFinite(step + 1, meanLoss, nonFinite);
+            FiniteGuard.beforeUpdate(step + 1, meanLoss, nonFinite);
             if (optimizer instanceof Zero1Optimizer z) z.setClip(opt.clip());   // clips the summed gradient
             gradNorm = comm != null ? Double.NaN : GradClip.clip(be, grads.asMap(), opt.clip());
             long o0 = System.nanoTime();
@@ -143,28 +143,11 @@ public final class Trainer implements AutoCloseable {
             optSeconds = (System.nanoTime() - o0) / 1e9;
             if (optimizer instanceof Zero1Optimizer z) gradNorm = z.lastGradNorm();
             LoadBalancer.Stats stats = balancer.update();
+            FiniteGuard.afterUpdate(be, step + 1, params);   // every rank holds the same weights: all agree
             step++;
             return new StepReport(step, meanLoss, lr, gradNorm, maxLogit, stats.maxViolation(), stats.load(), updateRms,
                     opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, optSeconds);
         }
-    }
-
-    /**
-     * A safety stop of our own (toy_train has none): a NaN/Inf loss, or the first parameter (in checkpoint order) whose
-     * gradient holds a NaN/Inf, ends training with an error naming the step and that parameter.
-     */
-    static void checkFinite(int step, double loss, String nonFiniteParam) {
-        if (!Double.isFinite(loss)) throw new NonFiniteException(step, "loss " + loss);
-        if (nonFiniteParam != null) throw new NonFiniteException(step, "gradient of " + nonFiniteParam);
-    }
-
-    /** The first parameter (in checkpoint order) whose gradient holds a NaN/Inf, or null. */
-    static String firstNonFinite(Backend be, Parameters params, Grads grads) {
-        for (String name : params.names()) {
-            Tensor g = grads.get(name);
-            if (g != null && !be.allFinite(g)) return name;
-        }
-        return null;
     }
 
     /** Mean loss over the first {@code maxChunks} chunks of {@code data} (in order, batches of the training size). */

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import static moonlight4j.train.TrainTestSupport.BE;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -165,11 +166,11 @@ class TrainerTest {
             g.accumulate(BE, names.get(9), BE.full(moonlight4j.api.DType.F32, Double.POSITIVE_INFINITY,
                     p.get(names.get(9)).shape()));
             g.accumulate(BE, names.get(5), BE.full(moonlight4j.api.DType.F32, Double.NaN, p.get(names.get(5)).shape()));
-            assertThat(Trainer.firstNonFinite(BE, p, g)).isEqualTo(names.get(5));
-            assertThatThrownBy(() -> Trainer.checkFinite(7, 1.5, Trainer.firstNonFinite(BE, p, g)))
+            assertThat(FiniteGuard.firstNonFinite(BE, p.names(), g.asMap())).isEqualTo(names.get(5));
+            assertThatThrownBy(() -> FiniteGuard.beforeUpdate(7, 1.5, FiniteGuard.firstNonFinite(BE, p.names(), g.asMap())))
                     .isInstanceOf(NonFiniteException.class).hasMessageContaining("step 7: non-finite gradient of " + names.get(5));
-            assertThat(Trainer.firstNonFinite(BE, p, new moonlight4j.model.Grads())).isNull();
-            Trainer.checkFinite(7, 1.5, null);                                  // finite: no error
+            assertThat(FiniteGuard.firstNonFinite(BE, p.names(), Map.of())).isNull();
+            FiniteGuard.beforeUpdate(7, 1.5, null);                                  // finite: no error
         }
     }
 

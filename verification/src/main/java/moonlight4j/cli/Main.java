@@ -26,7 +26,7 @@ public final class Main {
     public static int run(String... args) {
         CommandLine cl = new CommandLine(new Main());
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-            System.err.println("error: " + ex.getMessage());
+            System.err.println("error: " + moonlight4j.train.IoErrors.describe(ex));
             if (System.getenv("MOONLIGHT_DEBUG") != null) ex.printStackTrace();
             return 2;
         });

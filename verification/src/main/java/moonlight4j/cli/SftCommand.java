@@ -125,6 +125,14 @@ final class SftCommand implements Callable<Integer> {
                     + "with its tokenizer (tiktoken.model, tokenizer_config.json), e.g. the model train writes");
         }
         if (out == null) throw new IllegalArgumentException("fine-tuning needs --out DIR");
+        if (Files.exists(out) && !Files.isDirectory(out)) {
+            throw new IllegalArgumentException("--out " + out + " exists and is not a directory; expected a directory "
+                    + "to write the model into");
+        }
+        Path outParent = out.toAbsolutePath().normalize().getParent();
+        if (outParent == null) throw new IllegalArgumentException("--out " + out + ": cannot be the filesystem root");
+        OutputDir.checkWritable("--out " + out + ": its parent", outParent);   // the model replaces --out from there
+        if (r.saveEvery() > 0) OutputDir.checkWritable("--save-every: the checkpoint directory", checkpointDir(out));
         if (f.mergeLora && f.loraRank == 0) throw new IllegalArgumentException("--merge-lora needs --lora-rank");
         for (String file : new String[]{TiktokenLoader.RANKS_FILE, TiktokenLoader.CONFIG_FILE}) {
             if (!Files.isRegularFile(init.resolve(file))) {
@@ -187,27 +195,33 @@ final class SftCommand implements Callable<Integer> {
                         + t.batchInEpoch() + ")");
             }
             Path checkpoints = r.saveEvery() > 0 ? checkpointDir(out) : null;
+            if (lead && checkpoints != null) moonlight4j.train.TrainCheckpoint.removeLeftovers(checkpoints);
             SftProgress.Report report = SftProgress.train(t, data, opt, f.logEvery, !lead, s -> {
                 if (checkpoints != null && s.step() % r.saveEvery() == 0) SftCheckpoint.save(t, checkpoints, data);
             });
             if (!lead) return;
-            if (opt.lora()) {
-                t.adapters().save(out);
-                System.out.println("adapter written to " + out);
-                if (f.mergeLora) {
-                    LoraMerge.write(init, out, out.resolve("merged"), be);
-                    System.out.println("merged model written to " + out.resolve("merged"));
-                }
-            } else {
-                MoonlightCheckpoint.save(out, base.config(), base.parameters());
-                for (String file : LoraMerge.SIDE_FILES) {
-                    if (Files.isRegularFile(init.resolve(file))) {
-                        Files.copy(init.resolve(file), out.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+            try {
+                if (opt.lora()) {
+                    t.adapters().save(out);
+                    System.out.println("adapter written to " + out);
+                    if (f.mergeLora) {
+                        LoraMerge.write(init, out, out.resolve("merged"), be);
+                        System.out.println("merged model written to " + out.resolve("merged"));
                     }
+                } else {
+                    MoonlightCheckpoint.save(out, base.config(), base.parameters());
+                    for (String file : LoraMerge.SIDE_FILES) {
+                        if (Files.isRegularFile(init.resolve(file))) {
+                            Files.copy(init.resolve(file), out.resolve(file), StandardCopyOption.REPLACE_EXISTING);
+                        }
+                    }
+                    System.out.println("model written to " + out);
                 }
-                System.out.println("model written to " + out);
+                report.write(out);
+            } catch (java.io.IOException e) {                       // a full disk names no file by itself
+                throw new java.io.IOException("writing the fine-tuned model to " + out + ": "
+                        + moonlight4j.train.IoErrors.describe(e), e);
             }
-            report.write(out);
         }
     }
 }

@@ -177,7 +177,7 @@ final class TrainCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("runs", runName);
         Backend be = backend.resolve();
         Parameters initial = initialWeights(be, cfg);    // also checks --init against the config
-        Files.createDirectories(dir);
+        OutputDir.checkWritable(out != null ? "--out" : "the run directory", dir);
 
         // ---- the runs
         System.out.printf(Locale.ROOT, "model: %s, %,d parameters; data: %s, %d chunks × %d tokens; %d steps × %d "
@@ -203,8 +203,13 @@ final class TrainCommand implements Callable<Integer> {
         // ---- the first run's (Muon's) model as a complete model directory
         TrainRun.Result first = results.get(0);
         Path modelDir = dir.resolve("model-" + first.optimizer());
-        MoonlightCheckpoint.save(modelDir, cfg, first.trainer().parameters());
-        ByteVocabulary.write(modelDir);
+        try {
+            MoonlightCheckpoint.save(modelDir, cfg, first.trainer().parameters());
+            ByteVocabulary.write(modelDir);
+        } catch (java.io.IOException e) {                           // a full disk names no file by itself
+            throw new java.io.IOException("writing the model to " + modelDir + ": "
+                    + moonlight4j.train.IoErrors.describe(e), e);
+        }
         results.forEach(r -> r.trainer().close());
         System.out.println("model (" + first.optimizer() + "): " + modelDir.toAbsolutePath());
         return 0;
