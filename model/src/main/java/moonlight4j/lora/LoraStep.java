@@ -1,6 +1,7 @@
 package moonlight4j.lora;
 
 import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
 import moonlight4j.api.TensorScope;
 import moonlight4j.model.Parameters;
@@ -32,34 +33,39 @@ public final class LoraStep {
     }
 
     /**
-     * Updates the adapters from the weight gradients of one step.
+     * The adapter gradients {@code (dA, dB)} of every targeted weight that has a gradient (a targeted weight without
+     * one is skipped: grad None), in the adapters' dtype, keyed by their PEFT names.
      *
-     * @param weightGrads gradients by HF weight name (as a full fine-tuning backward produces them); only the
-     *                    targeted weights' entries are used, a targeted weight without one is skipped (grad-None)
-     * @param clip        global-norm clipping of the adapter gradients (0 = off)
-     * @return the optimizer's per-parameter update RMS and the adapter gradients' global norm before clipping
+     * @param weightGrads gradients by HF weight name, as a full fine-tuning backward produces them
      */
-    public static Update step(Backend be, LoraAdapters adapters, Optimizer optimizer,
-                              Map<String, Tensor> weightGrads, double lr, double clip) {
+    public static Map<String, Tensor> adapterGradients(Backend be, LoraAdapters adapters, Map<String, Tensor> weightGrads) {
+        Map<String, Tensor> params = adapters.parameters().asMap();
         Map<String, Tensor> grads = new LinkedHashMap<>();
         for (String w : adapters.targets()) {
             Tensor dW = weightGrads.get(w);
             if (dW == null) continue;
             Tensor[] g = adapters.gradients(be, w, dW);
-            grads.put(LoraAdapters.peftName(w, true), g[0]);
-            grads.put(LoraAdapters.peftName(w, false), g[1]);
+            for (int i = 0; i < 2; i++) {
+                String name = LoraAdapters.peftName(w, i == 0);
+                DType dt = params.get(name).dtype();
+                grads.put(name, g[i].dtype() == dt ? g[i] : be.cast(g[i], dt));
+            }
         }
-        Map<String, Tensor> params = new LinkedHashMap<>(adapters.parameters().asMap());
-        Map<String, Tensor> castGrads = new LinkedHashMap<>();
-        for (Map.Entry<String, Tensor> e : grads.entrySet()) {
-            Tensor p = params.get(e.getKey());
-            castGrads.put(e.getKey(), p.dtype() == e.getValue().dtype() ? e.getValue() : be.cast(e.getValue(), p.dtype()));
-        }
-        double norm = GradClip.clip(be, castGrads, clip);
-        Map<String, Double> rms = optimizer.step(params, castGrads, lr);
-        for (Map.Entry<String, Tensor> e : castGrads.entrySet()) if (e.getValue() != grads.get(e.getKey())) e.getValue().close();
-        grads.values().forEach(Tensor::close);
-        return new Update(rms, norm);
+        return grads;
+    }
+
+    /**
+     * Updates the adapters from the weight gradients of one step (one process; a trainer under data parallelism
+     * hands {@link #adapterGradients} to its {@code StepSync} instead). Call it inside a {@code TensorScope}.
+     *
+     * @param clip global-norm clipping of the adapter gradients (0 = off)
+     * @return the optimizer's per-parameter update RMS and the adapter gradients' global norm before clipping
+     */
+    public static Update step(Backend be, LoraAdapters adapters, Optimizer optimizer,
+                              Map<String, Tensor> weightGrads, double lr, double clip) {
+        Map<String, Tensor> grads = adapterGradients(be, adapters, weightGrads);
+        double norm = GradClip.clip(be, grads, clip);
+        return new Update(optimizer.step(new LinkedHashMap<>(adapters.parameters().asMap()), grads, lr), norm);
     }
 
     /** Re-computes the targeted effective weights in {@code effective} after the adapters changed. */

@@ -8,8 +8,7 @@ import moonlight4j.api.TensorScope;
 import moonlight4j.data.SftBatch;
 import moonlight4j.data.SftDataset;
 import moonlight4j.dist.DataParallel;
-import moonlight4j.dist.DataParallelTraining;
-import moonlight4j.dist.Zero1Optimizer;
+import moonlight4j.dist.StepSync;
 import moonlight4j.data.SftLoss;
 import moonlight4j.lora.LoraAdapters;
 import moonlight4j.lora.LoraConfig;
@@ -20,10 +19,7 @@ import moonlight4j.model.Grads;
 import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.MoonlightModel;
 import moonlight4j.model.Parameters;
-import moonlight4j.optim.AdamW;
-import moonlight4j.optim.Muon;
 import moonlight4j.optim.Optimizer;
-import moonlight4j.optim.GradClip;
 import moonlight4j.train.FiniteGuard;
 import moonlight4j.train.LoadBalancer;
 
@@ -69,6 +65,7 @@ public final class SftTrainer implements AutoCloseable {
     private int epoch, batchInEpoch;      // the data position: the next batch is batch batchInEpoch of epoch
     private long tokensSeen;              // tokens processed so far (padding included), for the curves
     private final Collective comm;        // data parallelism; null: one process
+    private final StepSync sync;          // what a step shares with the other ranks (none: one process)
     private final java.util.Map<String, Tensor> optimized;
     private boolean ranksChecked;
     private String frozenBaseFingerprint;  // LoRA: the frozen base's hash, computed once
@@ -101,11 +98,8 @@ public final class SftTrainer implements AutoCloseable {
         }
         this.model = new MoonlightModel(be, cfg, weights);
         this.balancer = opt.lora() ? null : new LoadBalancer(be, model, opt.biasUpdate());
-        Muon.Options muon = Muon.Options.defaults().withWeightDecay(opt.weightDecay());
-        AdamW.Options adamw = new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8);      // toy_train betas
-        this.optimizer = comm != null ? DataParallelTraining.optimizer(be, opt.optimizer(), muon, adamw, comm)
-                : opt.optimizer().equals("muon") ? new Muon(be, muon) : new AdamW(be, adamw);
-        if (optimizer instanceof Zero1Optimizer z) z.setClip(opt.clip());        // clips the summed gradient
+        this.sync = StepSync.of(comm);
+        this.optimizer = sync.optimizer(be, opt.optimizer(), opt.weightDecay());
         // what the optimizer updates in full fine-tuning: every weight but the router biases, which never have a
         // gradient (docs/model.md#load-balancing: the LoadBalancer moves them) and stay fp32 in a bf16 model, where ZeRO-1's one flat
         // buffer of one dtype could not hold them
@@ -136,47 +130,35 @@ public final class SftTrainer implements AutoCloseable {
             targets += b.targets();
             tokens += (long) b.batch() * b.time();
         }
-        if (comm != null) {                                                  // the divisor of the global mean
-            targets = DataParallel.globalCount(comm, targets);
-            tokens = DataParallel.globalCount(comm, tokens);
-        }
+        targets = sync.globalCount(targets);                                 // the divisor of the global mean
+        tokens = sync.globalCount(tokens);
         model.training(true);
         double lossSum = 0, norm;
-        try (Grads grads = new Grads()) {
+        try {
+            Grads grads = new Grads();
             for (SftBatch batch : group) {
                 int b = batch.batch(), t = batch.time();
                 if (b == 0) continue;                                        // an empty slice (more ranks than rows)
-                try (Tensor ids = be.fromLongs(batch.inputIds(), b, t);
-                     Tensor labels = be.fromLongs(batch.labels(), b, t);
-                     Tensor logits = model.forward(ids)) {                                  // (B, T, V)
-                    if (balancer != null) balancer.count();
-                    CausalLmLoss l = CausalLmLoss.of(be, logits, labels);
-                    lossSum += l.sum();
-                    try (Tensor dLogits = l.backward(1.0 / Math.max(1, targets))) {        // (B, T, V)
-                        model.backward(dLogits, grads);
-                    }
-                }
+                Tensor ids = be.fromLongs(batch.inputIds(), b, t), labels = be.fromLongs(batch.labels(), b, t);
+                CausalLmLoss l = CausalLmLoss.of(be, model.forward(ids), labels);           // logits (B, T, V)
+                if (balancer != null) balancer.count();                      // this forward's routing
+                lossSum += l.sum();
+                model.backward(l.backward(1.0 / Math.max(1, targets)), grads);
             }
-            String nonFinite = FiniteGuard.firstNonFinite(be, base.names(), grads.asMap());
-            if (comm != null) {
-                DataParallelTraining.Reduced red = DataParallelTraining.reduceStep(comm, lossSum,
-                        Double.NEGATIVE_INFINITY, nonFinite);
-                lossSum = red.lossSum();
-                nonFinite = red.nonFinite();
-                if (balancer != null) balancer.sumOverRanks(c -> DataParallelTraining.sumCounts(comm, c));
-            }
-            FiniteGuard.beforeUpdate(steps + 1, targets > 0 ? lossSum / targets : 0, nonFinite);
-            Zero1Optimizer zero1 = optimizer instanceof Zero1Optimizer z ? z : null;
+            StepSync.Reduced red = sync.reduce(lossSum, Double.NEGATIVE_INFINITY,
+                    FiniteGuard.firstNonFinite(be, base.names(), grads.asMap()));
+            lossSum = red.lossSum();
+            if (balancer != null) balancer.sumOverRanks(sync::sumCounts);
+            FiniteGuard.beforeUpdate(steps + 1, targets > 0 ? lossSum / targets : 0, red.nonFinite());
             if (lora == null) {
-                norm = zero1 != null ? Double.NaN : GradClip.clip(be, grads.asMap(), opt.clip());
-                optimizer.step(optimized, grads.asMap(), lr);
-                balancer.update();                                                     // docs/model.md#load-balancing, after the step
+                norm = sync.update(be, optimizer, optimized, grads.asMap(), lr, opt.clip()).gradNorm();
+                balancer.update();                                   // docs/model.md#load-balancing, after the step
             } else {
-                norm = LoraStep.step(be, lora, optimizer, grads.asMap(), lr, zero1 != null ? 0 : opt.clip()).gradNorm();
+                norm = sync.update(be, optimizer, new java.util.LinkedHashMap<>(lora.parameters().asMap()),
+                        LoraStep.adapterGradients(be, lora, grads.asMap()), lr, opt.clip()).gradNorm();
                 LoraStep.refresh(be, lora, base, weights);
+                FiniteGuard.afterUpdate(be, steps + 1, lora.parameters());
             }
-            if (zero1 != null) norm = zero1.lastGradNorm();
-            if (lora != null) FiniteGuard.afterUpdate(be, steps + 1, lora.parameters());
             FiniteGuard.afterUpdate(be, steps + 1, weights);       // every rank holds the same weights: all agree
         } finally {
             model.training(false);

@@ -301,7 +301,9 @@ public final class TrainCheckpoint {
         ObjectNode ours = t.config().toJson();
         for (java.util.Iterator<String> it = ours.fieldNames(); it.hasNext(); ) {
             String f = it.next();
-            if (f.equals("torch_dtype")) continue;
+            // the dtype and the tokenizer's special-token ids (written with the model since bos/eos became real ids)
+            // change no weight and no step: a checkpoint from before still resumes
+            if (f.equals("torch_dtype") || f.equals("bos_token_id") || f.equals("eos_token_id")) continue;
             if (!ours.get(f).equals(savedCfg.get(f))) diffs.add("config " + f + ": checkpoint " + savedCfg.get(f) + ", this run " + ours.get(f));
         }
         String optimizer = s.text("optimizer");

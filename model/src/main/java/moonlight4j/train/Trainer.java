@@ -7,17 +7,13 @@ import moonlight4j.api.Tensor;
 import moonlight4j.api.TensorScope;
 import moonlight4j.data.BatchSampler;
 import moonlight4j.data.TokenDataset;
-import moonlight4j.dist.DataParallelTraining;
-import moonlight4j.dist.Zero1Optimizer;
+import moonlight4j.dist.StepSync;
 import moonlight4j.model.CausalLmLoss;
 import moonlight4j.model.DecoderLayer;
 import moonlight4j.model.Grads;
 import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.MoonlightModel;
 import moonlight4j.model.Parameters;
-import moonlight4j.optim.AdamW;
-import moonlight4j.optim.Muon;
-import moonlight4j.optim.GradClip;
 import moonlight4j.optim.Optimizer;
 
 import java.util.Arrays;
@@ -44,6 +40,7 @@ public final class Trainer implements AutoCloseable {
     private final LrSchedule schedule;
     private int step;
     private final Collective comm;                 // data parallelism; null: one process
+    private final StepSync sync;                   // what a step shares with the other ranks (none: one process)
 
     public Trainer(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TrainOptions opt) {
         this(be, cfg, params, train, opt, null);
@@ -71,16 +68,10 @@ public final class Trainer implements AutoCloseable {
             throw new IllegalArgumentException("sequence length " + train.seqLen() + " exceeds max_position_embeddings "
                     + cfg.maxPositionEmbeddings());
         }
-        if (comm != null) {
-            DataParallelTraining.checkStart(comm, opt.batchSize(), cfg.toJson() + " " + opt + " data " + train.name()
-                    + " " + train.size() + "×" + train.seqLen());
-        }
-        this.optimizer = comm != null ? DataParallelTraining.optimizer(be, opt.optimizer(),
-                Muon.Options.defaults().withWeightDecay(opt.weightDecay()),
-                new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8), comm)
-                : opt.optimizer().equals("muon")
-                ? new Muon(be, Muon.Options.defaults().withWeightDecay(opt.weightDecay()))
-                : new AdamW(be, new AdamW.Options(opt.weightDecay(), 0.9, 0.95, 1e-8));
+        this.sync = StepSync.of(comm);
+        sync.checkStart(opt.batchSize(), cfg.toJson() + " " + opt + " data " + train.name() + " " + train.size() + "×"
+                + train.seqLen());
+        this.optimizer = sync.optimizer(be, opt.optimizer(), opt.weightDecay());
         // One draw of gradAccum × batchSize rows per step, cut into micro-batches (and each micro-batch into rank
         // blocks): a step's rows depend on (seed, step) only, however they are split, so one process with
         // --batch B/N --grad-accum N reads exactly what N ranks with --batch B read.
@@ -100,54 +91,44 @@ public final class Trainer implements AutoCloseable {
         }
     }
 
+    /**
+     * The step as toy_train runs it: for each micro-batch forward → loss → backward (gradients summed; the loss is the
+     * mean over the whole step's targets), then the reduction over ranks, the non-finite guard, clip and update, the
+     * aux-loss-free bias update, and the guard on the updated weights. Data parallelism enters only through
+     * {@link StepSync}.
+     */
     private StepReport stepInScope() {
         long t0 = System.nanoTime();
-        int seq = train.seqLen(), b = opt.batchSize();
+        int seq = train.seqLen();
         double lr = schedule.lr(step);
-        long count = (long) opt.gradAccum() * b * (seq - 1);        // every target of the step (none ignored)
+        long count = (long) opt.gradAccum() * opt.batchSize() * (seq - 1);   // every target of the step
         double lossSum = 0, maxLogit = Double.NEGATIVE_INFINITY;
-        Map<String, Double> updateRms;
-        double gradNorm, optSeconds;
-        try (Grads grads = new Grads()) {
-            int[] stepRows = sampler.next();                               // the step's global batch: accum × b rows
-            for (int m = 0; m < opt.gradAccum(); m++) {
-                int[] rows = Arrays.copyOfRange(stepRows, m * opt.batchSize(), (m + 1) * opt.batchSize());
-                if (comm != null) rows = DataParallelTraining.myRows(comm, rows);   // this rank's block
-                b = rows.length;
-                long[] ids = new long[b * seq];
-                for (int r = 0; r < b; r++) System.arraycopy(train.chunk(rows[r]), 0, ids, r * seq, seq);
-                try (Tensor idsT = be.fromLongs(ids, b, seq); Tensor logits = model.forward(idsT)) {
-                    CausalLmLoss loss = CausalLmLoss.of(be, logits, idsT);
-                    lossSum += loss.sum();
-                    balancer.count();
-                    for (DecoderLayer l : model.layers()) maxLogit = Math.max(maxLogit, l.attention().lastMaxLogit());
-                    try (Tensor dLogits = loss.backward(1.0 / count)) {
-                        model.backward(dLogits, grads);
-                    }
-                }
-            }
-            String nonFinite = FiniteGuard.firstNonFinite(be, params.names(), grads.asMap());
-            if (comm != null) {
-                DataParallelTraining.Reduced red = DataParallelTraining.reduceStep(comm, lossSum, maxLogit, nonFinite);
-                lossSum = red.lossSum();
-                maxLogit = red.maxLogit();
-                nonFinite = red.nonFinite();
-                balancer.sumOverRanks(c -> DataParallelTraining.sumCounts(comm, c));
-            }
-            double meanLoss = lossSum / count;
-            FiniteGuard.beforeUpdate(step + 1, meanLoss, nonFinite);
-            if (optimizer instanceof Zero1Optimizer z) z.setClip(opt.clip());   // clips the summed gradient
-            gradNorm = comm != null ? Double.NaN : GradClip.clip(be, grads.asMap(), opt.clip());
-            long o0 = System.nanoTime();
-            updateRms = optimizer.step(params.asMap(), grads.asMap(), lr);
-            optSeconds = (System.nanoTime() - o0) / 1e9;
-            if (optimizer instanceof Zero1Optimizer z) gradNorm = z.lastGradNorm();
-            LoadBalancer.Stats stats = balancer.update();
-            FiniteGuard.afterUpdate(be, step + 1, params);   // every rank holds the same weights: all agree
-            step++;
-            return new StepReport(step, meanLoss, lr, gradNorm, maxLogit, stats.maxViolation(), stats.load(), updateRms,
-                    opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, optSeconds);
+        Grads grads = new Grads();
+        int[] stepRows = sampler.next();                                   // the step's global batch: accum × b rows
+        for (int m = 0; m < opt.gradAccum(); m++) {
+            int[] rows = sync.myRows(Arrays.copyOfRange(stepRows, m * opt.batchSize(), (m + 1) * opt.batchSize()));
+            long[] ids = new long[rows.length * seq];
+            for (int r = 0; r < rows.length; r++) System.arraycopy(train.chunk(rows[r]), 0, ids, r * seq, seq);
+            Tensor idsT = be.fromLongs(ids, rows.length, seq);
+            CausalLmLoss loss = CausalLmLoss.of(be, model.forward(idsT), idsT);                       // forward, loss
+            lossSum += loss.sum();
+            balancer.count();
+            for (DecoderLayer l : model.layers()) maxLogit = Math.max(maxLogit, l.attention().lastMaxLogit());
+            model.backward(loss.backward(1.0 / count), grads);                                      // backward
         }
+        StepSync.Reduced red = sync.reduce(lossSum, maxLogit,
+                FiniteGuard.firstNonFinite(be, params.names(), grads.asMap()));
+        balancer.sumOverRanks(sync::sumCounts);
+        double meanLoss = red.lossSum() / count;
+        FiniteGuard.beforeUpdate(step + 1, meanLoss, red.nonFinite());
+        long o0 = System.nanoTime();
+        StepSync.Update u = sync.update(be, optimizer, params.asMap(), grads.asMap(), lr, opt.clip());   // clip, update
+        double optSeconds = (System.nanoTime() - o0) / 1e9;
+        LoadBalancer.Stats stats = balancer.update();                                               // bias update
+        FiniteGuard.afterUpdate(be, step + 1, params);   // every rank holds the same weights: all agree
+        step++;
+        return new StepReport(step, meanLoss, lr, u.gradNorm(), red.maxLogit(), stats.maxViolation(), stats.load(),
+                u.updateRms(), opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, optSeconds);
     }
 
     /** Mean loss over the first {@code maxChunks} chunks of {@code data} (in order, batches of the training size). */
