@@ -2,6 +2,7 @@ package moonlight4j.model;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -11,7 +12,8 @@ import java.util.Map;
  * Parameter gradients keyed by Hugging Face name, filled by the layers' {@code backward}. A parameter that received no
  * gradient (an expert no token chose, every {@code e_score_correction_bias}) is <em>absent</em>: that is PyTorch's
  * {@code grad is None}, which the optimizers read as "skip entirely" (docs/muon.md#grad-none). Gradients of a parameter
- * used more than once (an expert across micro-batches) are summed.
+ * used more than once (an expert across micro-batches) are summed. Grads owns the tensors it holds, whichever
+ * {@link TensorScope} made them, and frees them when closed.
  */
 public final class Grads implements AutoCloseable {
 
@@ -21,7 +23,7 @@ public final class Grads implements AutoCloseable {
     public void accumulate(Backend be, String name, Tensor g) {
         Tensor old = map.get(name);
         if (old == null) {
-            map.put(name, g);
+            map.put(name, TensorScope.detach(g));                // the gradient outlives the layer's scope: ours now
         } else {
             be.axpyInPlace(old, 1.0, g);
             g.close();

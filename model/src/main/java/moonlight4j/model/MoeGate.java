@@ -3,7 +3,7 @@ package moonlight4j.model;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
-import moonlight4j.api.TopK;
+import moonlight4j.api.TensorScope;
 
 /**
  * The router, {@code MoEGate} with {@code topk_method = noaux_tc} and sigmoid scoring (docs/model.md#router,
@@ -58,49 +58,30 @@ public final class MoeGate extends Layer {
         this.routedScalingFactor = cfg.routedScalingFactor();
     }
 
-    /** x {@code (N, C)} in the model dtype → the routing of each of the N tokens. */
+    /**
+     * x {@code (N, C)} in the model dtype → the routing of each of the N tokens. Temporaries live in the method's own
+     * {@link TensorScope}; what it returns, and what backward needs, is kept.
+     */
     public Routing forward(Tensor x) {
-        int n = x.dim(0);
-        DType rd = routerDtype(x.dtype());
-        Tensor xf = be.cast(x, rd);                                                 // (N, C) fp32
-        Tensor wf = be.cast(params.get(weight, experts, hidden), rd);               // (E, C)
-        Tensor logits = be.matmul(xf, wf, false, true);                             // (N, E)
-        Tensor s = be.sigmoid(logits);                                              // (N, E) unbiased scores
-        logits.close();
-        wf.close();
-        Tensor b = be.cast(params.get(bias, experts), rd);                          // (E)
-        Tensor choice = be.add(s, b);                                               // (N, E) biased, selection only
-        b.close();
-        if (nGroup > 1) {
-            Tensor masked = keepBestGroups(choice, n);                              // (N, E) others = 0.0
-            choice.close();
-            choice = masked;
+        try (TensorScope tmp = TensorScope.open()) {
+            int n = x.dim(0);
+            DType rd = routerDtype(x.dtype());
+            Tensor xf = be.cast(x, rd);                                                 // (N, C) fp32
+            Tensor wf = be.cast(params.get(weight, experts, hidden), rd);               // (E, C)
+            Tensor s = be.sigmoid(be.matmul(xf, wf, false, true));                      // (N, E) unbiased scores
+            Tensor choice = be.add(s, be.cast(params.get(bias, experts), rd));          // (N, E) biased, selection only
+            if (nGroup > 1) choice = keepBestGroups(choice, n);                         // (N, E) others = 0.0
+            Tensor idx = be.topk(choice, k).indices();                                  // (N, k) I64
+            Tensor raw = be.gatherLastDim(s, idx);                                      // (N, k) weights from s, not c
+            Tensor w = raw;
+            if (k > 1 && normTopkProb) {
+                Tensor denom = be.addScalar(be.reshape(be.sum(raw, -1), n, 1), 1e-20);  // (N, 1) Σw + 1e-20
+                w = be.div(raw, denom);                                                 // (N, k)
+            }
+            Tensor scaled = be.mulScalar(w, routedScalingFactor);                       // (N, k)
+            saved = keepForBackward ? new Saved(tmp.keep(xf), tmp.keep(s), tmp.keep(idx), tmp.keep(raw)) : null;
+            return new Routing(tmp.keep(idx), tmp.keep(scaled));
         }
-        Tensor idx;
-        try (TopK top = be.topk(choice, k)) {
-            idx = be.copy(top.indices());                                           // (N, k) I64
-        }
-        choice.close();
-        Tensor raw = be.gatherLastDim(s, idx);                                      // (N, k) weights from s, not c
-        Tensor w = raw;
-        if (k > 1 && normTopkProb) {
-            Tensor sum = be.sum(raw, -1);                                           // (N)
-            Tensor denom = be.addScalar(be.reshape(sum, n, 1), 1e-20);              // (N, 1) Σw + 1e-20
-            w = be.div(raw, denom);                                                 // (N, k)
-            denom.close();
-            sum.close();
-        }
-        Tensor scaled = be.mulScalar(w, routedScalingFactor);                       // (N, k)
-        if (w != raw) w.close();
-        if (keepForBackward) {
-            saved = new Saved(xf, s, idx, raw);
-        } else {
-            saved = null;
-            xf.close();
-            s.close();
-            raw.close();
-        }
-        return new Routing(idx, scaled);
     }
 
     /**
@@ -110,23 +91,15 @@ public final class MoeGate extends Layer {
     private Tensor keepBestGroups(Tensor choice, int n) {
         int per = experts / nGroup;
         Tensor grouped = be.reshape(choice, n, nGroup, per);                        // (N, G, E/G)
-        Tensor groupScores;
-        try (TopK top2 = be.topk(grouped, 2)) {
-            groupScores = be.sum(top2.values(), -1);                                // (N, G)
-        }
-        Tensor keptGroups;
-        try (TopK best = be.topk(groupScores, topkGroup)) {
-            keptGroups = be.copy(best.indices());                                   // (N, topk_group)
-        }
+        Tensor groupScores = be.sum(be.topk(grouped, 2).values(), -1);              // (N, G)
+        Tensor keptGroups = be.topk(groupScores, topkGroup).indices();              // (N, topk_group)
         Tensor ones = be.full(choice.dtype(), 1.0, n, topkGroup);
         Tensor groupMask = be.scatterAddLastDim(ones, keptGroups, nGroup);          // (N, G) 1 kept, 0 dropped
         Tensor expand = be.full(choice.dtype(), 1.0, 1, 1, per);
         Tensor scoreMask = be.mul(be.reshape(groupMask, n, nGroup, 1), expand);     // (N, G, E/G)
         Tensor kept = be.mul(choice, be.reshape(scoreMask, n, experts));            // (N, E) dropped → ±0.0
         // masked_fill(…, 0.0) writes +0.0; c·0 gives −0.0 for negative c, and −0.0 + 0.0 = +0.0 (IEEE 754)
-        Tensor out = be.addScalar(kept, 0.0);
-        for (Tensor t : new Tensor[]{groupScores, keptGroups, ones, groupMask, expand, scoreMask, kept}) t.close();
-        return out;
+        return be.addScalar(kept, 0.0);
     }
 
     /**
@@ -168,20 +141,21 @@ public final class MoeGate extends Layer {
                 for (int j = 0; j < k; j++) dr[o + j] = dw[o + j] * routedScalingFactor;
             }
         }
-        DType rd = sv.scores().dtype();
-        Tensor dr64 = be.fromDoubles(dr, n, k);
-        Tensor drT = rd == DType.F64 ? dr64 : be.cast(dr64, rd);                    // (N, k)
-        Tensor ds = be.scatterAddLastDim(drT, sv.topkIdx(), experts);                // (N, E)
-        Tensor dLogits = be.sigmoidBackward(sv.scores(), ds);                        // (N, E)
-        Tensor w = params.get(weight, experts, hidden);
-        Tensor dW = be.matmul(dLogits, sv.xF32(), true, false);                      // (E, C)
-        grads.accumulate(be, weight, dW.dtype() == w.dtype() ? dW : be.cast(dW, w.dtype()));
-        Tensor wf = be.cast(w, rd);                                                   // (E, C)
-        Tensor dxf = be.matmul(dLogits, wf, false, false);                           // (N, C)
-        Tensor dx = dxf.dtype() == xDtype ? dxf : be.cast(dxf, xDtype);
-        for (Tensor t : new Tensor[]{dr64, drT, ds, dLogits, wf, sv.xF32(), sv.scores(), sv.rawWeight()}) t.close();
-        saved = null;
-        return dx;
+        try (TensorScope tmp = TensorScope.open()) {
+            DType rd = sv.scores().dtype();
+            Tensor dr64 = be.fromDoubles(dr, n, k);
+            Tensor drT = rd == DType.F64 ? dr64 : be.cast(dr64, rd);                    // (N, k)
+            Tensor ds = be.scatterAddLastDim(drT, sv.topkIdx(), experts);                // (N, E)
+            Tensor dLogits = be.sigmoidBackward(sv.scores(), ds);                        // (N, E)
+            Tensor w = params.get(weight, experts, hidden);
+            Tensor dW = be.matmul(dLogits, sv.xF32(), true, false);                      // (E, C)
+            grads.accumulate(be, weight, dW.dtype() == w.dtype() ? dW : be.cast(dW, w.dtype()));
+            Tensor dxf = be.matmul(dLogits, be.cast(w, rd), false, false);               // (N, C)
+            Tensor dx = dxf.dtype() == xDtype ? dxf : be.cast(dxf, xDtype);
+            for (Tensor t : new Tensor[]{sv.xF32(), sv.scores(), sv.rawWeight()}) t.close();  // what forward kept
+            saved = null;
+            return tmp.keep(dx);
+        }
     }
 
     public int experts() {

@@ -134,8 +134,7 @@ public final class SftTrainer implements AutoCloseable {
         tokens = sync.globalCount(tokens);
         model.training(true);
         double lossSum = 0, norm;
-        try {
-            Grads grads = new Grads();
+        try (Grads grads = new Grads()) {                                   // the gradients die with the step
             for (SftBatch batch : group) {
                 int b = batch.batch(), t = batch.time();
                 if (b == 0) continue;                                        // an empty slice (more ranks than rows)

@@ -103,32 +103,33 @@ public final class Trainer implements AutoCloseable {
         double lr = schedule.lr(step);
         long count = (long) opt.gradAccum() * opt.batchSize() * (seq - 1);   // every target of the step
         double lossSum = 0, maxLogit = Double.NEGATIVE_INFINITY;
-        Grads grads = new Grads();
-        int[] stepRows = sampler.next();                                   // the step's global batch: accum × b rows
-        for (int m = 0; m < opt.gradAccum(); m++) {
-            int[] rows = sync.myRows(Arrays.copyOfRange(stepRows, m * opt.batchSize(), (m + 1) * opt.batchSize()));
-            long[] ids = new long[rows.length * seq];
-            for (int r = 0; r < rows.length; r++) System.arraycopy(train.chunk(rows[r]), 0, ids, r * seq, seq);
-            Tensor idsT = be.fromLongs(ids, rows.length, seq);
-            CausalLmLoss loss = CausalLmLoss.of(be, model.forward(idsT), idsT);                       // forward, loss
-            lossSum += loss.sum();
-            balancer.count();
-            for (DecoderLayer l : model.layers()) maxLogit = Math.max(maxLogit, l.attention().lastMaxLogit());
-            model.backward(loss.backward(1.0 / count), grads);                                      // backward
+        try (Grads grads = new Grads()) {                                 // the gradients die with the step
+            int[] stepRows = sampler.next();                                   // the step's global batch: accum × b rows
+            for (int m = 0; m < opt.gradAccum(); m++) {
+                int[] rows = sync.myRows(Arrays.copyOfRange(stepRows, m * opt.batchSize(), (m + 1) * opt.batchSize()));
+                long[] ids = new long[rows.length * seq];
+                for (int r = 0; r < rows.length; r++) System.arraycopy(train.chunk(rows[r]), 0, ids, r * seq, seq);
+                Tensor idsT = be.fromLongs(ids, rows.length, seq);
+                CausalLmLoss loss = CausalLmLoss.of(be, model.forward(idsT), idsT);                       // forward, loss
+                lossSum += loss.sum();
+                balancer.count();
+                for (DecoderLayer l : model.layers()) maxLogit = Math.max(maxLogit, l.attention().lastMaxLogit());
+                model.backward(loss.backward(1.0 / count), grads);                                      // backward
+            }
+            StepSync.Reduced red = sync.reduce(lossSum, maxLogit,
+                    FiniteGuard.firstNonFinite(be, params.names(), grads.asMap()));
+            balancer.sumOverRanks(sync::sumCounts);
+            double meanLoss = red.lossSum() / count;
+            FiniteGuard.beforeUpdate(step + 1, meanLoss, red.nonFinite());
+            long o0 = System.nanoTime();
+            StepSync.Update u = sync.update(be, optimizer, params.asMap(), grads.asMap(), lr, opt.clip());   // clip, update
+            double optSeconds = (System.nanoTime() - o0) / 1e9;
+            LoadBalancer.Stats stats = balancer.update();                                               // bias update
+            FiniteGuard.afterUpdate(be, step + 1, params);   // every rank holds the same weights: all agree
+            step++;
+            return new StepReport(step, meanLoss, lr, u.gradNorm(), red.maxLogit(), stats.maxViolation(), stats.load(),
+                    u.updateRms(), opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, optSeconds);
         }
-        StepSync.Reduced red = sync.reduce(lossSum, maxLogit,
-                FiniteGuard.firstNonFinite(be, params.names(), grads.asMap()));
-        balancer.sumOverRanks(sync::sumCounts);
-        double meanLoss = red.lossSum() / count;
-        FiniteGuard.beforeUpdate(step + 1, meanLoss, red.nonFinite());
-        long o0 = System.nanoTime();
-        StepSync.Update u = sync.update(be, optimizer, params.asMap(), grads.asMap(), lr, opt.clip());   // clip, update
-        double optSeconds = (System.nanoTime() - o0) / 1e9;
-        LoadBalancer.Stats stats = balancer.update();                                               // bias update
-        FiniteGuard.afterUpdate(be, step + 1, params);   // every rank holds the same weights: all agree
-        step++;
-        return new StepReport(step, meanLoss, lr, u.gradNorm(), red.maxLogit(), stats.maxViolation(), stats.load(),
-                u.updateRms(), opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, optSeconds);
     }
 
     /** Mean loss over the first {@code maxChunks} chunks of {@code data} (in order, batches of the training size). */
