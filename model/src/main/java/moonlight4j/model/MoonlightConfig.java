@@ -91,7 +91,7 @@ public record MoonlightConfig(
     public static final double LATENT_NORM_EPS = 1e-6;
 
     /** Names of the built-in presets. */
-    public static final List<String> PRESETS = List.of("moonlight-16b-a3b", "tiny");
+    public static final List<String> PRESETS = List.of("moonlight-16b-a3b", "small", "tiny");
 
     public MoonlightConfig {
         unused = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(unused));
@@ -124,7 +124,10 @@ public record MoonlightConfig(
         }
     }
 
-    /** A built-in preset: {@code moonlight-16b-a3b} (the released config, SPEC §3.1) or {@code tiny}. */
+    /**
+     * A built-in preset: {@code moonlight-16b-a3b} (the released config, SPEC §3.1), {@code small} (hidden 1024, 16
+     * routed experts top-4: a width a CPU trains at, used by {@code bench train}) or {@code tiny} (hidden 128).
+     */
     public static MoonlightConfig preset(String name) {
         if (!PRESETS.contains(name)) {
             throw new IllegalArgumentException("unknown preset '" + name + "', expected one of " + PRESETS);
