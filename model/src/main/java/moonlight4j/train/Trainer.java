@@ -96,6 +96,7 @@ public final class Trainer implements AutoCloseable {
         double lossSum = 0, maxLogit = Double.NEGATIVE_INFINITY;
         Map<String, Double> updateRms;
         double gradNorm, optSeconds;
+        long forwardNanos = 0, backwardNanos = 0;
         try (Grads grads = new Grads()) {
             int[] stepRows = sampler.next();                               // the step's global batch: accum × b rows
             for (int m = 0; m < opt.gradAccum(); m++) {
@@ -104,14 +105,18 @@ public final class Trainer implements AutoCloseable {
                 b = rows.length;
                 long[] ids = new long[b * seq];
                 for (int r = 0; r < b; r++) System.arraycopy(train.chunk(rows[r]), 0, ids, r * seq, seq);
+                long f0 = System.nanoTime();
                 try (Tensor idsT = be.fromLongs(ids, b, seq); Tensor logits = model.forward(idsT)) {
                     CausalLmLoss loss = CausalLmLoss.of(be, logits, idsT);
                     lossSum += loss.sum();
+                    long b0 = System.nanoTime();
+                    forwardNanos += b0 - f0;                               // forward pass and loss
                     balancer.count();
                     for (DecoderLayer l : model.layers()) maxLogit = Math.max(maxLogit, l.attention().lastMaxLogit());
                     try (Tensor dLogits = loss.backward(1.0 / count)) {
                         model.backward(dLogits, grads);
                     }
+                    backwardNanos += System.nanoTime() - b0;               // loss gradient and backward pass
                 }
             }
             String nonFinite = firstNonFinite(be, params, grads);
@@ -129,11 +134,14 @@ public final class Trainer implements AutoCloseable {
             long o0 = System.nanoTime();
             updateRms = optimizer.step(params.asMap(), grads.asMap(), lr);
             optSeconds = (System.nanoTime() - o0) / 1e9;
+            double nsSeconds = optimizer instanceof Muon mu ? mu.lastNewtonSchulzSeconds() : 0;
+            double nsFlop = optimizer instanceof Muon mu ? mu.lastNewtonSchulzFlop() : 0;
             if (optimizer instanceof Zero1Optimizer z) gradNorm = z.lastGradNorm();
             LoadBalancer.Stats stats = balancer.update();
             step++;
             return new StepReport(step, meanLoss, lr, gradNorm, maxLogit, stats.maxViolation(), stats.load(), updateRms,
-                    opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, optSeconds);
+                    opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, forwardNanos / 1e9, backwardNanos / 1e9,
+                    optSeconds, nsSeconds, nsFlop);
         }
     }
 

@@ -1,5 +1,6 @@
 package moonlight4j.cpu;
 
+import moonlight4j.api.AdamUpdate;
 import moonlight4j.api.Bf16;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
@@ -228,6 +229,19 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     }
 
     @Override
+    public Tensor frobeniusNorms(Tensor x) {
+        CpuTensor c = floating("frobeniusNorms", x);
+        int r = c.rank();
+        if (r < 2) throw new IllegalArgumentException("frobeniusNorms: expected rank ≥ 2, got " + Shapes.str(c.shapeRef()));
+        int[] out = c.shape();
+        out[r - 2] = 1;
+        out[r - 1] = 1;
+        CpuTensor norms = CpuTensor.zeros(this, c.dtype(), out);
+        FusedUpdates.frobeniusNorms(c, norms);
+        return norms;
+    }
+
+    @Override
     public Tensor maxAll(Tensor x) {
         CpuTensor c = floating("maxAll", x);
         return scalar(c.dtype(), Reductions.maxAll(c));
@@ -406,5 +420,46 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         DType dt = ca.dtype();
         double wv = Elementwise.lerpWeight(dt, w);
         for (int i = 0; i < ca.n; i++) ca.put(i, Elementwise.lerp(dt, ca.at(i), cb.at(i), wv));
+    }
+
+    // =============================================================== fused optimizer updates (F32/BF16 fused, F64 as the sequence)
+
+    @Override
+    public void scaleAxpyInPlace(Tensor p, double s, double alpha, Tensor u) {
+        CpuTensor cp = CpuTensor.of("scaleAxpyInPlace", p), cu = CpuTensor.of("scaleAxpyInPlace", u);
+        Shapes.checkInPlace("scaleAxpyInPlace", cp, cu);
+        if (cp.dtype() == DType.F64) {
+            moonlight4j.api.FusedOps.scaleAxpy(this, p, s, alpha, u);
+            return;
+        }
+        FusedUpdates.scaleAxpy(cp, s, alpha, cu);
+    }
+
+    @Override
+    public void momentumInPlace(Tensor buf, Tensor g, double mu, Tensor nesterov) {
+        String op = "momentumInPlace";
+        CpuTensor cb = CpuTensor.of(op, buf), cg = CpuTensor.of(op, g);
+        checkPair(op, cb, cg);
+        CpuTensor cn = null;
+        if (nesterov != null) {
+            cn = CpuTensor.of(op, nesterov);
+            checkPair(op, cb, cn);
+        }
+        if (cb.dtype() == DType.F64) {
+            moonlight4j.api.FusedOps.momentum(this, buf, g, mu, nesterov);
+            return;
+        }
+        FusedUpdates.momentum(cb, cg, mu, cn);
+    }
+
+    @Override
+    public double adamUpdateInPlace(Tensor p, Tensor g, Tensor m, Tensor v, AdamUpdate u) {
+        String op = "adamUpdateInPlace";
+        CpuTensor cp = CpuTensor.of(op, p), cg = CpuTensor.of(op, g), cm = CpuTensor.of(op, m), cv = CpuTensor.of(op, v);
+        checkPair(op, cp, cg);
+        checkPair(op, cp, cm);
+        checkPair(op, cp, cv);
+        if (cp.dtype() == DType.F64) return moonlight4j.api.FusedOps.adam(this, p, g, m, v, u);
+        return FusedUpdates.adam(cp, cg, cm, cv, u);
     }
 }
