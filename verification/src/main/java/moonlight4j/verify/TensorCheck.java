@@ -49,7 +49,7 @@ public record TensorCheck(String name, Tolerance tolerance, long numel, double m
     }
 
     /** One line for a report. */
-    String describe() {
+    public String describe() {
         if (problem != null) return name + ": FAIL " + problem;
         String s = String.format("%s: max|Δ| %.3e, max rel %.3e, %s%s", name, maxAbs, maxRel, tolerance,
                 tolerance.key() == null ? "" : " [" + tolerance.key() + "]");

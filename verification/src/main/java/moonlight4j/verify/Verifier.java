@@ -66,7 +66,7 @@ public final class Verifier {
         return dot < 0 ? f : f.substring(0, dot);
     }
 
-    static String kindFromName(Path file) {
+    public static String kindFromName(Path file) {
         String n = caseName(file);
         int sep = n.indexOf("__");
         return sep < 0 ? n : n.substring(0, sep);

@@ -1,5 +1,7 @@
 package moonlight4j.verify;
 
+import moonlight4j.cli.Main;
+
 import moonlight4j.api.BackendProvider;
 import moonlight4j.api.Backends;
 import org.junit.jupiter.api.Test;

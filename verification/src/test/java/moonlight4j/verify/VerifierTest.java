@@ -1,5 +1,7 @@
 package moonlight4j.verify;
 
+import moonlight4j.cli.VerifyCommand;
+
 import moonlight4j.api.Backend;
 import moonlight4j.api.Backends;
 import moonlight4j.api.Tensor;

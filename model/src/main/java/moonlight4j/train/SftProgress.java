@@ -1,4 +1,4 @@
-package moonlight4j.verify;
+package moonlight4j.train;
 
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -23,14 +23,14 @@ import java.util.Locale;
  * {@code metrics.csv} (one row per step, validation rows with {@code split=validation}) and {@code loss.png} next to
  * the model (after it is saved: saving replaces the model directory as a whole).
  */
-final class SftProgress {
+public final class SftProgress {
 
     private SftProgress() {
     }
 
     /** What a run measured: the CSV text and the two curves. */
-    record Report(String title, String csv, List<double[]> train, List<double[]> validation) {
-        void write(Path out) throws IOException {
+    public record Report(String title, String csv, List<double[]> train, List<double[]> validation) {
+        public void write(Path out) throws IOException {
             Files.writeString(out.resolve("metrics.csv"), csv, StandardCharsets.UTF_8);
             LossPlot.save(out.resolve("loss.png"), title, List.of(new LossPlot.Curve("train", train),
                     new LossPlot.Curve("validation", validation)));
@@ -39,7 +39,7 @@ final class SftProgress {
     }
 
     /** What runs after each step (a checkpoint). */
-    interface AfterStep {
+    public interface AfterStep {
         void accept(SftTrainer.Step s) throws IOException;
     }
 
@@ -47,7 +47,7 @@ final class SftProgress {
      * {@code quiet}: a data-parallel rank other than 0 trains without printing. It still validates when rank 0 does,
      * so no rank waits for rank 0 in the next collective for as long as a validation pass takes.
      */
-    static Report train(SftTrainer t, SftDataset data, SftOptions opt, int logEvery, boolean quiet, AfterStep after)
+    public static Report train(SftTrainer t, SftDataset data, SftOptions opt, int logEvery, boolean quiet, AfterStep after)
             throws IOException {
         boolean hasVal = !data.validation().isEmpty();
         List<double[]> trainCurve = new ArrayList<>(), valCurve = new ArrayList<>();

@@ -1,4 +1,4 @@
-package moonlight4j.verify;
+package moonlight4j.cli;
 
 import moonlight4j.api.Backend;
 import moonlight4j.data.TokenDataset;

@@ -1,4 +1,7 @@
-package moonlight4j.verify;
+package moonlight4j.cli;
+
+import moonlight4j.train.TrainRun;
+import moonlight4j.train.LossPlot;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;

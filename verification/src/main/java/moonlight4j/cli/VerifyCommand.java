@@ -1,4 +1,9 @@
-package moonlight4j.verify;
+package moonlight4j.cli;
+
+import moonlight4j.verify.Runners;
+import moonlight4j.verify.CaseResult;
+import moonlight4j.verify.Verifier;
+import moonlight4j.verify.TensorCheck;
 
 import moonlight4j.api.Backend;
 import picocli.CommandLine.Command;
@@ -22,7 +27,7 @@ import java.util.function.Predicate;
  */
 @Command(name = "verify", mixinStandardHelpOptions = true,
         description = "Check our outputs against the golden cases of the Python release (golden-data/FORMAT.md).")
-final class VerifyCommand implements Callable<Integer> {
+public final class VerifyCommand implements Callable<Integer> {
 
     @Option(names = "--golden", paramLabel = "DIR", defaultValue = "golden-data",
             description = "directory of golden case files (default: ${DEFAULT-VALUE})")
@@ -60,7 +65,7 @@ final class VerifyCommand implements Callable<Integer> {
         }
     }
 
-    static int run(Backend be, Path dir, Predicate<String> kinds, boolean strict, boolean verbose, PrintStream out)
+    public static int run(Backend be, Path dir, Predicate<String> kinds, boolean strict, boolean verbose, PrintStream out)
             throws Exception {
         Verifier v = Verifier.standard();
         out.printf("%-42s %-16s %10s %10s  %-30s %s%n", "case", "kind", "max|Δ|", "max rel", "tolerance (tightest tensor)", "result");

@@ -1,4 +1,4 @@
-package moonlight4j.verify;
+package moonlight4j.cli;
 
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

@@ -1,4 +1,4 @@
-package moonlight4j.verify;
+package moonlight4j.train;
 
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
@@ -10,16 +10,16 @@ import java.nio.file.Path;
 import java.util.List;
 
 /** Loss curves of one or more runs on one plot (tokens on x), saved as PNG with XChart. */
-final class LossPlot {
+public final class LossPlot {
 
     /** One curve: its name and (tokens, loss) points. */
-    record Curve(String name, List<double[]> points) {
+    public record Curve(String name, List<double[]> points) {
     }
 
     private LossPlot() {
     }
 
-    static void save(Path png, String title, List<Curve> curves) throws IOException {
+    public static void save(Path png, String title, List<Curve> curves) throws IOException {
         XYChart chart = new XYChartBuilder().width(900).height(560).title(title).xAxisTitle("tokens")
                 .yAxisTitle("loss (nats / token)").build();
         chart.getStyler().setXAxisDecimalPattern("#,###");   // 204,800 rather than 2.048E5 (labels overlapped)

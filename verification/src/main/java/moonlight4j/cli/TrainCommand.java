@@ -1,4 +1,6 @@
-package moonlight4j.verify;
+package moonlight4j.cli;
+
+import moonlight4j.train.TrainRun;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;

@@ -1,4 +1,4 @@
-package moonlight4j.verify;
+package moonlight4j.train;
 
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -24,24 +24,24 @@ import java.util.Locale;
  * One training run of the {@code train} command: the step loop with a progress bar (step, loss, lr, tokens/s,
  * ETA), metrics rows, periodic validation and checkpoints.
  */
-final class TrainRun {
+public final class TrainRun {
 
     /** What a finished run measured. */
-    record Result(String optimizer, Trainer trainer, List<double[]> trainCurve, List<double[]> valCurve,
+    public record Result(String optimizer, Trainer trainer, List<double[]> trainCurve, List<double[]> valCurve,
                   double tokensPerSecond, double optimizerShare, long tokens) {
     }
 
     private TrainRun() {
     }
 
-    static Result run(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TokenDataset val,
+    public static Result run(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TokenDataset val,
                       TrainOptions opt, Path resume, Path runDir, MetricsCsv metrics, int evalEvery, int evalChunks,
                       boolean quiet) throws IOException {
         return run(be, cfg, params, train, val, opt, resume, runDir, metrics, evalEvery, evalChunks, quiet, null);
     }
 
     /** {@code comm}: data-parallel rank (issue 8); a rank other than 0 passes {@code metrics == null}, no val. */
-    static Result run(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TokenDataset val,
+    public static Result run(Backend be, MoonlightConfig cfg, Parameters params, TokenDataset train, TokenDataset val,
                       TrainOptions opt, Path resume, Path runDir, MetricsCsv metrics, int evalEvery, int evalChunks,
                       boolean quiet, Collective comm) throws IOException {
         Trainer t = new Trainer(be, cfg, params, train, opt, comm);

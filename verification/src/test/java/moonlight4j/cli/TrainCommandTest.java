@@ -1,4 +1,4 @@
-package moonlight4j.verify;
+package moonlight4j.cli;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

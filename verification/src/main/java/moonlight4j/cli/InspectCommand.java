@@ -1,4 +1,4 @@
-package moonlight4j.verify;
+package moonlight4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
