@@ -43,7 +43,11 @@ final class Bf16Arrays {
             int n = Math.toIntExact(x.length());
             int chunk = 1 << 16;
             IntStream.range(0, (n + chunk - 1) / chunk).parallel().forEach(c -> {
-                for (int i = c * chunk, end = Math.min(n, i + chunk); i < end; i++) fb.put(i, Bf16.round(fb.get(i)));
+                int from = c * chunk, len = Math.min(n, from + chunk) - from;
+                float[] part = new float[len];                 // bulk copies: the loop itself runs on a heap array
+                fb.get(from, part, 0, len);
+                Bf16.roundInPlace(part, 0, len);
+                fb.put(from, part, 0, len);
             });
             return;
         }

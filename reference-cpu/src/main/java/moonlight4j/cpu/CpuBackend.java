@@ -81,7 +81,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         } else {
             gemm.f32(am.f, bm.f, c.f, batch, m, k, n, shared);
             if (ca.dtype() == DType.BF16) {
-                for (int i = 0; i < c.n; i++) c.f[i] = Bf16.round(c.f[i]);   // one rounding per c_mn
+                Bf16.roundInPlace(c.f, 0, c.n);                               // one rounding per c_mn
             }
         }
         return c;
@@ -92,7 +92,12 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     private Tensor binary(String op, Tensor a, Tensor b, DoubleBinaryOperator f) {
         CpuTensor ca = CpuTensor.of(op, a), cb = CpuTensor.of(op, b);
         int[] shape = Shapes.checkBinary(op, ca, cb);
-        return Elementwise.binary(ca, cb, CpuTensor.zeros(this, ca.dtype(), shape), f);
+        CpuTensor out = CpuTensor.zeros(this, ca.dtype(), shape);
+        if (ca.f != null && ca.n == out.n && cb.n == out.n) {       // F32/BF16, same shape: a float loop per op
+            FloatLoops.binary(op, ca.f, cb.f, out.f, out.n, ca.dtype() == DType.BF16);
+            return out;
+        }
+        return Elementwise.binary(ca, cb, out, f);
     }
 
     private Tensor unary(String op, Tensor x, DoubleUnaryOperator f) {
@@ -137,13 +142,21 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     @Override
     public Tensor addScalar(Tensor x, double s) {
         double v = Precision.scalar(x.dtype().isFloating() ? x.dtype() : DType.F64, s);
-        return unary("addScalar", x, e -> e + v);
+        CpuTensor c = CpuTensor.of("addScalar", x);
+        if (c.f == null) return unary("addScalar", x, e -> e + v);
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
+        FloatLoops.scalar("addScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
+        return out;
     }
 
     @Override
     public Tensor mulScalar(Tensor x, double s) {
         double v = Precision.scalar(x.dtype().isFloating() ? x.dtype() : DType.F64, s);
-        return unary("mulScalar", x, e -> e * v);
+        CpuTensor c = CpuTensor.of("mulScalar", x);
+        if (c.f == null) return unary("mulScalar", x, e -> e * v);
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
+        FloatLoops.scalar("mulScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
+        return out;
     }
 
     @Override
