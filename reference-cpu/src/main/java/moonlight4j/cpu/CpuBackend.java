@@ -79,7 +79,8 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         if (ca.dtype() == DType.F64) {
             gemm.f64(am.d, bm.d, c.d, batch, m, k, n, shared);
         } else {
-            gemm.f32(am.f, bm.f, c.f, batch, m, k, n, shared);
+            if (a == b && !transA && transB) gemm.f32Gram(am.f, bm.f, c.f, batch, m, k);   // X·Xᵀ: symmetric
+            else gemm.f32(am.f, bm.f, c.f, batch, m, k, n, shared);
             if (ca.dtype() == DType.BF16) {
                 Bf16.roundInPlace(c.f, 0, c.n);                               // one rounding per c_mn
             }
