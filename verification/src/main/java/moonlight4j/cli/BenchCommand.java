@@ -83,8 +83,7 @@ final class BenchCommand implements Callable<Integer> {
             case "ns" -> {
                 int[] s = parse(shape == null ? "1024x4096" : shape, 2, "RxC");
                 NewtonSchulz ns = NewtonSchulz.release().withDtype(dtype);
-                double m = Math.min(s[0], s[1]), n = Math.max(s[0], s[1]);
-                double flop = ns.schedule().size() * (4 * m * m * n + 2 * m * m * m);
+                double flop = ns.flop(s[0], s[1]);
                 try (Tensor g = random(be, s[0], s[1])) {
                     report("ns " + s[0] + "x" + s[1] + " (" + ns.schedule().size() + " steps)", flop, () -> ns.apply(be, g), be);
                 }
