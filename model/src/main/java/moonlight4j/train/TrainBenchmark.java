@@ -75,7 +75,8 @@ public final class TrainBenchmark {
     private static Result measure(Backend be, MoonlightConfig cfg, TokenDataset data, String optimizer, int batch,
                                   int warmup, int reps, double gemm) {
         TrainOptions opt = new TrainOptions(optimizer, 1e-3, 0.1, warmup + reps, batch, 1, 0, 0, 1e-3, 1, 0);
-        try (Trainer t = new Trainer(be, cfg, ModelInit.random(cfg, be, DType.F32, 1), data, opt)) {
+        moonlight4j.model.Parameters params = ModelInit.random(cfg, be, DType.F32, 1);
+        try (Trainer t = new Trainer(be, cfg, params, data, opt)) {
             for (int i = 0; i < warmup; i++) t.step();
             double[] step = new double[reps], fwd = new double[reps], bwd = new double[reps], upd = new double[reps],
                     ns = new double[reps];
@@ -91,6 +92,8 @@ public final class TrainBenchmark {
             }
             return new Result(be.name(), optimizer, median(step), median(fwd), median(bwd), median(upd), median(ns),
                     nsFlop, gemm);
+        } finally {
+            params.closeAll();                 // native backends free the weights now, not when a GC gets to them
         }
     }
 
