@@ -66,10 +66,13 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 fi
 echo "load after: $(uptime | sed 's/.*load average: //')" >&2
 python3 "$root/scripts/bench_table_format.py" "$peak" < "$rows"
-# Whole training steps at a real width: the small preset, 64×128 tokens per step, every backend in one run, one line
-# per backend and optimizer (ms/step, tokens/s, model GFLOP/s, MFU against the measured fp32 peak, the phase split).
+# Whole training steps at a real width: the small preset, 64×128 tokens per step, one line per backend and
+# optimizer (ms/step, tokens/s, model GFLOP/s, MFU against the measured fp32 peak, the phase split). One JVM per
+# backend: both in one JVM outgrew 24 GiB (nd4j's off-heap arrays wait for the garbage collector).
 echo
-env -u OMP_NUM_THREADS ${core:+OPENBLAS_CORETYPE="$core"} MOONLIGHT_JAVA_OPTS="-Xmx16g -Dmoonlight.cpu.threads=$threads" \
-    ./moonlight bench train --preset small --shape 64x128 --warmup 1 --reps 3 2>/dev/null \
-  | grep -E '^(bench train|fp32 peak|[a-z0-9]+ +(muon|adamw) )'
+for be in cpu nd4j; do
+  env -u OMP_NUM_THREADS ${core:+OPENBLAS_CORETYPE="$core"} MOONLIGHT_JAVA_OPTS="-Xmx8g -Dmoonlight.cpu.threads=$threads" \
+      ./moonlight bench train --preset small --shape 64x128 --warmup 1 --reps 3 --backend "$be" 2>/dev/null \
+    | grep -E '^(bench train|fp32 peak|[a-z0-9]+ +(muon|adamw) )'
+done
 echo "load after: $(uptime | sed 's/.*load average: //')" >&2
