@@ -29,9 +29,12 @@ public final class TrainBenchmark {
     private TrainBenchmark() {
     }
 
-    /** Medians over the timed steps of one backend and optimizer (seconds), and its GEMM rate (GFLOP/s). */
+    /**
+     * Medians over the timed steps of one backend and optimizer, in seconds: the whole step, forward, backward, the
+     * optimizer update and Newton–Schulz within it; the NS FLOP of a step and the backend's GEMM rate (GFLOP/s).
+     */
     public record Result(String backend, String optimizer, double step, double forward, double backward,
-                         double optimizer_, double newtonSchulz, double nsFlop, double gemmGflops) {
+                         double update, double newtonSchulz, double nsFlop, double gemmGflops) {
     }
 
     public static List<Result> run(List<Backend> backends, String preset, int batch, int seq, int warmup, int reps,
@@ -108,7 +111,7 @@ public final class TrainBenchmark {
                         + "forward %,.0f ms, backward %,.0f ms: %.1f GFLOP/s = %.0f%% of GEMM %.1f | optimizer %,.0f ms "
                         + "(%.1f%% of step%s)", r.backend(), r.optimizer(), 1e3 * r.step(), flops.tokens() / r.step(),
                 modelRate, 100 * modelRate / peak, 1e3 * r.forward(), 1e3 * r.backward(), fwdBwdRate,
-                100 * fwdBwdRate / r.gemmGflops(), r.gemmGflops(), 1e3 * r.optimizer_(), 100 * r.optimizer_() / r.step(), ns);
+                100 * fwdBwdRate / r.gemmGflops(), r.gemmGflops(), 1e3 * r.update(), 100 * r.update() / r.step(), ns);
     }
 
     /** Median GFLOP/s of a {@value #GEMM_SIDE}³ fp32 product on {@code be}, after warm-up. */
