@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One side-by-side benchmark table from one run: GEMM GFLOP/s (% of the fp32 peak) and Newton–Schulz 5 steps on
 # 1024×4096 (fp32 and bf16) for the moonlight4j backends (cpu oracle, nd4j), numpy and PyTorch 1.13, all on the same
-# thread count, and one Muon training step of the tiny preset (scripts/bench_torch_tiny.py on the torch side).
+# thread count, one Muon training step of the tiny preset (scripts/bench_torch_tiny.py on the torch side), then
+# `bench train --preset small --shape 64x128` on every backend (ms/step, tokens/s, MFU, forward/backward/optimizer).
 # A measurement, not a test: on a shared machine the figures swing with the load (uptime is printed).
 #
 #   scripts/bench-table.sh [threads (default 2)] [fp32 peak GFLOP/s (default 402: 2 Zen 5 cores, VERSIONS.md)]
@@ -54,8 +55,8 @@ fi
 train_row() {   # train_row BACKEND LABEL [CORETYPE]
   env -u OMP_NUM_THREADS ${3:+OPENBLAS_CORETYPE="$3"} MOONLIGHT_JAVA_OPTS="-Xmx8g -Dmoonlight.cpu.threads=$threads" \
       ./moonlight bench train --preset tiny --shape 16x64 --backend "$1" 2>/dev/null \
-    | sed -nE "s/^train step tiny ([0-9]+)x([0-9]+) \(muon\) on [^:]+: median ([0-9.]+) ms\/step.*/\1 \2 \3/p" \
-    | while read -r b t ms; do printf '%s\ttrain tiny %sx%s muon\t%s\t%s\n' "$2" "$b" "$t" "$(echo "$ms / 1000" | bc -l)" "$((b * t))"; done >> "$rows"
+    | awk -v label="$2" '$2 == "muon" && $4 == "ms/step" { ms = $3; gsub(",", "", ms);
+        printf "%s\ttrain tiny 16x64 muon\t%s\t%d\n", label, ms / 1000, 16 * 64 }' >> "$rows"
 }
 train_row cpu cpu
 train_row nd4j "nd4j ${core:-default}" "$core"
@@ -65,3 +66,13 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
 fi
 echo "load after: $(uptime | sed 's/.*load average: //')" >&2
 python3 "$root/scripts/bench_table_format.py" "$peak" < "$rows"
+# Whole training steps at a real width: the small preset, 64×128 tokens per step, one line per backend and
+# optimizer (ms/step, tokens/s, model GFLOP/s, MFU against the measured fp32 peak, the phase split). One JVM per
+# backend: both in one JVM outgrew 24 GiB (nd4j's off-heap arrays wait for the garbage collector).
+echo
+for be in cpu nd4j; do
+  env -u OMP_NUM_THREADS ${core:+OPENBLAS_CORETYPE="$core"} MOONLIGHT_JAVA_OPTS="-Xmx8g -Dmoonlight.cpu.threads=$threads" \
+      ./moonlight bench train --preset small --shape 64x128 --warmup 1 --reps 3 --backend "$be" 2>/dev/null \
+    | grep -E '^(bench train|fp32 peak|[a-z0-9]+ +(muon|adamw) )'
+done
+echo "load after: $(uptime | sed 's/.*load average: //')" >&2

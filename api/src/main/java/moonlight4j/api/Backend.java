@@ -195,6 +195,35 @@ public interface Backend {
      */
     Tensor frobeniusNorm(Tensor x);
 
+    /**
+     * The Frobenius norm of each matrix of a stack: x {@code [..., M, N]} (rank ≥ 2) → {@code [..., 1, 1]}, each
+     * element exactly {@link #frobeniusNorm} of that matrix (same accumulation order and rounding), so a batch of
+     * matrices is normalised with one broadcasting {@link #div}.
+     */
+    default Tensor frobeniusNorms(Tensor x) {
+        Shapes.checkFloating("frobeniusNorms", x);
+        int r = x.rank();
+        if (r < 2) throw new IllegalArgumentException("frobeniusNorms: expected rank ≥ 2, got " + Shapes.str(x.shape()));
+        int[] shape = x.shape(), out = shape.clone();
+        out[r - 2] = 1;
+        out[r - 1] = 1;
+        int batch = Shapes.numelInt(out);
+        if (batch == 0) return zeros(x.dtype(), out);
+        Tensor[] norms = new Tensor[batch];
+        try (Tensor flat = reshape(x, batch, shape[r - 2], shape[r - 1])) {
+            for (int i = 0; i < batch; i++) {
+                try (Tensor xi = slice(flat, 0, i, i + 1); Tensor norm = frobeniusNorm(xi)) {
+                    norms[i] = reshape(norm, 1);
+                }
+            }
+            try (Tensor cat = concat(0, norms)) {
+                return reshape(cat, out);
+            }
+        } finally {
+            for (Tensor t : norms) if (t != null) t.close();
+        }
+    }
+
     /** Largest element as a scalar tensor (NaN if any element is NaN). */
     Tensor maxAll(Tensor x);
 
@@ -283,4 +312,40 @@ public interface Backend {
 
     /** {@code a ← lerp(a, b, w)} with the formula of {@link #lerp}. */
     void lerpInPlace(Tensor a, Tensor b, double w);
+
+    // =============================================================== fused optimizer updates, allocate nothing
+    // Each is defined as the sequence of the ops above that its default runs, with every intermediate rounded to
+    // the tensor's dtype where that op rounds; a backend may fuse the sequence into one pass over the elements but
+    // must give the same result (the oracle: the same bits).
+
+    /** {@code p ← s·p}, then {@code p ← p + α·u}: {@link #scaleInPlace} followed by {@link #axpyInPlace}. */
+    default void scaleAxpyInPlace(Tensor p, double s, double alpha, Tensor u) {
+        FusedOps.scaleAxpy(this, p, s, alpha, u);
+    }
+
+    /**
+     * Heavy-ball momentum {@code buf ← μ·buf + g} ({@code scaleInPlace(buf, μ); axpyInPlace(buf, 1, g)}), then, when
+     * {@code nesterov} is not null, {@code nesterov ← g + μ·buf} with the updated buf ({@code copyInto(nesterov, g);
+     * axpyInPlace(nesterov, μ, buf)}). All tensors share shape and dtype.
+     */
+    default void momentumInPlace(Tensor buf, Tensor g, double mu, Tensor nesterov) {
+        FusedOps.momentum(this, buf, g, mu, nesterov);
+    }
+
+    /**
+     * One Adam update in place on p, m and v (same shape and dtype as g), as this sequence of ops:
+     * <pre>
+     *   p ← decay·p                                      scaleInPlace
+     *   m ← lerp(m, g, 1 − β1)                           lerpInPlace
+     *   v ← lerp(v, g⊙g, 1 − β2)                         mul, lerpInPlace           (lerpSecondMoment)
+     *     | v ← β2·v;  v ← v + (1 − β2)·(g⊙g)            scaleInPlace, mul, axpyInPlace  (otherwise)
+     *   d = m / ((√v)·denomScale + eps)                  sqrt, mulScalar, addScalar, div
+     *   p ← p − stepSize·d                               axpyInPlace
+     * </pre>
+     * Returns {@code Σ d²} accumulated at the compute precision (fp32 for F32/BF16) in element order, not rounded to
+     * the dtype. {@code denomScale} of exactly 1 is the identity (multiplying by 1 rounds nothing).
+     */
+    default double adamUpdateInPlace(Tensor p, Tensor g, Tensor m, Tensor v, AdamUpdate u) {
+        return FusedOps.adam(this, p, g, m, v, u);
+    }
 }

@@ -34,6 +34,15 @@ public final class Bf16 {
         return fromBits(toBits(f));
     }
 
+    /** {@code a[from, to)} rounded to bf16 in place, element by element exactly as {@link #round}. */
+    public static void roundInPlace(float[] a, int from, int to) {
+        for (int i = from; i < to; i++) {
+            int b = Float.floatToRawIntBits(a[i]);
+            int bits = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x0040 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+            a[i] = Float.intBitsToFloat(bits << 16);
+        }
+    }
+
     /** True when {@code f} is exactly representable as bf16 (its low 16 bits are zero). */
     public static boolean isBf16(float f) {
         return (Float.floatToRawIntBits(f) & 0xffff) == 0;

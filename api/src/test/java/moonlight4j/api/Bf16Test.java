@@ -100,4 +100,20 @@ class Bf16Test {
             return Bf16.toBits(f) == s && Bf16.isBf16(f);
         });
     }
+
+    @Test
+    void roundInPlaceGivesTheBitsOfRound() {
+        java.util.Random r = new java.util.Random(11);
+        float[] a = new float[1 << 16];
+        for (int i = 0; i < a.length; i++) a[i] = Float.intBitsToFloat(r.nextInt());
+        a[0] = Float.NaN;
+        a[1] = Float.intBitsToFloat(0x7f800001);                  // NaN with the payload in the low bits only
+        a[2] = Float.POSITIVE_INFINITY;
+        a[3] = Float.intBitsToFloat(0x3f808000);                  // a tie
+        float[] b = a.clone();
+        Bf16.roundInPlace(b, 0, b.length);
+        for (int i = 0; i < a.length; i++) {
+            assertThat(Float.floatToRawIntBits(b[i])).as("element %d", i).isEqualTo(Float.floatToRawIntBits(Bf16.round(a[i])));
+        }
+    }
 }

@@ -5,8 +5,6 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.conditions.Conditions;
 
-import java.nio.FloatBuffer;
-import java.util.stream.IntStream;
 
 /**
  * bf16 emulation. A BF16 tensor is an ND4J FLOAT array whose elements are all bf16-exact; an op computes in fp32 and
@@ -15,8 +13,8 @@ import java.util.stream.IntStream;
  * <p>The rounding uses ND4J's FLOAT → BFLOAT16 → FLOAT casts, which are round-to-nearest-even for every finite
  * value and ±inf (checked against {@link Bf16#toBits} on 2²⁰ random bit patterns with forced ties, 0 mismatches), but turn a
  * NaN into ±inf or 0; and a NaN count costs more than the rounding itself. So on the CPU backend the rounding is
- * done here on the array's native memory with {@link Bf16#toBits}; the casts (after a NaN count) serve views and GPU
- * arrays.
+ * done on the array's native memory with the bits of {@link Bf16#round} ({@link HostBits}); the casts (after a NaN
+ * count) serve views and GPU arrays.
  */
 final class Bf16Arrays {
 
@@ -37,14 +35,8 @@ final class Bf16Arrays {
      */
     static void roundInPlace(INDArray x) {
         if (x.isEmpty()) return;
-        boolean dense = !x.isView() && x.ordering() == 'c' && x.offset() == 0 && x.data().length() == x.length();
-        if (dense && !DeviceInfo.cuda()) {
-            FloatBuffer fb = x.data().asNioFloat();
-            int n = Math.toIntExact(x.length());
-            int chunk = 1 << 16;
-            IntStream.range(0, (n + chunk - 1) / chunk).parallel().forEach(c -> {
-                for (int i = c * chunk, end = Math.min(n, i + chunk); i < end; i++) fb.put(i, Bf16.round(fb.get(i)));
-            });
+        if (HostBits.applies(x)) {
+            HostBits.roundToBf16(x);
             return;
         }
         if (Reductions.count(x, Conditions.isNan()) > 0) {

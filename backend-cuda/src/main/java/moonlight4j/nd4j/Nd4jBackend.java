@@ -277,4 +277,10 @@ public final class Nd4jBackend extends Nd4jDataOps {
         own("lerpInPlace", a, b);
         Updates.lerpInPlace(this, a, b, w);
     }
+
+    @Override
+    public double adamUpdateInPlace(Tensor p, Tensor g, Tensor m, Tensor v, moonlight4j.api.AdamUpdate u) {
+        own("adamUpdateInPlace", p, g, m, v);
+        return FusedAdam.adam(this, p, g, m, v, u);
+    }
 }

@@ -56,7 +56,10 @@ final class Reductions {
 
     static boolean allFinite(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("allFinite", x);
-        return x.numel() == 0 || count(be.arr(x), Conditions.notFinite()) == 0;
+        if (x.numel() == 0) return true;
+        INDArray a = be.arr(x);
+        if (HostBits.applies(a)) return HostBits.allFinite(a);          // F32/BF16 on the host: one pass over bits
+        return count(a, Conditions.notFinite()) == 0;
     }
 
     /** How many elements satisfy {@code c}. */

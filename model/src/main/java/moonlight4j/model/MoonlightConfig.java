@@ -105,7 +105,7 @@ public record MoonlightConfig(
     public static final long MAX_TENSORS = 1L << 18;
 
     /** Names of the built-in presets. */
-    public static final List<String> PRESETS = List.of("moonlight-16b-a3b", "tiny");
+    public static final List<String> PRESETS = List.of("moonlight-16b-a3b", "small", "tiny");
 
     public MoonlightConfig {
         unused = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(unused));
@@ -141,7 +141,10 @@ public record MoonlightConfig(
         }
     }
 
-    /** A built-in preset: {@code moonlight-16b-a3b} (the released config, docs/model.md#config) or {@code tiny}. */
+    /**
+     * A built-in preset: {@code moonlight-16b-a3b} (the released config, docs/model.md#config), {@code small} (hidden 1024, 16
+     * routed experts top-4: a width a CPU trains at, used by {@code bench train}) or {@code tiny} (hidden 128).
+     */
     public static MoonlightConfig preset(String name) {
         if (!PRESETS.contains(name)) {
             throw new IllegalArgumentException("unknown preset '" + name + "', expected one of " + PRESETS);

@@ -1,5 +1,6 @@
 package moonlight4j.optim;
 
+import moonlight4j.api.AdamUpdate;
 import moonlight4j.api.Backend;
 import moonlight4j.api.Tensor;
 
@@ -73,24 +74,14 @@ public final class AdamW implements Optimizer {
      */
     public static MuonRule.AdamWStep update(Backend be, Tensor p, Tensor g, Tensor m, Tensor v, long t, double lr,
                                             Options opt) {
-        be.scaleInPlace(p, 1 - lr * opt.weightDecay());                  // decoupled weight decay
-        be.lerpInPlace(m, g, 1 - opt.beta1());                           // update the first moment
-        be.scaleInPlace(v, opt.beta2());                                 // update the second moment:
-        try (Tensor g2 = be.mul(g, g)) {                                 //   v = β2·v + (1−β2)·g²
-            be.axpyInPlace(v, 1 - opt.beta2(), g2);
-        }
         double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);           // bias-correct both moments
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(opt.beta2(), t));
         double stepSize = lr / biasCorrection1;
-        try (Tensor sqrtV = be.sqrt(v);
-             Tensor vHat = be.mulScalar(sqrtV, 1 / biasCorrection2Sqrt);   // √v / √(1−β2^t)
-             Tensor denom = be.addScalar(vHat, opt.eps());
-             Tensor direction = be.div(m, denom)) {
-            be.axpyInPlace(p, -stepSize, direction);                     // p −= lr/(1−β1^t) · m/denom
-            try (Tensor ss = be.sumSquares(direction)) {
-                return new MuonRule.AdamWStep(stepSize, be.item(ss));
-            }
-        }
+        // p·(1 − lr·wd); m = lerp(m, g, 1−β1); v = β2·v + (1−β2)·g²; p −= lr/(1−β1^t) · m/(√v/√(1−β2^t) + eps),
+        // one fused pass (Backend#adamUpdateInPlace)
+        AdamUpdate u = new AdamUpdate(1 - lr * opt.weightDecay(), opt.beta1(), opt.beta2(), false,
+                1 / biasCorrection2Sqrt, opt.eps(), stepSize);
+        return new MuonRule.AdamWStep(stepSize, be.adamUpdateInPlace(p, g, m, v, u));
     }
 
     @Override

@@ -4,7 +4,9 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -96,35 +98,96 @@ public final class Muon implements Optimizer {
     @Override
     public Map<String, Double> step(Map<String, Tensor> params, Map<String, Tensor> grads, double lr) {
         StepChecks.check(params, grads);
+        nsNanos = 0;
+        nsFlop = 0;
         Map<String, Double> updateRms = new LinkedHashMap<>();
+        // Pass 1, in parameter order (so the state is created in the order of a per-parameter loop): the internal
+        // AdamW updates, and each hidden matrix's momentum buffer, grouped by the shape Newton–Schulz sees.
+        Map<String, List<String>> byShape = new LinkedHashMap<>();
         for (Map.Entry<String, Tensor> e : params.entrySet()) {
             String name = e.getKey();
             Tensor p = e.getValue();
             Tensor g = grads.get(name);
             if (g == null) continue;                       // grad None → skipped entirely (docs/muon.md#grad-none)
-            double rms = opt.split().useMuon(name, p.shape()) ? muonUpdate(name, p, g, lr) : adamwUpdate(name, p, g, lr);
-            updateRms.put(name, rms);
+            updateRms.put(name, Double.NaN);               // keeps the parameter order of the report
+            if (opt.split().useMuon(name, p.shape())) {
+                state.slot(name, MOMENTUM_BUFFER, g);
+                int[] s = p.shape();
+                byShape.computeIfAbsent(s[0] + "x" + p.numel() / s[0], k -> new ArrayList<>()).add(name);
+            } else {
+                updateRms.put(name, adamwUpdate(name, p, g, lr));
+            }
+        }
+        // Pass 2: every update is independent of the others, so same-shaped matrices are orthogonalised together
+        // as one stack (batched products), at most MAX_STACK at a time.
+        for (List<String> group : byShape.values()) {
+            for (int from = 0; from < group.size(); from += MAX_STACK) {
+                List<String> names = group.subList(from, Math.min(group.size(), from + MAX_STACK));
+                muonUpdates(names, params, grads, lr, updateRms);
+            }
         }
         return updateRms;
     }
 
-    /** One Muon update of matrix {@code p}; returns the RMS of {@code adjusted_lr · O}. */
-    private double muonUpdate(String name, Tensor p, Tensor g, double lr) {
-        int[] shape = p.shape();                                         // (A, B) = (out, in)
-        Tensor buf = state.slot(name, MOMENTUM_BUFFER, g);
-        Tensor nsInput = MuonRule.momentum(be, buf, g, opt.momentum(), opt.nesterov());   // g' (docs/muon.md#momentum-and-nesterov)
+    /** Same-shaped matrices orthogonalised together in one batched Newton–Schulz, at most. */
+    static final int MAX_STACK = 64;
+
+    private long nsNanos;
+    private double nsFlop;
+
+    /** Seconds spent in Newton–Schulz during the last {@link #step}. */
+    public double lastNewtonSchulzSeconds() {
+        return nsNanos / 1e9;
+    }
+
+    /** Multiply-add FLOP of the Newton–Schulz runs of the last {@link #step} ({@link NewtonSchulz#flop}). */
+    public double lastNewtonSchulzFlop() {
+        return nsFlop;
+    }
+
+    /**
+     * Muon updates of same-shaped matrices {@code names}: momentum, one Newton–Schulz over their stack, then each
+     * matrix's update; the RMS of {@code adjusted_lr · O} goes to {@code updateRms}.
+     */
+    private void muonUpdates(List<String> names, Map<String, Tensor> params, Map<String, Tensor> grads, double lr,
+                             Map<String, Double> updateRms) {
+        int[] shape = params.get(names.get(0)).shape();                  // (A, B) = (out, in)
+        int rows = shape[0], cols = (int) (params.get(names.get(0)).numel() / rows);
+        Tensor[] matrices = new Tensor[names.size()];
         try {
-            // The release views an n-D gradient as (size(0), −1) before NS (dead code there: its Muon parameters are all 2-D).
-            Tensor matrix = shape.length == 2 ? nsInput : be.reshape(nsInput, shape[0], -1);
-            try (Tensor o = opt.newtonSchulz().apply(be, matrix);        // O_t = NS5(g')        (A, B)
-                 Tensor u = shape.length == 2 ? null : be.reshape(o, shape)) {
+            for (int i = 0; i < matrices.length; i++) {
+                String name = names.get(i);
+                Tensor g = grads.get(name);
+                Tensor buf = state.slot(name, MOMENTUM_BUFFER, g);
+                Tensor nsInput = MuonRule.momentum(be, buf, g, opt.momentum(), opt.nesterov());   // g' (docs/muon.md#momentum-and-nesterov)
+                // The release views an n-D gradient as (size(0), −1) before NS (docs/muon.md#momentum-and-nesterov). A lone matrix stays
+                // 2-D, a stack entry is [1, A, B]; a reshape may share storage, so a copy of buf, never buf itself.
+                matrices[i] = names.size() == 1 ? be.reshape(nsInput, rows, cols) : be.reshape(nsInput, 1, rows, cols);
+                if (nsInput != buf) nsInput.close();
+                else matrices[i] = replace(matrices[i], be.copy(matrices[i]));
+            }
+            long t0 = System.nanoTime();
+            try (Tensor stack = matrices.length == 1 ? null : be.concat(0, matrices);
+                 Tensor o = opt.newtonSchulz().apply(be, stack == null ? matrices[0] : stack)) {   // O_t = NS5(g')
+                nsNanos += System.nanoTime() - t0;
+                nsFlop += names.size() * opt.newtonSchulz().flop(rows, cols);
                 double adjustedLr = opt.adjustLr().adjust(lr, shape[0], shape[1]);
-                MuonRule.applyUpdate(be, p, u == null ? o : u, lr, opt.weightDecay(), adjustedLr);   // Eq. 4
-                return adjustedLr * MuonRule.rms(be, o);                 // Algorithm 1 line 14
+                for (int i = 0; i < matrices.length; i++) {
+                    try (Tensor oi = matrices.length == 1 ? null : be.slice(o, 0, i, i + 1);
+                         Tensor u = be.reshape(oi == null ? o : oi, shape)) {
+                        MuonRule.applyUpdate(be, params.get(names.get(i)), u, lr, opt.weightDecay(), adjustedLr);
+                        updateRms.put(names.get(i), adjustedLr * MuonRule.rms(be, u));   // Algorithm 1 line 14
+                    }
+                }
             }
         } finally {
-            if (nsInput != buf) nsInput.close();
+            for (Tensor m : matrices) if (m != null) m.close();
         }
+    }
+
+    private static Tensor replace(Tensor old, Tensor next) {
+        old.close();
+        return next;
     }
 
     /** The release's internal AdamW (docs/muon.md#internal-adamw) for a parameter that is not a hidden matrix. */

@@ -1,5 +1,6 @@
 package moonlight4j.optim;
 
+import moonlight4j.api.AdamUpdate;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
@@ -24,12 +25,9 @@ public final class MuonRule {
      * Returns g': a new tensor (caller closes) with Nesterov, otherwise {@code buf} itself.
      */
     public static Tensor momentum(Backend be, Tensor buf, Tensor g, double mu, boolean nesterov) {
-        be.scaleInPlace(buf, mu);                                        // M_t = μ·M_{t−1} ...
-        be.axpyInPlace(buf, 1.0, g);                                     //       ... + G_t
-        if (!nesterov) return buf;                                       // g' = buf
-        Tensor nsInput = be.copy(g);
-        be.axpyInPlace(nsInput, mu, buf);                                // g' = g + μ·buf (the updated buf)
-        return nsInput;
+        Tensor nsInput = nesterov ? be.zeros(g.dtype(), g.shape()) : null;
+        be.momentumInPlace(buf, g, mu, nsInput);                         // M_t = μ·M_{t−1} + G_t; g + μ·M_t
+        return nesterov ? nsInput : buf;                                 // g' (Nesterov) or buf
     }
 
     /**
@@ -38,8 +36,7 @@ public final class MuonRule {
      * matching slice of it).
      */
     public static void applyUpdate(Backend be, Tensor p, Tensor o, double lr, double weightDecay, double adjustedLr) {
-        be.scaleInPlace(p, 1 - lr * weightDecay);                        // W·(1 − η·λ)
-        be.axpyInPlace(p, -adjustedLr, o);                               // W − η·0.2·√max(A,B)·O
+        be.scaleAxpyInPlace(p, 1 - lr * weightDecay, -adjustedLr, o);   // W·(1 − η·λ) − η·0.2·√max(A,B)·O
     }
 
     /** Result of {@link #adamw}: the step size and {@code Σ direction²} (for the update RMS). */
@@ -55,21 +52,14 @@ public final class MuonRule {
      */
     public static AdamWStep adamw(Backend be, Tensor p, Tensor g, Tensor m, Tensor v, long t, double lr,
                                   Muon.Options opt) {
-        be.lerpInPlace(m, g, 1 - opt.beta1());                           // m = lerp(m, g, 1−β1)
-        try (Tensor g2 = be.mul(g, g)) {
-            be.lerpInPlace(v, g2, 1 - opt.beta2());                      // v = lerp(v, g², 1−β2)
-        }
-        try (Tensor sqrtV = be.sqrt(v);
-             Tensor denom = be.addScalar(sqrtV, opt.eps());              // eps + √v (uncorrected v)
-             Tensor direction = be.div(m, denom)) {                      // m / (eps + √v)
-            double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);
-            double biasCorrection2 = 1 - Math.pow(opt.beta2(), t);
-            double scale = biasCorrection1 / Math.pow(biasCorrection2, 0.5);
-            double stepSize = lr / scale;                                // lr·√(1−β2^t)/(1−β1^t)
-            be.scaleInPlace(p, 1 - lr * opt.weightDecay());              // decoupled decay first
-            be.axpyInPlace(p, -stepSize, direction);
-            return new AdamWStep(stepSize, sumSquares(be, direction));
-        }
+        double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);
+        double biasCorrection2 = 1 - Math.pow(opt.beta2(), t);
+        double scale = biasCorrection1 / Math.pow(biasCorrection2, 0.5);
+        double stepSize = lr / scale;                                    // lr·√(1−β2^t)/(1−β1^t)
+        // v by lerp, eps on the uncorrected √v (denomScale 1), decoupled decay: one fused pass (Backend Javadoc)
+        AdamUpdate u = new AdamUpdate(1 - lr * opt.weightDecay(), opt.beta1(), opt.beta2(), true, 1.0, opt.eps(),
+                stepSize);
+        return new AdamWStep(stepSize, be.adamUpdateInPlace(p, g, m, v, u));
     }
 
     /**

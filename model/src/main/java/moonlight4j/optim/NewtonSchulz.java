@@ -78,18 +78,23 @@ public final class NewtonSchulz {
     }
 
     /**
-     * The orthogonalized {@code G}. G is a {@code [rows, cols]} floating tensor and is not modified; the result is a
-     * new {@code [rows, cols]} tensor in {@link #dtype()} that the caller closes.
+     * The orthogonalized {@code G}. G is a {@code [rows, cols]} floating tensor, or a {@code [batch, rows, cols]}
+     * stack orthogonalized matrix by matrix (every op below is batched: one product per line for the whole stack,
+     * each matrix normalised by its own norm), and is not modified; the result is a new tensor of G's shape in
+     * {@link #dtype()} that the caller closes. A matrix of a stack gets the same result as alone (the same ops on
+     * the same elements; on the oracle the same bits).
      */
     public Tensor apply(Backend be, Tensor g) {
-        if (g.rank() != 2) {
-            throw new IllegalArgumentException("Newton–Schulz expects a 2-D matrix, got shape " + Shapes.str(g.shape()));
+        if (g.rank() != 2 && g.rank() != 3) {
+            throw new IllegalArgumentException("Newton–Schulz expects a 2-D matrix or a [batch, rows, cols] stack, got "
+                    + "shape " + Shapes.str(g.shape()));
         }
-        boolean transposed = g.dim(0) > g.dim(1);
+        boolean transposed = g.dim(-2) > g.dim(-1);
         Tensor x = be.cast(g, dtype);                                  // X = bf16(G)      (rows, cols)
         if (transposed) x = replace(x, be.transpose(x));              // X = Xᵀ           (m, n), m ≤ n
-        try (Tensor norm = be.frobeniusNorm(x);                        // ‖X‖_F            []
-             Tensor denom = be.addScalar(norm, EPS)) {                 // ‖X‖_F + 1e-7     []
+        try (Tensor norm = g.rank() == 2 ? be.frobeniusNorm(x)        // ‖X‖_F            [] (per matrix: [b, 1, 1])
+                : be.frobeniusNorms(x);
+             Tensor denom = be.addScalar(norm, EPS)) {                 // ‖X‖_F + 1e-7
             x = replace(x, be.div(x, denom));                          // X / (‖X‖ + eps)  (m, n)
         }
         for (NsCoefficients k : schedule) {
@@ -105,6 +110,16 @@ public final class NewtonSchulz {
         }
         if (transposed) x = replace(x, be.transpose(x));              // back to (rows, cols)
         return x;
+    }
+
+    /**
+     * Multiply-add FLOP of {@link #apply} on one {@code rows × cols} matrix, the three products of each step with
+     * m = min(rows, cols), n = max: {@code X·Xᵀ} 2m²n, {@code (c·A)·A} 2m³, {@code B·X} 2m²n (the element-wise
+     * work, O(mn) per step, is not counted).
+     */
+    public double flop(int rows, int cols) {
+        double m = Math.min(rows, cols), n = Math.max(rows, cols);
+        return schedule.size() * (4 * m * m * n + 2 * m * m * m);
     }
 
     /** Closes {@code old} and returns {@code next}: one live working matrix at a time. */

@@ -14,6 +14,7 @@ import moonlight4j.model.Grads;
 import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.MoonlightModel;
 import moonlight4j.model.Parameters;
+import moonlight4j.optim.Muon;
 import moonlight4j.optim.Optimizer;
 
 import java.util.Arrays;
@@ -103,18 +104,23 @@ public final class Trainer implements AutoCloseable {
         double lr = schedule.lr(step);
         long count = (long) opt.gradAccum() * opt.batchSize() * (seq - 1);   // every target of the step
         double lossSum = 0, maxLogit = Double.NEGATIVE_INFINITY;
+        long forwardNanos = 0, backwardNanos = 0;
         try (Grads grads = new Grads()) {                                 // the gradients die with the step
             int[] stepRows = sampler.next();                                   // the step's global batch: accum × b rows
             for (int m = 0; m < opt.gradAccum(); m++) {
                 int[] rows = sync.myRows(Arrays.copyOfRange(stepRows, m * opt.batchSize(), (m + 1) * opt.batchSize()));
                 long[] ids = new long[rows.length * seq];
                 for (int r = 0; r < rows.length; r++) System.arraycopy(train.chunk(rows[r]), 0, ids, r * seq, seq);
+                long f0 = System.nanoTime();
                 Tensor idsT = be.fromLongs(ids, rows.length, seq);
                 CausalLmLoss loss = CausalLmLoss.of(be, model.forward(idsT), idsT);                       // forward, loss
                 lossSum += loss.sum();
+                long b0 = System.nanoTime();
+                forwardNanos += b0 - f0;
                 balancer.count();
                 for (DecoderLayer l : model.layers()) maxLogit = Math.max(maxLogit, l.attention().lastMaxLogit());
                 model.backward(loss.backward(1.0 / count), grads);                                      // backward
+                backwardNanos += System.nanoTime() - b0;
             }
             StepSync.Reduced red = sync.reduce(lossSum, maxLogit,
                     FiniteGuard.firstNonFinite(be, params.names(), grads.asMap()));
@@ -124,11 +130,14 @@ public final class Trainer implements AutoCloseable {
             long o0 = System.nanoTime();
             StepSync.Update u = sync.update(be, optimizer, params.asMap(), grads.asMap(), lr, opt.clip());   // clip, update
             double optSeconds = (System.nanoTime() - o0) / 1e9;
+            double nsSeconds = optimizer instanceof Muon mu ? mu.lastNewtonSchulzSeconds() : 0;
+            double nsFlop = optimizer instanceof Muon mu ? mu.lastNewtonSchulzFlop() : 0;
             LoadBalancer.Stats stats = balancer.update();                                               // bias update
             FiniteGuard.afterUpdate(be, step + 1, params);   // every rank holds the same weights: all agree
             step++;
             return new StepReport(step, meanLoss, lr, u.gradNorm(), red.maxLogit(), stats.maxViolation(), stats.load(),
-                    u.updateRms(), opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, optSeconds);
+                    u.updateRms(), opt.tokensPerStep(seq), (System.nanoTime() - t0) / 1e9, forwardNanos / 1e9,
+                    backwardNanos / 1e9, optSeconds, nsSeconds, nsFlop);
         }
     }
 

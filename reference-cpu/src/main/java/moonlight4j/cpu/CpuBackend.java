@@ -1,5 +1,6 @@
 package moonlight4j.cpu;
 
+import moonlight4j.api.AdamUpdate;
 import moonlight4j.api.Bf16;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
@@ -78,9 +79,10 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         if (ca.dtype() == DType.F64) {
             gemm.f64(am.d, bm.d, c.d, batch, m, k, n, shared);
         } else {
-            gemm.f32(am.f, bm.f, c.f, batch, m, k, n, shared);
+            if (a == b && !transA && transB) gemm.f32Gram(am.f, bm.f, c.f, batch, m, k);   // X·Xᵀ: symmetric
+            else gemm.f32(am.f, bm.f, c.f, batch, m, k, n, shared);
             if (ca.dtype() == DType.BF16) {
-                for (int i = 0; i < c.n; i++) c.f[i] = Bf16.round(c.f[i]);   // one rounding per c_mn
+                Bf16.roundInPlace(c.f, 0, c.n);                               // one rounding per c_mn
             }
         }
         return c;
@@ -91,7 +93,12 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     private Tensor binary(String op, Tensor a, Tensor b, DoubleBinaryOperator f) {
         CpuTensor ca = CpuTensor.of(op, a), cb = CpuTensor.of(op, b);
         int[] shape = Shapes.checkBinary(op, ca, cb);
-        return Elementwise.binary(ca, cb, CpuTensor.zeros(this, ca.dtype(), shape), f);
+        CpuTensor out = CpuTensor.zeros(this, ca.dtype(), shape);
+        if (ca.f != null && ca.n == out.n && cb.n == out.n) {       // F32/BF16, same shape: a float loop per op
+            FloatLoops.binary(op, ca.f, cb.f, out.f, out.n, ca.dtype() == DType.BF16);
+            return out;
+        }
+        return Elementwise.binary(ca, cb, out, f);
     }
 
     private Tensor unary(String op, Tensor x, DoubleUnaryOperator f) {
@@ -136,13 +143,21 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     @Override
     public Tensor addScalar(Tensor x, double s) {
         double v = Precision.scalar(x.dtype().isFloating() ? x.dtype() : DType.F64, s);
-        return unary("addScalar", x, e -> e + v);
+        CpuTensor c = CpuTensor.of("addScalar", x);
+        if (c.f == null) return unary("addScalar", x, e -> e + v);
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
+        FloatLoops.scalar("addScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
+        return out;
     }
 
     @Override
     public Tensor mulScalar(Tensor x, double s) {
         double v = Precision.scalar(x.dtype().isFloating() ? x.dtype() : DType.F64, s);
-        return unary("mulScalar", x, e -> e * v);
+        CpuTensor c = CpuTensor.of("mulScalar", x);
+        if (c.f == null) return unary("mulScalar", x, e -> e * v);
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
+        FloatLoops.scalar("mulScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
+        return out;
     }
 
     @Override
@@ -225,6 +240,19 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor frobeniusNorm(Tensor x) {
         CpuTensor c = floating("frobeniusNorm", x);
         return scalar(c.dtype(), Reductions.frobeniusNorm(c));
+    }
+
+    @Override
+    public Tensor frobeniusNorms(Tensor x) {
+        CpuTensor c = floating("frobeniusNorms", x);
+        int r = c.rank();
+        if (r < 2) throw new IllegalArgumentException("frobeniusNorms: expected rank ≥ 2, got " + Shapes.str(c.shapeRef()));
+        int[] out = c.shape();
+        out[r - 2] = 1;
+        out[r - 1] = 1;
+        CpuTensor norms = CpuTensor.zeros(this, c.dtype(), out);
+        FusedUpdates.frobeniusNorms(c, norms);
+        return norms;
     }
 
     @Override
@@ -406,5 +434,46 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         DType dt = ca.dtype();
         double wv = Elementwise.lerpWeight(dt, w);
         for (int i = 0; i < ca.n; i++) ca.put(i, Elementwise.lerp(dt, ca.at(i), cb.at(i), wv));
+    }
+
+    // =============================================================== fused optimizer updates (F32/BF16 fused, F64 as the sequence)
+
+    @Override
+    public void scaleAxpyInPlace(Tensor p, double s, double alpha, Tensor u) {
+        CpuTensor cp = CpuTensor.of("scaleAxpyInPlace", p), cu = CpuTensor.of("scaleAxpyInPlace", u);
+        Shapes.checkInPlace("scaleAxpyInPlace", cp, cu);
+        if (cp.dtype() == DType.F64) {
+            moonlight4j.api.FusedOps.scaleAxpy(this, p, s, alpha, u);
+            return;
+        }
+        FusedUpdates.scaleAxpy(cp, s, alpha, cu);
+    }
+
+    @Override
+    public void momentumInPlace(Tensor buf, Tensor g, double mu, Tensor nesterov) {
+        String op = "momentumInPlace";
+        CpuTensor cb = CpuTensor.of(op, buf), cg = CpuTensor.of(op, g);
+        checkPair(op, cb, cg);
+        CpuTensor cn = null;
+        if (nesterov != null) {
+            cn = CpuTensor.of(op, nesterov);
+            checkPair(op, cb, cn);
+        }
+        if (cb.dtype() == DType.F64) {
+            moonlight4j.api.FusedOps.momentum(this, buf, g, mu, nesterov);
+            return;
+        }
+        FusedUpdates.momentum(cb, cg, mu, cn);
+    }
+
+    @Override
+    public double adamUpdateInPlace(Tensor p, Tensor g, Tensor m, Tensor v, AdamUpdate u) {
+        String op = "adamUpdateInPlace";
+        CpuTensor cp = CpuTensor.of(op, p), cg = CpuTensor.of(op, g), cm = CpuTensor.of(op, m), cv = CpuTensor.of(op, v);
+        checkPair(op, cp, cg);
+        checkPair(op, cp, cm);
+        checkPair(op, cp, cv);
+        if (cp.dtype() == DType.F64) return moonlight4j.api.FusedOps.adam(this, p, g, m, v, u);
+        return FusedUpdates.adam(cp, cg, cm, cv, u);
     }
 }

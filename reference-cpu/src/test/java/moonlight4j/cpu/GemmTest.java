@@ -108,4 +108,28 @@ class GemmTest {
             assertThat(c).containsExactly(0f, 0f, 0f, 0f);
         }
     }
+
+    @Test
+    void gramEqualsTheFullProductBitForBit() {
+        try (Gemm g1 = new Gemm(1); Gemm g2 = new Gemm(2)) {
+            qt().withExamples(20).forAll(integers().between(1, 400), integers().between(1, 300),
+                    integers().between(1, 3)).check((m, k, batch) -> {
+                Random r = new Random(m * 1_000_003L + k * 1009L + batch);
+                float[] a = random(r, batch * m * k), at = new float[batch * k * m];
+                for (int bi = 0; bi < batch; bi++)
+                    for (int i = 0; i < m; i++)
+                        for (int p = 0; p < k; p++) at[bi * k * m + p * m + i] = a[bi * m * k + i * k + p];
+                float[] expected = naive(a, at, batch, m, k, m, false);
+                for (Gemm g : new Gemm[]{g1, g2}) {
+                    float[] c = new float[batch * m * m];
+                    java.util.Arrays.fill(c, Float.NaN);
+                    g.f32Gram(a, at, c, batch, m, k);
+                    for (int i = 0; i < c.length; i++) {
+                        if (Float.floatToRawIntBits(c[i]) != Float.floatToRawIntBits(expected[i])) return false;
+                    }
+                }
+                return true;
+            });
+        }
+    }
 }

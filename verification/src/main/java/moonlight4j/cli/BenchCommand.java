@@ -34,7 +34,7 @@ final class BenchCommand implements Callable<Integer> {
             description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096); forward: BxT (default 4x64); generate: BxTxN (default 1x32x32)")
     String shape;
 
-    @Option(names = "--preset", paramLabel = "NAME", description = "forward: model preset (default tiny)")
+    @Option(names = "--preset", paramLabel = "NAME", description = "forward, train, generate, dist: model preset (tiny, small, moonlight-16b-a3b; default tiny)")
     String preset;
 
     @Option(names = "--dist", defaultValue = "local", description = "dist: collective engine, local, mpi or nccl (default ${DEFAULT-VALUE})")
@@ -49,6 +49,11 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "2", description = "untimed warm-up runs (default ${DEFAULT-VALUE})")
     int warmup;
 
+    @Option(names = "--peak", defaultValue = "0", paramLabel = "GFLOPS",
+            description = "train: the fp32 peak for MFU in GFLOP/s (default: measured by an FMA probe; never below "
+                    + "the best GEMM rate the run measures)")
+    double peak;
+
     @Option(names = "--dtype", defaultValue = "F32", description = "F32 or BF16 (default ${DEFAULT-VALUE})")
     DType dtype;
 
@@ -59,6 +64,12 @@ final class BenchCommand implements Callable<Integer> {
         if (!java.util.Set.of("gemm", "ns", "forward", "generate", "dist", "train").contains(what)) {
             throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward', 'generate', 'dist' or 'train', "
                     + "got '" + what + "'");
+        }
+        if (what.equals("train")) {                      // every backend side by side unless one is named
+            int[] s = parse(shape == null ? "16x64" : shape, 2, "BxT");
+            if (peak < 0) throw new IllegalArgumentException("--peak must be ≥ 0 GFLOP/s, got " + peak);
+            TrainBench.run(backend, preset, s[0], s[1], warmup, reps, peak);
+            return 0;
         }
         Backend be = backend.resolve();
         switch (what) {
@@ -72,8 +83,7 @@ final class BenchCommand implements Callable<Integer> {
             case "ns" -> {
                 int[] s = parse(shape == null ? "1024x4096" : shape, 2, "RxC");
                 NewtonSchulz ns = NewtonSchulz.release().withDtype(dtype);
-                double m = Math.min(s[0], s[1]), n = Math.max(s[0], s[1]);
-                double flop = ns.schedule().size() * (4 * m * m * n + 2 * m * m * m);
+                double flop = ns.flop(s[0], s[1]);
                 try (Tensor g = random(be, s[0], s[1])) {
                     report("ns " + s[0] + "x" + s[1] + " (" + ns.schedule().size() + " steps)", flop, () -> ns.apply(be, g), be);
                 }
@@ -81,10 +91,6 @@ final class BenchCommand implements Callable<Integer> {
             case "forward" -> {
                 int[] s = parse(shape == null ? "4x64" : shape, 2, "BxT");
                 ForwardBench.run(be, preset, s[0], s[1], dtype, warmup, reps);
-            }
-            case "train" -> {
-                int[] s = parse(shape == null ? "16x64" : shape, 2, "BxT");
-                TrainBench.run(be, preset, s[0], s[1], warmup, reps);
             }
             case "generate" -> {
                 int[] s = parse(shape == null ? "1x32x32" : shape, 3, "BxTxN");

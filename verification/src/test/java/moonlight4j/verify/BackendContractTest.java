@@ -26,7 +26,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  * <p>The suite is split by topic along a chain of abstract classes so each file stays small: {@link
  * ElementwiseContractTests} (elementwise, reductions, in-place), {@link LayerContractTests} (matmul, RMSNorm,
  * softmax, cross-entropy, RoPE), {@link IndexContractTests} (gathers, scatters, top-k), and this class (creation,
- * transfer, layout, errors). Tolerances: {@link ContractFixtures}.
+ * transfer, layout, errors), with {@link FusedContractTests} (batched matmul, Gram products, per-matrix norms, fused
+ * optimizer updates: exact). Tolerances: {@link ContractFixtures}.
  */
 public abstract class BackendContractTest extends IndexContractTests {
 

@@ -21,7 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * Contract tests of gathers, scatter-adds and top-k (part of {@link BackendContractTest}). Gathers are exact;
  * scatter-adds sum repeated indices, bounded by one storage rounding per addition.
  */
-abstract class IndexContractTests extends LayerContractTests {
+abstract class IndexContractTests extends FusedContractTests {
 
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F64", "BF16"})

@@ -122,4 +122,30 @@ class Nd4jBackendTest {
             return nd4j.toFloats(c)[0];
         }
     }
+
+    /** The in-place fused Adam gives the bits of the op sequence that defines it, in F32 and F64, both variants. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource({"F32, true", "F32, false", "F64, true", "F64, false"})
+    void fusedAdamEqualsItsOpSequence(DType dtype, boolean lerpV) {
+        java.util.Random r = new java.util.Random(3);
+        float[][] x = new float[4][777];
+        for (float[] a : x) for (int i = 0; i < a.length; i++) a[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(5) - 3));
+        for (int i = 0; i < x[3].length; i++) x[3][i] = Math.abs(x[3][i]) * 1e-3f;   // v ≥ 0
+        moonlight4j.api.AdamUpdate u = new moonlight4j.api.AdamUpdate(0.999, 0.9, 0.95, lerpV, lerpV ? 1.0 : 3.2, 1e-8, 0.01);
+        Tensor[] a = new Tensor[4], b = new Tensor[4];
+        for (int k = 0; k < 4; k++) {
+            try (Tensor f = nd4j.fromFloats(x[k], 7, 111)) {
+                a[k] = nd4j.cast(f, dtype);
+                b[k] = nd4j.cast(f, dtype);
+            }
+        }
+        double expected = moonlight4j.api.FusedOps.adam(nd4j, a[0], a[1], a[2], a[3], u);
+        double actual = nd4j.adamUpdateInPlace(b[0], b[1], b[2], b[3], u);
+        assertThat(actual).isEqualTo(expected);
+        for (int k : new int[]{0, 2, 3}) assertThat(nd4j.toDoubles(b[k])).as("tensor %d", k).containsExactly(nd4j.toDoubles(a[k]));
+        for (int k = 0; k < 4; k++) {
+            a[k].close();
+            b[k].close();
+        }
+    }
 }

@@ -1,0 +1,73 @@
+package moonlight4j.nd4j;
+
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+import java.nio.ByteOrder;
+import java.nio.IntBuffer;
+import java.util.stream.IntStream;
+
+/**
+ * Bit-level passes over a FLOAT array's host memory (nd4j-native): the array's native buffer read as ints in
+ * chunks (bulk copies into a heap array, where the loops are plain int arithmetic the JIT vectorises), split over
+ * the cores. Only for arrays that own their whole buffer in 'c' order; callers fall back to ND4J ops otherwise.
+ */
+final class HostBits {
+
+    private static final int CHUNK = 1 << 16;
+
+    private HostBits() {
+    }
+
+    /** True when {@code x} is a dense FLOAT array in host memory that these passes can read and write. */
+    static boolean applies(INDArray x) {
+        return !DeviceInfo.cuda() && x.dataType() == DataType.FLOAT && !x.isView() && x.ordering() == 'c'
+                && x.offset() == 0 && x.data().length() == x.length() && x.length() > 0;
+    }
+
+    /**
+     * Rounds every element to bf16, round-to-nearest-even, with the bits of {@link moonlight4j.api.Bf16#round}:
+     * a chunk without NaN (the common case, checked by a max over |bits|) takes the branch-free formula
+     * {@code (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000}; a chunk with a NaN goes element by element.
+     */
+    static void roundToBf16(INDArray x) {
+        IntBuffer ib = ints(x);
+        int n = Math.toIntExact(x.length());
+        IntStream.range(0, (n + CHUNK - 1) / CHUNK).parallel().forEach(c -> {
+            int from = c * CHUNK, len = Math.min(n, from + CHUNK) - from;
+            int[] part = new int[len];
+            ib.get(from, part, 0, len);
+            int maxAbs = 0;
+            for (int i = 0; i < len; i++) maxAbs = Math.max(maxAbs, part[i] & 0x7fffffff);
+            if (maxAbs <= 0x7f800000) {
+                for (int i = 0; i < len; i++) {
+                    int b = part[i];
+                    part[i] = (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000;
+                }
+            } else {
+                for (int i = 0; i < len; i++) {
+                    part[i] = Float.floatToRawIntBits(moonlight4j.api.Bf16.round(Float.intBitsToFloat(part[i])));
+                }
+            }
+            ib.put(from, part, 0, len);
+        });
+    }
+
+    /** True when no element is NaN or ±Inf (exponent bits not all ones), one max over the masked exponents. */
+    static boolean allFinite(INDArray x) {
+        IntBuffer ib = ints(x);
+        int n = Math.toIntExact(x.length());
+        return IntStream.range(0, (n + CHUNK - 1) / CHUNK).parallel().allMatch(c -> {
+            int from = c * CHUNK, len = Math.min(n, from + CHUNK) - from;
+            int[] part = new int[len];
+            ib.get(from, part, 0, len);
+            int maxExp = 0;
+            for (int i = 0; i < len; i++) maxExp = Math.max(maxExp, part[i] & 0x7f800000);
+            return maxExp != 0x7f800000;
+        });
+    }
+
+    private static IntBuffer ints(INDArray x) {
+        return x.data().asNio().order(ByteOrder.nativeOrder()).asIntBuffer();
+    }
+}
