@@ -6,6 +6,7 @@ import moonlight4j.api.Tensor;
 import moonlight4j.dist.FlatLayout.Param;
 import moonlight4j.dist.FlatLayout.Piece;
 import moonlight4j.optim.AdamW;
+import moonlight4j.optim.AdamStep;
 import moonlight4j.optim.MuonRule;
 
 import java.util.Set;
@@ -34,7 +35,7 @@ public final class DistributedAdamW extends Zero1Optimizer {
             long t = steps.merge(p.name(), 1L, Long::sum);
             try (Tensor g = HostTensors.of(be, part.dtype(), part.grad(), at, piece.len());
                  Tensor pt = HostTensors.of(be, part.dtype(), part.local(), at, piece.len())) {
-                MuonRule.AdamWStep st = AdamW.update(be, pt, g, slot(p, AdamW.MOMENT1, part.dtype(), piece.len()),
+                AdamStep st = AdamW.update(be, pt, g, slot(p, AdamW.MOMENT1, part.dtype(), piece.len()),
                         slot(p, AdamW.MOMENT2, part.dtype(), piece.len()), t, part.lr(), opt);
                 HostTensors.read(be, pt, part.local(), at);
                 part.rmsShare()[p.index()] = (float) (st.stepSize() * st.stepSize() * st.directionSumSquares());

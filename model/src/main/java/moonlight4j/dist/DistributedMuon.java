@@ -7,6 +7,8 @@ import moonlight4j.api.Tensor;
 import moonlight4j.dist.FlatLayout.Param;
 import moonlight4j.dist.FlatLayout.Piece;
 import moonlight4j.optim.Muon;
+import moonlight4j.optim.Norms;
+import moonlight4j.optim.AdamStep;
 import moonlight4j.optim.MuonRule;
 
 import java.util.ArrayList;
@@ -70,7 +72,7 @@ public final class DistributedMuon extends Zero1Optimizer {
                 } else {
                     long t = steps.merge(p.name(), 1L, Long::sum);
                     try (Tensor pt = HostTensors.of(be, dtype, local, at, piece.len())) {
-                        MuonRule.AdamWStep st = MuonRule.adamw(be, pt, g, slot(p, Muon.MOMENT1, dtype, piece.len()),
+                        AdamStep st = MuonRule.adamw(be, pt, g, slot(p, Muon.MOMENT1, dtype, piece.len()),
                                 slot(p, Muon.MOMENT2, dtype, piece.len()), t, lr, opt);
                         HostTensors.read(be, pt, local, at);
                         rmsShare[p.index()] = (float) (st.stepSize() * st.stepSize() * st.directionSumSquares());
@@ -95,7 +97,7 @@ public final class DistributedMuon extends Zero1Optimizer {
                 double adjustedLr = opt.adjustLr().adjust(lr, shape[0], shape[1]);
                 MuonRule.applyUpdate(be, pt, u, lr, opt.weightDecay(), adjustedLr);
                 HostTensors.read(be, pt, local, at);
-                if (layout.firstRank(p) == r) rmsShare[p.index()] = (float) (adjustedLr * MuonRule.rms(be, o));
+                if (layout.firstRank(p) == r) rmsShare[p.index()] = (float) (adjustedLr * Norms.rms(be, o));
             }
         }
     }

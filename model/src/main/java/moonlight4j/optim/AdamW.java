@@ -62,7 +62,7 @@ public final class AdamW implements Optimizer {
             Tensor g = grads.get(name);
             if (g == null) continue;                                     // grad None: skipped entirely
             long t = state.nextStep(name);
-            MuonRule.AdamWStep st = update(be, p, g, state.slot(name, MOMENT1, g), state.slot(name, MOMENT2, g), t, lr, opt);
+            AdamStep st = update(be, p, g, state.slot(name, MOMENT1, g), state.slot(name, MOMENT2, g), t, lr, opt);
             updateRms.put(name, st.stepSize() * Math.sqrt(st.directionSumSquares() / p.numel()));
         }
         return updateRms;
@@ -72,7 +72,7 @@ public final class AdamW implements Optimizer {
      * One torch AdamW update at step {@code t} in place on {@code p}, {@code m}, {@code v} (any slice of a parameter:
      * every operation is element-wise); shared with {@code moonlight4j.dist.DistributedAdamW}.
      */
-    public static MuonRule.AdamWStep update(Backend be, Tensor p, Tensor g, Tensor m, Tensor v, long t, double lr,
+    public static AdamStep update(Backend be, Tensor p, Tensor g, Tensor m, Tensor v, long t, double lr,
                                             Options opt) {
         double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);           // bias-correct both moments
         double biasCorrection2Sqrt = Math.sqrt(1 - Math.pow(opt.beta2(), t));
@@ -81,7 +81,7 @@ public final class AdamW implements Optimizer {
         // one fused pass (Backend#adamUpdateInPlace)
         AdamUpdate u = new AdamUpdate(1 - lr * opt.weightDecay(), opt.beta1(), opt.beta2(), false,
                 1 / biasCorrection2Sqrt, opt.eps(), stepSize);
-        return new MuonRule.AdamWStep(stepSize, be.adamUpdateInPlace(p, g, m, v, u));
+        return new AdamStep(stepSize, be.adamUpdateInPlace(p, g, m, v, u));
     }
 
     @Override

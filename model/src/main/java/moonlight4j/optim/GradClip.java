@@ -19,11 +19,7 @@ public final class GradClip {
     /** The global L2 norm of the gradients (grad-None parameters are simply absent). */
     public static double globalNorm(Backend be, Map<String, Tensor> grads) {
         double s = 0;
-        for (Tensor g : grads.values()) {
-            try (Tensor ss = be.sumSquares(g)) {
-                s += be.item(ss);
-            }
-        }
+        for (Tensor g : grads.values()) s += Norms.sumSquares(be, g);
         return Math.sqrt(s);
     }
 

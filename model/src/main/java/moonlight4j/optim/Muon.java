@@ -176,7 +176,7 @@ public final class Muon implements Optimizer {
                     try (Tensor oi = matrices.length == 1 ? null : be.slice(o, 0, i, i + 1);
                          Tensor u = be.reshape(oi == null ? o : oi, shape)) {
                         MuonRule.applyUpdate(be, params.get(names.get(i)), u, lr, opt.weightDecay(), adjustedLr);
-                        updateRms.put(names.get(i), adjustedLr * MuonRule.rms(be, u));   // Algorithm 1 line 14
+                        updateRms.put(names.get(i), adjustedLr * Norms.rms(be, u));   // Algorithm 1 line 14
                     }
                 }
             }
@@ -195,7 +195,7 @@ public final class Muon implements Optimizer {
         long t = state.nextStep(name);                                   // per-parameter step count
         Tensor m = state.slot(name, MOMENT1, g);
         Tensor v = state.slot(name, MOMENT2, g);
-        MuonRule.AdamWStep s = MuonRule.adamw(be, p, g, m, v, t, lr, opt);
+        AdamStep s = MuonRule.adamw(be, p, g, m, v, t, lr, opt);
         return s.stepSize() * Math.sqrt(s.directionSumSquares() / p.numel());
     }
 

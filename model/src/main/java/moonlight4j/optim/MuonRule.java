@@ -2,7 +2,6 @@ package moonlight4j.optim;
 
 import moonlight4j.api.AdamUpdate;
 import moonlight4j.api.Backend;
-import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
 
 /**
@@ -39,10 +38,6 @@ public final class MuonRule {
         be.scaleAxpyInPlace(p, 1 - lr * weightDecay, -adjustedLr, o);   // W·(1 − η·λ) − η·0.2·√max(A,B)·O
     }
 
-    /** Result of {@link #adamw}: the step size and {@code Σ direction²} (for the update RMS). */
-    public record AdamWStep(double stepSize, double directionSumSquares) {
-    }
-
     /**
      * The release's internal AdamW (docs/muon.md#internal-adamw) in place on {@code p}, {@code m}, {@code v} at step {@code t}:
      * <pre>
@@ -50,7 +45,7 @@ public final class MuonRule {
      *   p = p·(1 − lr·wd);     p = p − lr·√(1−β2^t)/(1−β1^t) · m/(eps + √v)
      * </pre>
      */
-    public static AdamWStep adamw(Backend be, Tensor p, Tensor g, Tensor m, Tensor v, long t, double lr,
+    public static AdamStep adamw(Backend be, Tensor p, Tensor g, Tensor m, Tensor v, long t, double lr,
                                   Muon.Options opt) {
         double biasCorrection1 = 1 - Math.pow(opt.beta1(), t);
         double biasCorrection2 = 1 - Math.pow(opt.beta2(), t);
@@ -59,26 +54,6 @@ public final class MuonRule {
         // v by lerp, eps on the uncorrected √v (denomScale 1), decoupled decay: one fused pass (Backend Javadoc)
         AdamUpdate u = new AdamUpdate(1 - lr * opt.weightDecay(), opt.beta1(), opt.beta2(), true, 1.0, opt.eps(),
                 stepSize);
-        return new AdamWStep(stepSize, be.adamUpdateInPlace(p, g, m, v, u));
-    }
-
-    /**
-     * {@code Σx²} as a double. A BF16 sum would be rounded to bf16 (0.4% error), so a BF16 tensor is widened first
-     * and the sum kept in fp32.
-     */
-    public static double sumSquares(Backend be, Tensor x) {
-        if (x.dtype() == DType.BF16) {
-            try (Tensor wide = be.cast(x, DType.F32)) {
-                return sumSquares(be, wide);
-            }
-        }
-        try (Tensor ss = be.sumSquares(x)) {
-            return be.item(ss);
-        }
-    }
-
-    /** {@code √(Σx² / n)}. */
-    public static double rms(Backend be, Tensor x) {
-        return Math.sqrt(sumSquares(be, x) / x.numel());
+        return new AdamStep(stepSize, be.adamUpdateInPlace(p, g, m, v, u));
     }
 }

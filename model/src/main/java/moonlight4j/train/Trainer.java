@@ -15,6 +15,7 @@ import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.MoonlightModel;
 import moonlight4j.model.Parameters;
 import moonlight4j.optim.Muon;
+import moonlight4j.optim.Norms;
 import moonlight4j.optim.Optimizer;
 
 import java.util.Arrays;
@@ -170,9 +171,7 @@ public final class Trainer implements AutoCloseable {
         for (String n : params.names()) {
             Tensor w = params.get(n);
             if (w.rank() < 2) continue;
-            try (Tensor ss = be.sumSquares(w)) {
-                out.put(n, Math.sqrt(be.item(ss) / w.numel()));
-            }
+            out.put(n, Norms.rms(be, w));
         }
         return out;
     }
