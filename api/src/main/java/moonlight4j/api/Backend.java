@@ -37,8 +37,9 @@ public interface Backend {
     String dtypeNotes();
 
     /**
-     * Tensors of this backend created and not yet closed, views included (for leak tests: a training step inside a
-     * {@link TensorScope} leaves this number as it found it).
+     * Tensors of this backend created and neither closed nor garbage-collected, views included ({@link LiveTensors};
+     * for leak tests: once the collector has run, a training step inside a {@link TensorScope} leaves this number as
+     * it found it).
      */
     long liveTensors();
 

@@ -2,9 +2,9 @@ package moonlight4j.api;
 
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -34,7 +34,10 @@ public final class TensorScope implements AutoCloseable {
 
     private final TensorScope parent;
     private final Thread owner = Thread.currentThread();
-    private final Set<Tensor> owned = Collections.newSetFromMap(new IdentityHashMap<>());
+    // Held weakly: a tensor nothing references any more is left to the garbage collector (and the backend's own
+    // release of its memory) as soon as it is garbage, so a scope never makes a temporary live longer; what is still
+    // referenced when the scope closes is closed then. Tensors compare by identity (none overrides equals).
+    private final Set<Tensor> owned = Collections.newSetFromMap(new WeakHashMap<>());
     private boolean closed;
 
     private TensorScope(TensorScope parent) {
@@ -92,7 +95,7 @@ public final class TensorScope implements AutoCloseable {
         return t;
     }
 
-    /** How many tensors this scope would close now. */
+    /** How many tensors this scope would close now (those still referenced somewhere). */
     public int size() {
         return owned.size();
     }
@@ -109,7 +112,7 @@ public final class TensorScope implements AutoCloseable {
         CURRENT.set(parent);
         if (parent == null) CURRENT.remove();
         List<RuntimeException> failures = new ArrayList<>();
-        for (Tensor t : owned) {
+        for (Tensor t : new ArrayList<>(owned)) {
             try {
                 t.close();
             } catch (RuntimeException e) {

@@ -18,13 +18,14 @@ final class Nd4jTensor implements Tensor {
     private final DType dtype;
     private final int[] shape;
     private INDArray array;
+    private final java.lang.ref.Cleaner.Cleanable counted;
 
     Nd4jTensor(Nd4jDataOps backend, DType dtype, int[] shape, INDArray array) {
         this.backend = backend;
         this.dtype = dtype;
         this.shape = shape.clone();
         this.array = array;
-        backend.live.incrementAndGet();
+        this.counted = backend.live.track(this);
         TensorScope.track(this);
     }
 
@@ -62,7 +63,7 @@ final class Nd4jTensor implements Tensor {
         if (array != null) {
             array.close();
             array = null;
-            backend.live.decrementAndGet();
+            counted.clean();
         }
     }
 

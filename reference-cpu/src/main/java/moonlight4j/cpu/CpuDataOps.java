@@ -17,8 +17,8 @@ import java.util.Set;
  */
 abstract class CpuDataOps implements Backend {
 
-    /** Tensors created and not yet closed ({@link #liveTensors}); kept by the tensor class. */
-    final java.util.concurrent.atomic.AtomicLong live = new java.util.concurrent.atomic.AtomicLong();
+    /** Tensors created and neither closed nor collected ({@link #liveTensors}); kept by the tensor class. */
+    final moonlight4j.api.LiveTensors live = new moonlight4j.api.LiveTensors();
 
     @Override
     public long liveTensors() {

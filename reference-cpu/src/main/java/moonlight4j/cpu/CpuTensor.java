@@ -26,6 +26,7 @@ final class CpuTensor implements Tensor {
     final double[] d;
     final long[] l;
     private volatile boolean closed;
+    private final java.lang.ref.Cleaner.Cleanable counted;
 
     private CpuTensor(CpuDataOps backend, DType dtype, int[] shape, float[] f, double[] d, long[] l) {
         this.backend = backend;
@@ -35,7 +36,7 @@ final class CpuTensor implements Tensor {
         this.f = f;
         this.d = d;
         this.l = l;
-        backend.live.incrementAndGet();
+        this.counted = backend.live.track(this);
         TensorScope.track(this);
     }
 
@@ -141,7 +142,7 @@ final class CpuTensor implements Tensor {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            backend.live.decrementAndGet();
+            counted.clean();
         }
     }
 
