@@ -15,7 +15,7 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /** Write-then-rename, so that readers see either the old file (or directory) or the complete new one. */
-final class AtomicFiles {
+public final class AtomicFiles {
 
     /** Produces the new content at the temporary path it is given. */
     interface Writer {
@@ -105,7 +105,8 @@ final class AtomicFiles {
         }
     }
 
-    private static void syncFile(Path p) throws IOException {
+    /** Forces a regular file's contents to disk (nothing for anything else). */
+    public static void syncFile(Path p) throws IOException {
         if (!Files.isRegularFile(p)) return;
         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
             ch.force(true);
@@ -113,7 +114,7 @@ final class AtomicFiles {
     }
 
     /** fsync of a directory makes a rename durable on Linux; some platforms cannot open a directory, then skip. */
-    private static void syncDirectory(Path dir) {
+    public static void syncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException | UnsupportedOperationException ignored) {

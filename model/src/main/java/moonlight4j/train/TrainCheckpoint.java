@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import moonlight4j.api.Backend;
+import moonlight4j.io.AtomicFiles;
 import moonlight4j.api.Tensor;
 import moonlight4j.dist.SavedOptimizerState;
 import moonlight4j.dist.Zero1Optimizer;
@@ -138,14 +139,9 @@ public final class TrainCheckpoint {
     /** Forces every file under {@code dir} to disk (before the rename that publishes them). */
     private static void syncFiles(Path dir) throws IOException {
         try (Stream<Path> w = Files.walk(dir)) {
-            for (Path p : w.filter(Files::isRegularFile).toList()) {
-                try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(p,
-                        java.nio.file.StandardOpenOption.WRITE)) {
-                    ch.force(true);
-                }
-            }
+            for (Path p : w.filter(Files::isRegularFile).toList()) AtomicFiles.syncFile(p);
         }
-        TrainerStateJson.syncDirectory(dir);
+        AtomicFiles.syncDirectory(dir);
     }
 
     /**
@@ -195,7 +191,7 @@ public final class TrainCheckpoint {
         TrainerStateJson.writeDurably(pointerTmp, name + "\n");
         Files.move(pointerTmp, checkpoints.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE,
                 StandardCopyOption.REPLACE_EXISTING);
-        TrainerStateJson.syncDirectory(checkpoints);
+        AtomicFiles.syncDirectory(checkpoints);
         if (previous != null && !previous.equals(name)) {
             try {
                 deleteTree(checkpoints.resolve(previous));

@@ -107,13 +107,4 @@ public final class TrainerStateJson {
             ch.force(true);
         }
     }
-
-    /** fsync of a directory makes the renames in it durable on Linux; skipped where a directory cannot be opened. */
-    static void syncDirectory(Path dir) {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException | UnsupportedOperationException ignored) {
-            // not supported on this platform: the rename stays atomic, only its durability is weaker
-        }
-    }
 }
