@@ -28,7 +28,7 @@ final class Elementwise {
         String name = op.name().toLowerCase();
         int[] out = Shapes.checkBinary(name, a, b);
         INDArray A = be.arr(a), B = be.arr(b);
-        INDArray r = Nd4j.createUninitialized(A.dataType(), HostArrays.longs(out), 'c');   // fully written
+        INDArray r = NativeMemory.uninitialized(A.dataType(), HostArrays.longs(out));   // fully written
         if (Shapes.numel(out) > 0) {
             DynamicCustomOp o = switch (op) {
                 case ADD -> new AddOp(A, B, r);

@@ -20,7 +20,7 @@ final class MatMul {
         INDArray A = be.arr(a), B = be.arr(b);
         int k = transA ? a.dim(-2) : a.dim(-1);
         long[] cs = HostArrays.longs(out);                            // every element is written unless K = 0
-        INDArray C = k == 0 ? Nd4j.create(A.dataType(), cs, 'c') : Nd4j.createUninitialized(A.dataType(), cs, 'c');
+        INDArray C = k == 0 ? Nd4j.create(A.dataType(), cs, 'c') : NativeMemory.uninitialized(A.dataType(), cs);
         if (Shapes.numel(out) > 0) {
             if (out.length == 2) {
                 gemm(A, B, C, transA, transB);

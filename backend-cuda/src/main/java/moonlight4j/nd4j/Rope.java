@@ -81,7 +81,7 @@ final class Rope {
 
     /** {@code a ⊙ b}, b broadcast over the heads axis; fresh, shaped like a. */
     private static INDArray mul(INDArray a, INDArray b) {
-        INDArray r = Nd4j.createUninitialized(a.dataType(), a.shape(), 'c');
+        INDArray r = NativeMemory.uninitialized(a.dataType(), a.shape());
         Nd4j.exec(new MulOp(a, b, r));
         return r;
     }
