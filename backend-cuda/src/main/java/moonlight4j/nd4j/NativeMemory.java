@@ -1,20 +1,222 @@
 package moonlight4j.nd4j;
 
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.Map;
+
 /**
- * Where the backend's op results get their memory: every fresh output array that the op writes completely comes from
- * {@link #uninitialized}, so the policy for native memory lives in one place.
+ * Where the backend's op results get their memory: every fresh output array that an op writes completely comes from
+ * {@link #uninitialized}, so the policy for native memory lives here.
+ *
+ * <p><b>Why a policy.</b> libnd4j gives every result fresh memory and frees it when the Java object holding it is
+ * collected. Two costs follow at training widths. Fresh memory is slow: buffers above glibc's mmap threshold come
+ * straight from the kernel, which faults in and zeroes every page (on the {@code small} preset at 8,192 tokens per
+ * step the process spent more time in the kernel than in user code: {@code /usr/bin/time} sys 201 s, user 168 s).
+ * And garbage is freed late: the Java heap fills slowly, so results nobody references wait for a collection that
+ * rarely comes, and a step's results piled up until the 24 GiB machine killed the JVM.
+ *
+ * <p><b>The pool.</b> On nd4j-native a result of at least {@link #POOL_MIN_BYTES} lives in a {@link Block}: a host
+ * buffer with a count of the tensors that hold it (a {@code reshape} shares its source's block instead of copying).
+ * When the count drops to zero — the tensor is closed, its {@code TensorScope} closes, or the collector finds it
+ * unreachable (the tensor's {@link java.lang.ref.Cleaner} action) — the buffer goes to a free list keyed by dtype
+ * and length, and the next result of that size reuses it: after the first training step, steps take their memory
+ * from the lists. Free buffers are bounded by {@link #FREE_CAP_BYTES}; beyond it a returned buffer is freed.
+ *
+ * <p><b>The collection budget.</b> A result that is garbage only returns to the pool once the collector has run.
+ * So every {@link #GC_BUDGET_BYTES} handed out the collector is asked to run ({@link System#gc()}), which bounds
+ * the garbage a step can hold to about that budget whatever its width.
+ *
+ * <p>nd4j-cuda is left to ND4J's own device-memory cache: nothing is pooled there.
  */
 final class NativeMemory {
+
+    /** Results smaller than this are left to ND4J (malloc serves small sizes from its own free lists). */
+    static final long POOL_MIN_BYTES = 1L << 16;
+
+    /** Free pooled bytes kept at most: a quarter of what the JVM may use, between 1 and 8 GiB. */
+    static final long FREE_CAP_BYTES = Math.max(1L << 30, Math.min(8L << 30, Runtime.getRuntime().maxMemory() / 4));
+
+    /** Bytes handed out between two requested collections. */
+    static final long GC_BUDGET_BYTES = Math.max(512L << 20, Math.min(4L << 30, Runtime.getRuntime().maxMemory() / 8));
+
+    /** A pooled host buffer and the number of tensors holding it. */
+    static final class Block {
+        final DataBuffer buffer;
+        final DataType type;
+        final long length;
+        private int holders;
+
+        private Block(DataBuffer buffer, DataType type, long length) {
+            this.buffer = buffer;
+            this.type = type;
+            this.length = length;
+        }
+    }
+
+    private record Key(DataType type, long length) {
+    }
+
+    private static final Map<Key, ArrayDeque<Block>> FREE = new HashMap<>();
+    /** Every pooled buffer handed out and not yet back, by identity, to find the block of an array at wrap time. */
+    private static final Map<DataBuffer, Block> IN_USE = new IdentityHashMap<>();
+    private static long freeBytes, handedOutSinceGc;
+    private static long fresh, reused, collections;
 
     private NativeMemory() {
     }
 
+    static {
+        if (Boolean.getBoolean("moonlight.nd4j.poolStats")) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> System.err.println("nd4j " + stats())));
+        }
+    }
+
     /** A dense 'c'-order array of {@code shape} whose contents are undefined: the caller writes every element. */
     static INDArray uninitialized(DataType type, long... shape) {
-        return Nd4j.createUninitialized(type, shape, 'c');
+        long length = 1;
+        for (long d : shape) length *= d;
+        long bytes = length * type.width();
+        if (bytes < POOL_MIN_BYTES || DeviceInfo.cuda()) return Nd4j.createUninitialized(type, shape, 'c');
+        boolean collect;
+        Block b;
+        synchronized (NativeMemory.class) {
+            handedOutSinceGc += bytes;
+            collect = handedOutSinceGc >= GC_BUDGET_BYTES;
+            if (collect) handedOutSinceGc = 0;
+            ArrayDeque<Block> list = FREE.get(new Key(type, length));
+            b = list == null ? null : list.pollLast();
+            if (b != null) {
+                freeBytes -= bytes;
+                reused++;
+            } else {
+                fresh++;
+            }
+        }
+        if (collect) {
+            System.gc();
+            synchronized (NativeMemory.class) {
+                collections++;
+            }
+        }
+        if (b == null) b = new Block(Nd4j.createBufferDetached(new long[]{length}, type), type, length);
+        synchronized (NativeMemory.class) {
+            IN_USE.put(b.buffer, b);
+        }
+        return view(b, shape);
+    }
+
+    /** A dense 'c'-order copy of {@code a} (any strides) with {@code a}'s shape. */
+    static INDArray copyOf(INDArray a) {
+        if (a.isEmpty()) return a.dup('c');
+        INDArray out = uninitialized(a.dataType(), a.shape());
+        out.assign(a);
+        return out;
+    }
+
+    /** A dense 'c'-order array of zeros. */
+    static INDArray zeros(DataType type, long... shape) {
+        long length = 1;
+        for (long d : shape) length *= d;
+        if (length * type.width() < POOL_MIN_BYTES || DeviceInfo.cuda()) return Nd4j.create(type, shape, 'c');
+        INDArray out = uninitialized(type, shape);
+        out.assign(0);
+        return out;
+    }
+
+    /** An array of {@code shape} over the whole of {@code b}'s buffer ('c' order, offset 0). */
+    static INDArray view(Block b, long... shape) {
+        return Nd4j.create(b.buffer, shape, Nd4j.getStrides(shape, 'c'), 0, 'c', b.type);
+    }
+
+    /** The pooled block whose whole buffer {@code a} covers ('c' order, offset 0), or null. */
+    static Block blockOf(INDArray a) {
+        if (DeviceInfo.cuda() || a.isEmpty()) return null;
+        synchronized (NativeMemory.class) {
+            Block b = IN_USE.get(a.data());
+            return b == null || a.offset() != 0 || a.length() != b.length || !Shape.hasDefaultStridesForShape(a)
+                    || a.ordering() != 'c' ? null : b;
+        }
+    }
+
+    /**
+     * {@link #blockOf} {@code a}, counted as one more holder (null for arrays that do not come from the pool).
+     * Called once per tensor, when it is created.
+     */
+    static Block hold(INDArray a) {
+        Block b = blockOf(a);
+        if (b != null) {
+            synchronized (NativeMemory.class) {
+                b.holders++;
+            }
+        }
+        return b;
+    }
+
+    /**
+     * Gives back a temporary array that no tensor holds: a pooled one goes back to the free list, any other is
+     * closed. Op code must use this, never {@code close()}, on arrays from {@link #uninitialized}: closing an array
+     * frees its buffer, which the pool would hand out again.
+     */
+    static void discard(INDArray a) {
+        Block b;
+        synchronized (NativeMemory.class) {
+            b = IN_USE.get(a.data());
+            if (b != null && b.holders > 0) return;        // a tensor holds it: the tensor gives it back
+        }
+        if (b != null) giveBack(b);
+        else a.close();
+    }
+
+    /** One holder of {@code b} lets go; the last one returns the buffer to the free list (or frees it). */
+    static void release(Block b) {
+        synchronized (NativeMemory.class) {
+            if (--b.holders > 0) return;
+        }
+        giveBack(b);
+    }
+
+    private static void giveBack(Block b) {
+        DataBuffer toFree = null;
+        synchronized (NativeMemory.class) {
+            if (IN_USE.remove(b.buffer) == null) return;   // already back
+            IN_USE.remove(b.buffer);
+            long bytes = b.length * b.type.width();
+            if (freeBytes + bytes <= FREE_CAP_BYTES) {
+                FREE.computeIfAbsent(new Key(b.type, b.length), k -> new ArrayDeque<>()).addLast(b);
+                freeBytes += bytes;
+            } else {
+                toFree = b.buffer;
+            }
+        }
+        if (toFree != null) toFree.close();
+    }
+
+    /** Frees every buffer on the free lists (those in use are untouched). */
+    static void trim() {
+        java.util.List<Block> all = new java.util.ArrayList<>();
+        synchronized (NativeMemory.class) {
+            FREE.values().forEach(all::addAll);
+            FREE.clear();
+            freeBytes = 0;
+        }
+        for (Block b : all) b.buffer.close();
+    }
+
+    /** Buffers on the free lists now. */
+    static synchronized int freeBuffers() {
+        return FREE.values().stream().mapToInt(ArrayDeque::size).sum();
+    }
+
+    /** One line for diagnostics: buffers reused and fresh, free bytes, collections requested. */
+    static synchronized String stats() {
+        return String.format("pool: %,d reused, %,d fresh, %,d MB free, %,d in use, %,d collections requested",
+                reused, fresh, freeBytes >> 20, IN_USE.size(), collections);
     }
 }

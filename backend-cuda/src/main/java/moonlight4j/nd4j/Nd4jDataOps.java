@@ -90,8 +90,13 @@ abstract class Nd4jDataOps implements Backend {
     Tensor finish(INDArray r, DType d, int[] shape) {
         INDArray out = r;
         if (!Arrays.equals(r.shape(), HostArrays.longs(shape))) {
-            out = r.reshape('c', HostArrays.longs(shape)).dup('c');
-            r.close();
+            NativeMemory.Block b = NativeMemory.blockOf(r);
+            if (b != null) {
+                out = NativeMemory.view(b, HostArrays.longs(shape));   // the same pooled buffer, another shape
+            } else {
+                out = NativeMemory.copyOf(r.reshape('c', HostArrays.longs(shape)));
+                r.close();
+            }
         }
         if (d == DType.BF16) Bf16Arrays.roundInPlace(out);
         return wrap(out, d, shape);
@@ -111,7 +116,7 @@ abstract class Nd4jDataOps implements Backend {
     @Override
     public Tensor zeros(DType dtype, int... shape) {
         Shapes.numel(shape);
-        return wrap(org.nd4j.linalg.factory.Nd4j.create(HostArrays.storage(dtype), HostArrays.longs(shape)), dtype, shape);
+        return wrap(NativeMemory.zeros(HostArrays.storage(dtype), HostArrays.longs(shape)), dtype, shape);
     }
 
     @Override
@@ -230,21 +235,25 @@ abstract class Nd4jDataOps implements Backend {
     @Override
     public Tensor copy(Tensor t) {
         own("copy", t);
-        return wrap(arr(t).dup('c'), t.dtype(), t.shape());
+        return wrap(NativeMemory.copyOf(arr(t)), t.dtype(), t.shape());
     }
 
     @Override
     public Tensor reshape(Tensor x, int... shape) {
         own("reshape", x);
         int[] out = Shapes.checkReshape(x, shape);
-        return wrap(arr(x).reshape('c', HostArrays.longs(out)).dup('c'), x.dtype(), out);
+        NativeMemory.Block b = NativeMemory.blockOf(arr(x));
+        if (b != null) {                                   // a pooled buffer: the result shares it (no copy)
+            return wrap(NativeMemory.view(b, HostArrays.longs(out)), x.dtype(), out);
+        }
+        return wrap(NativeMemory.copyOf(arr(x).reshape('c', HostArrays.longs(out))), x.dtype(), out);
     }
 
     @Override
     public Tensor permute(Tensor x, int... axes) {
         own("permute", x);
         int[] out = Shapes.checkPermute(x, axes);
-        return wrap(arr(x).permute(axes).dup('c'), x.dtype(), out);
+        return wrap(NativeMemory.copyOf(arr(x).permute(axes)), x.dtype(), out);
     }
 
     @Override

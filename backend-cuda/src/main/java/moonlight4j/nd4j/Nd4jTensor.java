@@ -8,8 +8,9 @@ import moonlight4j.api.TensorScope;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * A {@link Tensor} held by an ND4J {@link INDArray} that it owns alone (never a view), so {@link #close()} can free
- * the off-heap (or device) buffer at once. BF16 tensors are held as an ND4J FLOAT array whose every element is
+ * A {@link Tensor} held by an ND4J {@link INDArray}: either one it owns alone (never a view), so {@link #close()}
+ * frees the off-heap (or device) buffer at once, or one over a pooled host buffer ({@link NativeMemory}) that it
+ * holds with others (a reshape) and gives back to the pool on close or when collected. BF16 tensors are held as an ND4J FLOAT array whose every element is
  * bf16-exact (see {@link Bf16}); F32 → FLOAT, F64 → DOUBLE, I32 → INT, I64 → LONG.
  */
 final class Nd4jTensor implements Tensor {
@@ -19,6 +20,10 @@ final class Nd4jTensor implements Tensor {
     private final int[] shape;
     private INDArray array;
     private final java.lang.ref.Cleaner.Cleanable counted;
+    /** Gives the pooled buffer back once ({@link NativeMemory}): on close, or when the tensor is collected. */
+    private final java.lang.ref.Cleaner.Cleanable pooled;
+
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
 
     Nd4jTensor(Nd4jDataOps backend, DType dtype, int[] shape, INDArray array) {
         this.backend = backend;
@@ -26,6 +31,8 @@ final class Nd4jTensor implements Tensor {
         this.shape = shape.clone();
         this.array = array;
         this.counted = backend.live.track(this);
+        NativeMemory.Block block = NativeMemory.hold(array);
+        this.pooled = block == null ? null : CLEANER.register(this, () -> NativeMemory.release(block));
         TensorScope.track(this);
     }
 
@@ -61,7 +68,8 @@ final class Nd4jTensor implements Tensor {
     @Override
     public synchronized void close() {
         if (array != null) {
-            array.close();
+            if (pooled != null) pooled.clean();   // the buffer may be shared (reshape) or reused: never close it
+            else array.close();
             array = null;
             counted.clean();
         }

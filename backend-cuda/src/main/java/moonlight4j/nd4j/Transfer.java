@@ -93,12 +93,8 @@ final class Transfer {
         if (t.dtype() == DType.I64 && dtype == DType.I32) {
             for (long v : HostArrays.longValues(a)) checkI32("cast", v);
         }
-        INDArray c = a.dataType() == HostArrays.storage(dtype) ? a.dup('c') : a.castTo(HostArrays.storage(dtype));
-        if (dtype == DType.BF16 && t.dtype() != DType.BF16) {
-            INDArray r = Bf16Arrays.rounded(c);
-            c.close();
-            c = r;
-        }
+        INDArray c = a.dataType() == HostArrays.storage(dtype) ? NativeMemory.copyOf(a) : a.castTo(HostArrays.storage(dtype));
+        if (dtype == DType.BF16 && t.dtype() != DType.BF16) Bf16Arrays.roundInPlace(c);   // c is a fresh copy
         return be.wrap(c, dtype, t.shape());
     }
 
@@ -116,7 +112,7 @@ final class Transfer {
         INDArrayIndex[] idx = new INDArrayIndex[x.rank()];
         for (int i = 0; i < idx.length; i++) idx[i] = i == a ? NDArrayIndex.interval(from, to) : NDArrayIndex.all();
         if (Shapes.numel(out) == 0) return be.zeros(x.dtype(), out);
-        return be.wrap(be.arr(x).get(idx).dup('c'), x.dtype(), out);
+        return be.wrap(NativeMemory.copyOf(be.arr(x).get(idx)), x.dtype(), out);
     }
 
     static Tensor concat(Nd4jDataOps be, int axis, Tensor... parts) {
@@ -124,7 +120,15 @@ final class Transfer {
         int a = Shapes.axis("concat", axis, out.length);
         INDArray[] arrays = new INDArray[parts.length];
         for (int i = 0; i < parts.length; i++) arrays[i] = be.arr(parts[i]);
-        INDArray c = parts.length == 1 ? arrays[0].dup('c') : Nd4j.concat(a, arrays);
+        if (parts.length == 1) return be.wrap(NativeMemory.copyOf(arrays[0]), parts[0].dtype(), out);
+        INDArray c = NativeMemory.uninitialized(arrays[0].dataType(), HostArrays.longs(out));
+        INDArrayIndex[] idx = new INDArrayIndex[out.length];
+        long at = 0;
+        for (INDArray part : arrays) {                      // each part copied into its place along the axis
+            for (int i = 0; i < idx.length; i++) idx[i] = i == a ? NDArrayIndex.interval(at, at + part.size(a)) : NDArrayIndex.all();
+            if (part.length() > 0) c.get(idx).assign(part);
+            at += part.size(a);
+        }
         return be.wrap(c, parts[0].dtype(), out);
     }
 }

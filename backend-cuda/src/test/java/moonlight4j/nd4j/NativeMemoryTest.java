@@ -1,0 +1,110 @@
+package moonlight4j.nd4j;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.api.Tensor;
+import moonlight4j.api.TensorScope;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataBuffer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+/**
+ * The pool of host buffers behind large op results ({@link NativeMemory}): a closed, scoped or collected tensor's
+ * buffer is reused, a buffer is reused only once nothing holds it (a reshape shares it), and values survive reuse
+ * of other buffers.
+ */
+class NativeMemoryTest {
+
+    static Backend be;
+    static final int ROWS = 128, COLS = 256;          // 128 KiB of fp32: above POOL_MIN_BYTES
+
+    @BeforeAll
+    static void nd4j() {
+        be = new Nd4jBackendProvider().create();
+        assumeFalse(DeviceInfo.cuda(), "the pool serves nd4j-native only");
+        assertThat((long) ROWS * COLS * 4).isGreaterThanOrEqualTo(NativeMemory.POOL_MIN_BYTES);
+    }
+
+    static DataBuffer buffer(Tensor t) {
+        return ((Nd4jTensor) t).array().data();
+    }
+
+    static Tensor ramp() {
+        float[] f = new float[ROWS * COLS];
+        for (int i = 0; i < f.length; i++) f[i] = i;
+        try (Tensor src = be.fromFloats(f, ROWS, COLS)) {
+            return be.copy(src);                           // an op result: pooled
+        }
+    }
+
+    @Test
+    void aClosedResultsBufferServesTheNextResultOfItsSize() {
+        Tensor a = ramp();
+        DataBuffer first = buffer(a);
+        assertThat(NativeMemory.blockOf(((Nd4jTensor) a).array())).isNotNull();
+        a.close();
+        try (Tensor b = be.zeros(DType.F32, ROWS, COLS)) {
+            assertThat(buffer(b)).isSameAs(first);
+            assertThat(be.toFloats(b)).containsOnly(0f);   // zeros really zeroes a reused buffer
+        }
+    }
+
+    @Test
+    void aReshapeSharesTheBufferWhichReturnsOnlyWhenBothLetGo() {
+        Tensor a = ramp();
+        Tensor r = be.reshape(a, COLS, ROWS);
+        assertThat(buffer(r)).isSameAs(buffer(a));
+        a.close();
+        try (Tensor other = be.zeros(DType.F32, ROWS, COLS)) {   // must not take the buffer r still holds
+            assertThat(buffer(other)).isNotSameAs(buffer(r));
+            float[] v = be.toFloats(r);
+            for (int i = 0; i < v.length; i++) assertThat(v[i]).isEqualTo(i);
+        }
+        DataBuffer shared = buffer(r);
+        r.close();
+        try (Tensor next = be.zeros(DType.F32, COLS, ROWS)) {
+            assertThat(buffer(next)).isSameAs(shared);
+        }
+        assertThatThrownBy(() -> be.toFloats(r)).hasMessageContaining("used after close()");
+    }
+
+    @Test
+    void aScopeGivesBackWhatItClosesAndACollectedTensorGivesBackToo() throws InterruptedException {
+        int during;
+        try (TensorScope s = TensorScope.open()) {
+            Tensor kept = ramp();
+            assertThat(kept.rank()).isEqualTo(2);
+            during = NativeMemory.freeBuffers();
+        }
+        assertThat(NativeMemory.freeBuffers()).isEqualTo(during + 1);
+
+        ramp();                                            // garbage at once, never closed
+        int now = NativeMemory.freeBuffers();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (NativeMemory.freeBuffers() <= now && System.nanoTime() < deadline) {
+            System.gc();
+            Thread.sleep(20);
+        }
+        assertThat(NativeMemory.freeBuffers()).isEqualTo(now + 1);   // its Cleaner gave the buffer back
+    }
+
+    @Test
+    void discardReturnsATemporaryButNotOneATensorHolds() {
+        org.nd4j.linalg.api.ndarray.INDArray tmp = NativeMemory.uninitialized(
+                org.nd4j.linalg.api.buffer.DataType.FLOAT, ROWS, COLS);
+        int free = NativeMemory.freeBuffers();
+        NativeMemory.discard(tmp);
+        assertThat(NativeMemory.freeBuffers()).isEqualTo(free + 1);
+
+        Tensor held = ramp();
+        int free2 = NativeMemory.freeBuffers();
+        NativeMemory.discard(((Nd4jTensor) held).array());
+        assertThat(NativeMemory.freeBuffers()).isEqualTo(free2);   // still held: not given back
+        assertThat(be.toFloats(held)[5]).isEqualTo(5f);
+        held.close();
+    }
+}
