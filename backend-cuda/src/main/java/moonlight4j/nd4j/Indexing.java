@@ -8,6 +8,8 @@ import moonlight4j.api.TopK;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
@@ -37,7 +39,21 @@ final class Indexing {
     /** {@code y[i, :] = x[rows[i], :]}, fresh {@code [rows.length, C]}. */
     private static INDArray pull(INDArray x, int[] rows) {
         if (rows.length == 0) return Nd4j.create(x.dataType(), 0, x.size(1));
-        return Nd4j.pullRows(x, 1, rows, 'c');
+        if (!HostBits.applies(x)) return Nd4j.pullRows(x, 1, rows, 'c');
+        int c = (int) x.size(1);                            // host memory: one bulk copy per row
+        INDArray y = NativeMemory.uninitialized(x.dataType(), rows.length, c);
+        FloatBuffer xb = floats(x), yb = floats(y);
+        float[] row = new float[c];
+        for (int i = 0; i < rows.length; i++) {
+            xb.get(rows[i] * c, row);
+            yb.put(i * c, row);
+        }
+        return y;
+    }
+
+    /** The native memory of a dense FLOAT array ({@link HostBits#applies}) as floats. */
+    private static FloatBuffer floats(INDArray a) {
+        return a.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
     static Tensor embedding(Nd4jDataOps be, Tensor table, Tensor ids) {
@@ -50,8 +66,9 @@ final class Indexing {
     static Tensor embeddingBackward(Nd4jDataOps be, Tensor dy, Tensor ids, int vocab) {
         int c = Shapes.checkEmbeddingBackward(dy, ids, vocab)[1];
         int[] rows = ids(be, "embeddingBackward", "vocabulary", ids, vocab);
-        INDArray out = Nd4j.create(be.arr(dy).dataType(), vocab, c);
-        INDArray dy2 = be.arr(dy).reshape('c', rows.length, c);
+        INDArray out = NativeMemory.zeros(be.arr(dy).dataType(), vocab, c);
+        INDArray dyArr = be.arr(dy);                            // row m of the [N, C] view is at m·C either way
+        INDArray dy2 = HostBits.applies(dyArr) ? dyArr : dyArr.reshape('c', rows.length, c);
         addRows(out, rows, dy2, dy.dtype() == DType.BF16);
         return be.wrap(out, dy.dtype(), new int[]{vocab, c});
     }
@@ -71,6 +88,19 @@ final class Indexing {
 
     /** {@code t[rows[m], :] += s[m, :]} for m in order, each row rounded to bf16 after its update when asked. */
     private static void addRows(INDArray t, int[] rows, INDArray s, boolean bf16) {
+        if (HostBits.applies(t) && HostBits.applies(s)) {   // host memory: the same fp32 sums, one row at a time
+            int c = (int) t.size(1);                          // s: [rows.length, C] or any dense shape of that size
+            FloatBuffer tb = floats(t), sb = floats(s);
+            float[] acc = new float[c], add = new float[c];
+            for (int m = 0; m < rows.length; m++) {
+                tb.get(rows[m] * c, acc);
+                sb.get(m * c, add);
+                for (int j = 0; j < c; j++) acc[j] = acc[j] + add[j];
+                if (bf16) for (int j = 0; j < c; j++) acc[j] = Bf16.round(acc[j]);
+                tb.put(rows[m] * c, acc);
+            }
+            return;
+        }
         for (int m = 0; m < rows.length; m++) {
             INDArray row = t.getRow(rows[m]);
             row.addi(s.getRow(m));
