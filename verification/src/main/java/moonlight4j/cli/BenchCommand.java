@@ -23,18 +23,19 @@ import java.util.function.Supplier;
         description = "Measure GEMM or Newton–Schulz speed (median time, GFLOP/s) on a backend.")
 final class BenchCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "gemm|ns|forward|generate|dist|train",
-            description = "what to measure: gemm, ns, forward, generate, dist or train (one optimizer step)")
+    @Parameters(index = "0", paramLabel = "gemm|ns|forward|generate|dist|train|memory",
+            description = "what to measure: gemm, ns, forward, generate, dist, train (one optimizer step) or memory "
+                    + "(--reps Muon steps, resident memory as they go; exit code 1 if it grows)")
     String what;
 
     @Mixin
     BackendOption backend;
 
     @Option(names = "--shape", paramLabel = "MxKxN|RxC",
-            description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096); forward: BxT (default 4x64); generate: BxTxN (default 1x32x32)")
+            description = "gemm: MxKxN (default 1024x1024x1024); ns: RxC (default 1024x4096); forward: BxT (default 4x64); generate: BxTxN (default 1x32x32); train, memory: BxT (default 16x64)")
     String shape;
 
-    @Option(names = "--preset", paramLabel = "NAME", description = "forward, train, generate, dist: model preset (tiny, small, moonlight-16b-a3b; default tiny)")
+    @Option(names = "--preset", paramLabel = "NAME", description = "forward, train, memory, generate, dist: model preset (tiny, small, moonlight-16b-a3b; default tiny)")
     String preset;
 
     @Option(names = "--dist", defaultValue = "local", description = "dist: collective engine, local, mpi or nccl (default ${DEFAULT-VALUE})")
@@ -61,9 +62,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() {
         if (reps < 1 || warmup < 0) throw new IllegalArgumentException("--reps must be ≥ 1 and --warmup ≥ 0");
         if (dtype != DType.F32 && dtype != DType.BF16) throw new IllegalArgumentException("--dtype must be F32 or BF16, got " + dtype);
-        if (!java.util.Set.of("gemm", "ns", "forward", "generate", "dist", "train").contains(what)) {
-            throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward', 'generate', 'dist' or 'train', "
-                    + "got '" + what + "'");
+        if (!java.util.Set.of("gemm", "ns", "forward", "generate", "dist", "train", "memory").contains(what)) {
+            throw new IllegalArgumentException("bench: expected 'gemm', 'ns', 'forward', 'generate', 'dist', 'train' or "
+                    + "'memory', got '" + what + "'");
         }
         if (what.equals("train")) {                      // every backend side by side unless one is named
             int[] s = parse(shape == null ? "16x64" : shape, 2, "BxT");
@@ -72,6 +73,12 @@ final class BenchCommand implements Callable<Integer> {
             return 0;
         }
         Backend be = backend.resolve();
+        if (what.equals("memory")) {
+            int[] s = parse(shape == null ? "16x64" : shape, 2, "BxT");
+            System.out.println("backend: " + be.name() + " (" + be.device() + ")");
+            return moonlight4j.train.MemoryBenchmark.run(be, preset == null ? "tiny" : preset, s[0], s[1], reps,
+                    System.out) ? 0 : 1;
+        }
         switch (what) {
             case "gemm" -> {
                 int[] s = parse(shape == null ? "1024x1024x1024" : shape, 3, "MxKxN");

@@ -1,0 +1,32 @@
+package moonlight4j.train;
+
+import moonlight4j.api.Backends;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** {@code bench memory}'s report: a line per sampled step and a verdict that names the figures it compared. */
+class MemoryBenchmarkTest {
+
+    @Test
+    void printsSampledStepsAndAVerdictWithResidentMemoryAndLiveTensors() {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        MemoryBenchmark.run(Backends.get("cpu"), "tiny", 2, 16, 4, new PrintStream(buf, true, StandardCharsets.UTF_8));
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertThat(out).contains("bench memory tiny 2x16 on cpu: 4 Muon steps");
+        assertThat(out.lines().filter(l -> l.startsWith("step ")).count()).isEqualTo(4);   // every step of 4
+        assertThat(out).containsPattern("memory (flat|NOT flat): resident [0-9,]+ → [0-9,]+ MiB \\([+-][0-9.]+%\\) "
+                + "from step 1 to 4; live tensors [0-9,]+ → [0-9,]+");
+    }
+
+    @Test
+    void residentMemoryIsReadOnLinux() {
+        if (System.getProperty("os.name").toLowerCase().contains("linux")) {
+            assertThat(MemoryBenchmark.residentBytes()).isGreaterThan(1 << 20);
+        }
+    }
+}
