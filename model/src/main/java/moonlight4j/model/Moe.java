@@ -79,11 +79,11 @@ public final class Moe extends Layer implements FeedForward {
             Tensor posIdx = be.fromLongs(pos, pos.length);
             Tensor xe = be.gatherRows(flat, tokIdx);                             // (n_e, C) dispatch
             Tensor ye = experts.get(e).forward(xe);                              // (n_e, C) model dtype
-            Tensor ye32 = be.cast(ye, accDtype);                                 // (n_e, C) fp32
+            Tensor ye32 = ye.dtype() == accDtype ? ye : be.cast(ye, accDtype);   // (n_e, C) fp32
             Tensor we = be.gatherRows(wFlat, posIdx);                            // (n_e, 1) routing weights
             Tensor contrib = be.mul(ye32, we);                                   // (n_e, C) w · Expert_e(x)
             be.indexAddInPlace(acc, tokIdx, contrib);                            // combine
-            for (Tensor t : new Tensor[]{ye32, we, contrib}) t.close();
+            for (Tensor t : new Tensor[]{ye32 == ye ? null : ye32, we, contrib}) if (t != null) t.close();
             if (keepForBackward) {
                 saved.add(new ExpertSaved(e, tokIdx, posIdx, ye));
             } else {
@@ -133,7 +133,7 @@ public final class Moe extends Layer implements FeedForward {
         Tensor dWeight = be.zeros(accDtype, n * k, 1);                           // (N·k, 1)
         for (ExpertSaved es : saved) {
             Tensor dContrib = be.gatherRows(dAcc, es.tokIdx());                  // (n_e, C)
-            Tensor ye32 = be.cast(es.ye(), accDtype);                            // (n_e, C)
+            Tensor ye32 = es.ye().dtype() == accDtype ? es.ye() : be.cast(es.ye(), accDtype);   // (n_e, C)
             Tensor prod = be.mul(dContrib, ye32);                                // (n_e, C)
             int ne = prod.dim(0);
             Tensor dwe = be.reshape(be.sum(prod, -1), ne, 1);                    // (n_e, 1) d w for these slots
