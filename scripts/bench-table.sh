@@ -5,7 +5,8 @@
 # `bench train --preset small --shape 64x128` on every backend (ms/step, tokens/s, MFU, forward/backward/optimizer).
 # A measurement, not a test: on a shared machine the figures swing with the load (uptime is printed).
 #
-#   scripts/bench-table.sh [threads (default 2)] [fp32 peak GFLOP/s (default 402: 2 Zen 5 cores, VERSIONS.md)]
+#   [SMALL_REPS=3] scripts/bench-table.sh [threads (default 2)] [fp32 peak GFLOP/s (default 402: 2 Zen 5 cores, VERSIONS.md)]
+#   (SMALL_REPS: timed steps per small-preset line, after one warm-up step)
 #
 # Needs: the project built by ./moonlight (writes verification/target/classpath.txt), python3 with numpy (pyenv),
 # /usr/bin/python3 with torch (Debian python3-torch). numpy and torch run with the environment as it is.
@@ -72,7 +73,7 @@ python3 "$root/scripts/bench_table_format.py" "$peak" < "$rows"
 echo
 for be in cpu nd4j; do
   env -u OMP_NUM_THREADS ${core:+OPENBLAS_CORETYPE="$core"} MOONLIGHT_JAVA_OPTS="-Xmx8g -Dmoonlight.cpu.threads=$threads" \
-      ./moonlight bench train --preset small --shape 64x128 --warmup 1 --reps 3 --backend "$be" 2>/dev/null \
+      ./moonlight bench train --preset small --shape 64x128 --warmup 1 --reps "${SMALL_REPS:-3}" --backend "$be" 2>/dev/null \
     | grep -E '^(bench train|fp32 peak|[a-z0-9]+ +(muon|adamw) )'
 done
 echo "load after: $(uptime | sed 's/.*load average: //')" >&2
