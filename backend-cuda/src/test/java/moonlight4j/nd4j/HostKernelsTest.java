@@ -125,6 +125,30 @@ class HostKernelsTest {
         }
     }
 
+    /**
+     * RMSNorm (forward, dx, dw: a sum over rows) and softmax (forward, backward) on row loops spanning several
+     * tasks: the same bits on 1, 2 or 5 threads.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64", "BF16"})
+    void rowLayersDoNotDependOnTheThreadCount(DType dt) throws Exception {
+        Random r = new Random(15);
+        int[] shape = {4, 300, 96};                                  // 1,200 rows of 96: 4 tasks of 341 rows
+        Tensor x = tensor(r, dt, shape), dy = tensor(r, dt, shape), w = positive(r, dt, 96);
+        double[][] first = null;
+        for (int threads : new int[]{1, 2, 5}) {
+            double[][] got = inPool(threads, () -> {
+                var g = be.rmsNormBackward(x, w, 1e-6, dy);
+                Tensor y = be.softmax(x);
+                return new double[][]{be.toDoubles(be.rmsNorm(x, w, 1e-6)), be.toDoubles(g.dx()), be.toDoubles(g.dw()),
+                        be.toDoubles(y), be.toDoubles(be.softmaxBackward(y, dy))};
+            });
+            if (first == null) first = got;
+            String[] names = {"rmsNorm", "rmsNorm dx", "rmsNorm dw", "softmax", "softmaxBackward"};
+            for (int k = 0; k < got.length; k++) assertSameValues(names[k] + " on " + threads + " threads", got[k], first[k]);
+        }
+    }
+
     // ---------------------------------------------------------------- helpers
 
     /** Equal arrays (NaN equal to NaN), reporting the first element that differs. */
