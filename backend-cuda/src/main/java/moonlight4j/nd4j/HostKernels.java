@@ -88,7 +88,7 @@ final class HostKernels {
                     for (int k = 0; k < in.length; k++) in[k].read(from, s.f[o.length + k], len, s);
                     accF = f.run(s.f, len, accF);
                     for (int k = 0; k < o.length; k++) {
-                        if (bf16) Bf16.roundInPlace(s.f[k], 0, len);
+                        if (bf16) roundBf16(s.f[k], len);
                         o[k].write(from, s.f[k], len);
                     }
                 } else {
@@ -138,7 +138,7 @@ final class HostKernels {
                     ba.readOrFill(offA, ta[r - 1] == 1, s.f[1], len, s);
                     bb.readOrFill(offB, tb[r - 1] == 1, s.f[2], len, s);
                     f.run(s.f, len, 0);
-                    if (bf16) Bf16.roundInPlace(s.f[0], 0, len);
+                    if (bf16) roundBf16(s.f[0], len);
                     o.write(from, s.f[0], len);
                 } else {
                     ba.readOrFill(offA, ta[r - 1] == 1, s.d[1], len, s);
@@ -149,6 +149,24 @@ final class HostKernels {
                 from += len;
             }
         });
+    }
+
+    /**
+     * {@code a[0, len)} rounded to bf16 as {@link Bf16#round}: a block without NaN (checked by a max over |bits|)
+     * takes the branch-free formula {@code (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000}, which the JIT vectorises
+     * (as {@link HostBits#roundToBf16}); a block with a NaN goes element by element.
+     */
+    static void roundBf16(float[] a, int len) {
+        int maxAbs = 0;
+        for (int i = 0; i < len; i++) maxAbs = Math.max(maxAbs, Float.floatToRawIntBits(a[i]) & 0x7fffffff);
+        if (maxAbs > 0x7f800000) {
+            Bf16.roundInPlace(a, 0, len);
+            return;
+        }
+        for (int i = 0; i < len; i++) {
+            int b = Float.floatToRawIntBits(a[i]);
+            a[i] = Float.intBitsToFloat((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000);
+        }
     }
 
     /** Strides of {@code in} (c order) aligned to {@code out}'s dimensions, 0 where {@code in} is broadcast. */

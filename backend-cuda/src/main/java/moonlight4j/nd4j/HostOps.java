@@ -8,8 +8,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * The element-wise ops of {@link Elementwise} as {@link HostKernels} passes (nd4j-native, dense arrays), each
  * writing a fresh array from {@link NativeMemory#uninitialized}, BF16 rounded in the same pass. Arithmetic as the
  * oracle's: a single +, −, ×, ÷, √ in the storage precision (fp32 for F32/BF16, fp64 for F64), scalars converted to
- * the dtype first; exp, log, sigmoid, silu and the two backwards evaluated in double from the (exact) inputs and
- * rounded once; lerp in fp32 steps as PyTorch. Slot 0 of every kernel is the result.
+ * the dtype first; sigmoid, silu and the two backwards evaluated in double from the (exact) inputs and rounded
+ * once; lerp in fp32 steps as PyTorch. Slot 0 of every kernel is the result.
+ *
+ * <p>Which ops come here: those the host pass makes cheaper. A single IEEE op (+, −, ×, ÷, √, a scalar op) on
+ * F32/F64 stays with libnd4j, whose vectorised loop is memory-bound on one thread and measured 2–3× faster than
+ * the Java pass with its copies through heap blocks (4M-element add: 1.8–3.6 ms against 5–10 ms, 2 cores at load
+ * 3–5); the same bits either way. For BF16 the pass replaces that op plus a separate rounding pass (equal within
+ * the noise of that measurement). exp and log stay with libnd4j's vectorised fp32 functions. The multi-op formulas
+ * (sigmoid, silu, their backwards, lerp) replace two to five ND4J ops and their temporaries.
  */
 final class HostOps {
 
@@ -18,6 +25,7 @@ final class HostOps {
 
     /** {@code a ∘ b} with broadcasting, or null when the host pass does not apply (views, GPU). */
     static Tensor binary(Nd4jDataOps be, Elementwise.Op op, Tensor a, Tensor b, int[] out) {
+        if (a.dtype() != DType.BF16) return null;                      // libnd4j's loop (see the class comment)
         INDArray A = be.arr(a), B = be.arr(b);
         if (!HostKernels.applies(A, B)) return null;
         INDArray r = NativeMemory.uninitialized(A.dataType(), HostArrays.longs(out));   // every element written
@@ -43,6 +51,7 @@ final class HostOps {
 
     /** {@code x + s} ({@code add}) or {@code s·x}, s already converted to the dtype; null when not applicable. */
     static Tensor scalar(Nd4jDataOps be, Tensor x, double s, boolean add) {
+        if (x.dtype() != DType.BF16) return null;                      // libnd4j's loop (see the class comment)
         float sf = (float) s;
         return add
                 ? map(be, x, (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = v[1][i] + sf; return acc; },
@@ -51,18 +60,12 @@ final class HostOps {
                              (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = v[1][i] * s; return acc; });
     }
 
-    /** sqrt, exp, log, sigmoid {@code 1/(1+e^−x)}, silu {@code x·σ(x)}; null when not applicable. */
+    /** sqrt (BF16), sigmoid {@code 1/(1+e^−x)}, silu {@code x·σ(x)}; null for the others or when not applicable. */
     static Tensor unary(Nd4jDataOps be, String op, Tensor x) {
         return switch (op) {
-            case "sqrt" -> map(be, x,
+            case "sqrt" -> x.dtype() != DType.BF16 ? null : map(be, x,
                     (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = (float) Math.sqrt(s[1][i]); return acc; },
                     (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = Math.sqrt(s[1][i]); return acc; });
-            case "exp" -> map(be, x,
-                    (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = (float) Math.exp(s[1][i]); return acc; },
-                    (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = Math.exp(s[1][i]); return acc; });
-            case "log" -> map(be, x,
-                    (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = (float) Math.log(s[1][i]); return acc; },
-                    (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = Math.log(s[1][i]); return acc; });
             case "sigmoid" -> map(be, x,
                     (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = (float) sigmoid(s[1][i]); return acc; },
                     (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = sigmoid(s[1][i]); return acc; });
@@ -129,6 +132,67 @@ final class HostOps {
             for (int i = 0; i < n; i++) s[out][i] = s[ib][i] - (s[ib][i] - s[ia][i]) * oneMinusW;
             return acc;
         };
+    }
+
+    /**
+     * {@code x} in another floating dtype (or copied): widened, narrowed, or rounded to bf16 in the same pass, into a
+     * fresh array. Null when not applicable.
+     */
+    static Tensor cast(Nd4jDataOps be, Tensor x, DType to) {
+        INDArray X = be.arr(x);
+        if (!HostKernels.applies(X)) return null;
+        INDArray r = NativeMemory.uninitialized(HostArrays.storage(to), X.shape());      // every element written
+        if (!HostKernels.applies(r)) {
+            r.close();
+            return null;
+        }
+        HostKernels.map(new INDArray[]{r}, false, new INDArray[]{X}, to == DType.BF16 && x.dtype() != DType.BF16,
+                (s, n, acc) -> { System.arraycopy(s[1], 0, s[0], 0, n); return acc; },
+                (s, n, acc) -> { System.arraycopy(s[1], 0, s[0], 0, n); return acc; });
+        return be.wrap(r, to, x.shape());
+    }
+
+    /**
+     * {@code t[rows[m], :] += s[m, :]} for m in order (rows may repeat), each sum in the storage precision and, when
+     * {@code bf16}, rounded after its row update, as PyTorch's {@code index_add_}: t and s dense, of one storage type,
+     * rows of c elements. Columns are cut into tasks (each runs every m in order), so the order of the additions to
+     * an element never changes. False (nothing done) when not applicable.
+     */
+    static boolean addRows(INDArray t, int[] rows, INDArray s, int c, boolean bf16) {
+        if (rows.length == 0 || c == 0) return true;
+        if (!HostKernels.applies(t, s) || t.dataType() != s.dataType()) return false;
+        boolean fp32 = t.dataType() == org.nd4j.linalg.api.buffer.DataType.FLOAT;
+        var tb = t.data().asNio().order(java.nio.ByteOrder.nativeOrder());
+        var sb = s.data().asNio().order(java.nio.ByteOrder.nativeOrder());
+        java.nio.FloatBuffer tf = fp32 ? tb.asFloatBuffer() : null, sf = fp32 ? sb.asFloatBuffer() : null;
+        java.nio.DoubleBuffer td = fp32 ? null : tb.asDoubleBuffer(), sd = fp32 ? null : sb.asDoubleBuffer();
+        int width = 512, tasks = (c + width - 1) / width;
+        java.util.function.IntConsumer task = k -> {
+            int from = k * width, len = Math.min(c, from + width) - from;
+            float[] a = fp32 ? new float[len] : null, b = fp32 ? new float[len] : null;
+            double[] ad = fp32 ? null : new double[len], bd = fp32 ? null : new double[len];
+            for (int m = 0; m < rows.length; m++) {
+                int at = rows[m] * c + from, src = m * c + from;
+                if (fp32) {
+                    tf.get(at, a, 0, len);
+                    sf.get(src, b, 0, len);
+                    for (int i = 0; i < len; i++) a[i] += b[i];
+                    if (bf16) moonlight4j.api.Bf16.roundInPlace(a, 0, len);
+                    tf.put(at, a, 0, len);
+                } else {
+                    td.get(at, ad, 0, len);
+                    sd.get(src, bd, 0, len);
+                    for (int i = 0; i < len; i++) ad[i] += bd[i];
+                    td.put(at, ad, 0, len);
+                }
+            }
+        };
+        if ((long) rows.length * c < HostKernels.PARALLEL_MIN || tasks == 1) {
+            for (int k = 0; k < tasks; k++) task.accept(k);
+        } else {
+            java.util.stream.IntStream.range(0, tasks).parallel().forEach(task);
+        }
+        return true;
     }
 
     /**

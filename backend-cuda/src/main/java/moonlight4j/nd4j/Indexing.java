@@ -51,6 +51,9 @@ final class Indexing {
         int c = Shapes.checkEmbeddingBackward(dy, ids, vocab)[1];
         int[] rows = ids(be, "embeddingBackward", "vocabulary", ids, vocab);
         INDArray out = Nd4j.create(be.arr(dy).dataType(), vocab, c);
+        if (HostOps.addRows(out, rows, be.arr(dy), c, dy.dtype() == DType.BF16)) {
+            return be.wrap(out, dy.dtype(), new int[]{vocab, c});
+        }
         INDArray dy2 = be.arr(dy).reshape('c', rows.length, c);
         addRows(out, rows, dy2, dy.dtype() == DType.BF16);
         return be.wrap(out, dy.dtype(), new int[]{vocab, c});
@@ -66,6 +69,8 @@ final class Indexing {
     static void indexAddInPlace(Nd4jDataOps be, Tensor target, Tensor idx, Tensor src) {
         Shapes.checkIndexAdd(target, idx, src);
         int[] rows = ids(be, "indexAddInPlace", "rows of target", idx, target.dim(0));
+        int c = target.dim(1);
+        if (HostOps.addRows(be.arr(target), rows, be.arr(src), c, target.dtype() == DType.BF16)) return;
         addRows(be.arr(target), rows, be.arr(src), target.dtype() == DType.BF16);
     }
 

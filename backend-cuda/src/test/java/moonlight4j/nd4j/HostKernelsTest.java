@@ -22,8 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The host loops ({@link HostKernels}) against the ND4J ops they replace, on shapes large enough to span several
  * blocks and tasks (and so the parallel path): an op that is one IEEE operation (+, −, ×, ÷, √, a scalar op, lerp's
  * fp32 steps, a copy) gives the same bits either way, so a tensor whose array is an 'f'-order copy (which the host
- * loops refuse, taking the ND4J path) must give exactly the host result. The fused updates must not depend on how
- * many threads run them, Σd² included.
+ * loops refuse, taking the ND4J path) must give exactly the host result (where both run libnd4j, as the F32/F64
+ * binary ops, the check still holds). The fused updates must not depend on how many threads run them, Σd² included.
  */
 class HostKernelsTest {
 
@@ -72,6 +72,34 @@ class HostKernelsTest {
         check("lerpInPlace", x, y, (p, q) -> inPlace(p, c -> be.lerpInPlace(c, q, 0.05)));
         Tensor f64 = be.cast(y, DType.F64);
         check("copyInto from F64", x, t -> inPlace(t, c -> be.copyInto(c, dense(t) ? f64 : view(f64))));
+    }
+
+    /** Casts between the floating dtypes (bf16 rounding in the pass) give the ND4J path's bits. */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64", "BF16"})
+    void castsGiveTheNd4jPathsBits(DType dt) {
+        Random r = new Random(16);
+        Tensor x = tensor(r, DType.F64, 3, 400, 111);
+        for (DType from : new DType[]{DType.F32, DType.F64, DType.BF16}) {
+            Tensor src = from == DType.F64 ? x : be.cast(x, from);
+            check("cast " + from + " → " + dt, src, t -> be.cast(t, dt));
+        }
+    }
+
+    /**
+     * indexAddInPlace with repeated rows (each addition in order, a BF16 row rounded after its update) and
+     * embeddingBackward give the ND4J path's bits.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64", "BF16"})
+    void rowScatterAddsGiveTheNd4jPathsBits(DType dt) {
+        Random r = new Random(17);
+        int n = 50, m = 900, c = 1100;                               // m·c ≫ TASK: the column tasks run in parallel
+        long[] ids = new long[m];
+        for (int i = 0; i < m; i++) ids[i] = r.nextInt(n);
+        Tensor idx = be.fromLongs(ids, m), src = tensor(r, dt, m, c), target = tensor(r, dt, n, c);
+        check("indexAddInPlace", target, t -> inPlace(t, d -> be.indexAddInPlace(d, idx, dense(d) ? src : view(src))));
+        check("embeddingBackward", src, t -> be.embeddingBackward(t, idx, n));
     }
 
     /** axpy: {@code p + α·u} formed in double from the fp32 (F64: fp64) operands, rounded once to p's dtype. */
