@@ -7,6 +7,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import java.nio.ByteOrder;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
 import java.util.Arrays;
 import java.util.stream.IntStream;
 
@@ -88,8 +89,8 @@ final class HostKernels {
                     for (int k = 0; k < in.length; k++) in[k].read(from, s.f[o.length + k], len, s);
                     accF = f.run(s.f, len, accF);
                     for (int k = 0; k < o.length; k++) {
-                        if (bf16) roundBf16(s.f[k], len);
                         o[k].write(from, s.f[k], len);
+                        if (bf16) o[k].roundBf16(from, len, s);
                     }
                 } else {
                     if (readOuts) for (int k = 0; k < o.length; k++) o[k].read(from, s.d[k], len, s);
@@ -138,8 +139,8 @@ final class HostKernels {
                     ba.readOrFill(offA, ta[r - 1] == 1, s.f[1], len, s);
                     bb.readOrFill(offB, tb[r - 1] == 1, s.f[2], len, s);
                     f.run(s.f, len, 0);
-                    if (bf16) roundBf16(s.f[0], len);
                     o.write(from, s.f[0], len);
+                    if (bf16) o.roundBf16(from, len, s);
                 } else {
                     ba.readOrFill(offA, ta[r - 1] == 1, s.d[1], len, s);
                     bb.readOrFill(offB, tb[r - 1] == 1, s.d[2], len, s);
@@ -152,21 +153,20 @@ final class HostKernels {
     }
 
     /**
-     * {@code a[0, len)} rounded to bf16 as {@link Bf16#round}: a block without NaN (checked by a max over |bits|)
-     * takes the branch-free formula {@code (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000}, which the JIT vectorises
-     * (as {@link HostBits#roundToBf16}); a block with a NaN goes element by element.
+     * The fp32 bit patterns {@code b[0, len)} rounded to bf16 as {@link Bf16#round}: a block without NaN (checked by a
+     * max over |bits|) takes the branch-free formula {@code (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000}, which the
+     * JIT vectorises on int arrays (as {@link HostBits#roundToBf16}; the same loops over float bits through
+     * {@code Float.floatToRawIntBits} are not vectorised and measured slower than the op itself); a block with a NaN
+     * goes element by element.
      */
-    static void roundBf16(float[] a, int len) {
+    static void roundBf16Bits(int[] b, int len) {
         int maxAbs = 0;
-        for (int i = 0; i < len; i++) maxAbs = Math.max(maxAbs, Float.floatToRawIntBits(a[i]) & 0x7fffffff);
+        for (int i = 0; i < len; i++) maxAbs = Math.max(maxAbs, b[i] & 0x7fffffff);
         if (maxAbs > 0x7f800000) {
-            Bf16.roundInPlace(a, 0, len);
+            for (int i = 0; i < len; i++) b[i] = Float.floatToRawIntBits(Bf16.round(Float.intBitsToFloat(b[i])));
             return;
         }
-        for (int i = 0; i < len; i++) {
-            int b = Float.floatToRawIntBits(a[i]);
-            a[i] = Float.intBitsToFloat((b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000);
-        }
+        for (int i = 0; i < len; i++) b[i] = (b[i] + 0x7fff + ((b[i] >>> 16) & 1)) & 0xffff0000;
     }
 
     /** Strides of {@code in} (c order) aligned to {@code out}'s dimensions, 0 where {@code in} is broadcast. */
@@ -212,6 +212,7 @@ final class HostKernels {
         final double[][] d = new double[SLOTS][BLOCK];
         final float[] convF = new float[BLOCK];
         final double[] convD = new double[BLOCK];
+        final int[] bits = new int[BLOCK];
 
         static Scratch get() {
             return LOCAL.get();
@@ -221,13 +222,22 @@ final class HostKernels {
     /** An array's native memory as a FloatBuffer or DoubleBuffer; absolute bulk copies only (thread-safe). */
     private static final class Buf {
         private final FloatBuffer fb;
+        private final IntBuffer ib;
         private final DoubleBuffer db;
 
         Buf(INDArray x) {
             var nio = x.data().asNio().order(ByteOrder.nativeOrder());
             boolean isFloat = x.dataType() == DataType.FLOAT;
             fb = isFloat ? nio.asFloatBuffer() : null;
+            ib = isFloat ? nio.asIntBuffer() : null;
             db = isFloat ? null : nio.asDoubleBuffer();
+        }
+
+        /** Rounds the FLOAT elements {@code [from, from + len)}, just written, to bf16 (read back as bits). */
+        void roundBf16(int from, int len, Scratch s) {
+            ib.get(from, s.bits, 0, len);
+            roundBf16Bits(s.bits, len);
+            ib.put(from, s.bits, 0, len);
         }
 
         /** {@code dst[0, len) = x[from, from + len)}, a DOUBLE array narrowed to float. */

@@ -74,6 +74,31 @@ class HostKernelsTest {
         check("copyInto from F64", x, t -> inPlace(t, c -> be.copyInto(c, dense(t) ? f64 : view(f64))));
     }
 
+    /**
+     * BF16 rounding in the pass on blocks with NaN, ±Inf, overflow to Inf and exact ties (the element-by-element
+     * branch and the branch-free one) gives the bits of the ND4J path's rounding.
+     */
+    @org.junit.jupiter.api.Test
+    void bf16RoundingInThePassKeepsNaNsInfinitiesAndTies() {
+        Random r = new Random(18);
+        int rows = 4, cols = 25_000;                              // 100,000 elements: several blocks and tasks
+        float[] a = new float[rows * cols], b = new float[rows * cols];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = moonlight4j.api.Bf16.round((float) r.nextGaussian());
+            // half a bf16 ulp of a (same sign): a + b is exactly halfway between two bf16 values
+            b[i] = Float.intBitsToFloat(Float.floatToRawIntBits(a[i]) & 0xff800000) * 0x1p-8f;
+        }
+        a[7] = Float.NaN;                                        // a block with a NaN: element by element
+        a[5000] = Float.POSITIVE_INFINITY;
+        a[60_000] = 0x1.fep127f;                                  // the largest bf16; the tie rounds to even: +Inf
+        b[60_000] = 0x1p119f;
+        Tensor x = be.cast(be.fromFloats(a, rows, cols), DType.BF16), y = be.cast(be.fromFloats(b, rows, cols), DType.BF16);
+        check("bf16 add with NaN, Inf, ties", x, y, be::add);
+        double[] sum = be.toDoubles(be.add(x, y));
+        assertThat(sum[7]).isNaN();
+        assertThat(sum[60_000]).isEqualTo(Double.POSITIVE_INFINITY);
+    }
+
     /** Casts between the floating dtypes (bf16 rounding in the pass) give the ND4J path's bits. */
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "F64", "BF16"})
