@@ -14,7 +14,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * Elementwise ops. Each computes in the storage precision (fp32 for F32/BF16, fp64 for F64) into a fresh array and
- * rounds BF16 results once ({@link Nd4jBackend#finish}); temporaries are closed before returning.
+ * rounds BF16 results once ({@link Nd4jBackend#finish}); temporaries are closed before returning. On the CPU the
+ * dense arrays take the one-pass host loops of {@link HostOps}; views and GPU arrays the ND4J ops below.
  */
 final class Elementwise {
 
@@ -27,6 +28,8 @@ final class Elementwise {
     static Tensor binary(Nd4jDataOps be, Op op, Tensor a, Tensor b) {
         String name = op.name().toLowerCase();
         int[] out = Shapes.checkBinary(name, a, b);
+        Tensor host = Shapes.numel(out) > 0 ? HostOps.binary(be, op, a, b, out) : null;
+        if (host != null) return host;
         INDArray A = be.arr(a), B = be.arr(b);
         INDArray r = NativeMemory.uninitialized(A.dataType(), HostArrays.longs(out));   // fully written
         if (Shapes.numel(out) > 0) {
@@ -43,17 +46,23 @@ final class Elementwise {
 
     static Tensor addScalar(Nd4jDataOps be, Tensor x, double s) {
         Shapes.checkFloating("addScalar", x);
+        Tensor host = HostOps.scalar(be, x, Nd4jBackend.scalar(s, x.dtype()), true);
+        if (host != null) return host;
         return be.finish(be.arr(x).add(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
     }
 
     static Tensor mulScalar(Nd4jDataOps be, Tensor x, double s) {
         Shapes.checkFloating("mulScalar", x);
+        Tensor host = HostOps.scalar(be, x, Nd4jBackend.scalar(s, x.dtype()), false);
+        if (host != null) return host;
         return be.finish(be.arr(x).mul(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
     }
 
     /** sqrt, exp, log, sigmoid {@code 1/(1+e^−x)}, silu {@code x·σ(x)}. */
     static Tensor unary(Nd4jDataOps be, String op, Tensor x) {
         Shapes.checkFloating(op, x);
+        Tensor host = HostOps.unary(be, op, x);
+        if (host != null) return host;
         INDArray X = be.arr(x);
         INDArray r = switch (op) {
             case "sqrt" -> Transforms.sqrt(X, true);
@@ -72,6 +81,8 @@ final class Elementwise {
         Shapes.checkFloating(op, y);
         Shapes.checkSameDtype(op, y, dy);
         Shapes.checkSameShape(op, y, dy);
+        Tensor host = HostOps.sigmoidBackward(be, y, dy);
+        if (host != null) return host;
         INDArray Y = be.arr(y);
         INDArray r = be.arr(dy).mul(Y);
         try (INDArray oneMinusY = Y.rsub(1.0)) {
@@ -86,6 +97,8 @@ final class Elementwise {
         Shapes.checkFloating(op, x);
         Shapes.checkSameDtype(op, x, dy);
         Shapes.checkSameShape(op, x, dy);
+        Tensor host = HostOps.siluBackward(be, x, dy);
+        if (host != null) return host;
         INDArray X = be.arr(x);
         INDArray r;
         try (INDArray s = Transforms.sigmoid(X, true); INDArray t = s.rsub(1.0)) {
@@ -101,6 +114,8 @@ final class Elementwise {
         Shapes.checkFloating(op, a);
         Shapes.checkSameDtype(op, a, b);
         Shapes.checkSameShape(op, a, b);
+        Tensor host = HostOps.lerp(be, a, b, Nd4jBackend.scalar(w, a.dtype()));
+        if (host != null) return host;
         return be.finish(lerpArrays(be.arr(a), be.arr(b), w, a.dtype()), a.dtype(), a.shape());
     }
 

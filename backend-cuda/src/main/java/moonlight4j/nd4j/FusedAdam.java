@@ -11,7 +11,8 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * {@link moonlight4j.api.Backend#adamUpdateInPlace} for F32 and F64 as in-place ND4J ops on p, m, v and two scratch
+ * {@link moonlight4j.api.Backend#adamUpdateInPlace}: on the CPU one host pass over p, g, m, v for every dtype
+ * ({@link HostUpdates#adam}); otherwise (views, GPU) for F32 and F64 as in-place ND4J ops on p, m, v and two scratch
  * arrays, instead of the seven fresh arrays of the op sequence; each op computes and stores in the storage precision
  * as the unfused op does ({@link Updates}, {@link Elementwise#lerpArrays}). BF16, which rounds after every op, runs
  * the sequence ({@link FusedOps#adam}).
@@ -29,6 +30,7 @@ final class FusedAdam {
             Shapes.checkSameShape(op, p, t);
         }
         DType d = p.dtype();
+        if (HostKernels.applies(be.arr(p), be.arr(g), be.arr(m), be.arr(v))) return HostUpdates.adam(be, p, g, m, v, u);
         if (d == DType.BF16 || p.numel() == 0) return FusedOps.adam(be, p, g, m, v, u);
         INDArray P = flat(be.arr(p)), G = flat(be.arr(g)), M = flat(be.arr(m)), V = flat(be.arr(v));
         try (INDArray g2 = G.mul(G); INDArray scratch = Nd4j.createUninitialized(G.dataType(), G.shape(), 'c')) {

@@ -67,8 +67,10 @@ final class Indexing {
         int c = Shapes.checkEmbeddingBackward(dy, ids, vocab)[1];
         int[] rows = ids(be, "embeddingBackward", "vocabulary", ids, vocab);
         INDArray out = NativeMemory.zeros(be.arr(dy).dataType(), vocab, c);
-        INDArray dyArr = be.arr(dy);                            // row m of the [N, C] view is at m·C either way
-        INDArray dy2 = HostBits.applies(dyArr) ? dyArr : dyArr.reshape('c', rows.length, c);
+        if (HostOps.addRows(out, rows, be.arr(dy), c, dy.dtype() == DType.BF16)) {
+            return be.wrap(out, dy.dtype(), new int[]{vocab, c});
+        }
+        INDArray dy2 = be.arr(dy).reshape('c', rows.length, c);
         addRows(out, rows, dy2, dy.dtype() == DType.BF16);
         return be.wrap(out, dy.dtype(), new int[]{vocab, c});
     }
@@ -83,24 +85,13 @@ final class Indexing {
     static void indexAddInPlace(Nd4jDataOps be, Tensor target, Tensor idx, Tensor src) {
         Shapes.checkIndexAdd(target, idx, src);
         int[] rows = ids(be, "indexAddInPlace", "rows of target", idx, target.dim(0));
+        int c = target.dim(1);
+        if (HostOps.addRows(be.arr(target), rows, be.arr(src), c, target.dtype() == DType.BF16)) return;
         addRows(be.arr(target), rows, be.arr(src), target.dtype() == DType.BF16);
     }
 
     /** {@code t[rows[m], :] += s[m, :]} for m in order, each row rounded to bf16 after its update when asked. */
     private static void addRows(INDArray t, int[] rows, INDArray s, boolean bf16) {
-        if (HostBits.applies(t) && HostBits.applies(s)) {   // host memory: the same fp32 sums, one row at a time
-            int c = (int) t.size(1);                          // s: [rows.length, C] or any dense shape of that size
-            FloatBuffer tb = floats(t), sb = floats(s);
-            float[] acc = new float[c], add = new float[c];
-            for (int m = 0; m < rows.length; m++) {
-                tb.get(rows[m] * c, acc);
-                sb.get(m * c, add);
-                for (int j = 0; j < c; j++) acc[j] = acc[j] + add[j];
-                if (bf16) for (int j = 0; j < c; j++) acc[j] = Bf16.round(acc[j]);
-                tb.put(rows[m] * c, acc);
-            }
-            return;
-        }
         for (int m = 0; m < rows.length; m++) {
             INDArray row = t.getRow(rows[m]);
             row.addi(s.getRow(m));

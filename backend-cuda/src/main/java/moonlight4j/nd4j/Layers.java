@@ -9,7 +9,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
  * RMSNorm and softmax, forward and backward side by side, on the rows of a {@code [rows, C]} view of the input.
- * fp32 compute for F32/BF16 (fp64 for F64), BF16 results rounded as stated per op.
+ * fp32 compute for F32/BF16 (fp64 for F64), BF16 results rounded as stated per op. On the CPU dense arrays take
+ * the row loops of {@link HostLayers} (the oracle's arithmetic); views and GPU arrays the ND4J ops below.
  */
 final class Layers {
 
@@ -44,6 +45,8 @@ final class Layers {
     static Tensor rmsNorm(Nd4jDataOps be, Tensor x, Tensor w, double eps) {
         int[] out = Shapes.checkRmsNorm(x, w);
         if (x.numel() == 0) return be.zeros(x.dtype(), out);          // libnd4j refuses reductions of empty arrays
+        Tensor host = HostLayers.rmsNorm(be, x, w, eps, out);
+        if (host != null) return host;
         int c = x.dim(-1);
         DType d = x.dtype();
         INDArray x2 = rows(be.arr(x), c);                   // (rows, C)
@@ -67,6 +70,8 @@ final class Layers {
         Shapes.checkSameDtype("rmsNormBackward", x, dy);
         Shapes.checkSameShape("rmsNormBackward", x, dy);
         if (x.numel() == 0) return new RmsNormGrads(be.zeros(x.dtype(), x.shape()), be.zeros(w.dtype(), w.shape()));
+        RmsNormGrads host = HostLayers.rmsNormBackward(be, x, w, eps, dy);
+        if (host != null) return host;
         int c = x.dim(-1);
         DType d = x.dtype();
         INDArray x2 = rows(be.arr(x), c), dy2 = rows(be.arr(dy), c);
@@ -98,6 +103,8 @@ final class Layers {
         Shapes.checkFloating("softmax", x);
         if (x.rank() < 1) throw new IllegalArgumentException("softmax: expected rank ≥ 1, got " + Shapes.str(x.shape()));
         if (x.numel() == 0) return be.zeros(x.dtype(), x.shape());
+        Tensor host = HostLayers.softmax(be, x);
+        if (host != null) return host;
         INDArray x2 = rows(be.arr(x), x.dim(-1));
         INDArray e;
         try (INDArray m = x2.max(true, 1)) {
@@ -118,6 +125,8 @@ final class Layers {
         Shapes.checkSameShape(op, y, dy);
         if (y.rank() < 1) throw new IllegalArgumentException(op + ": expected rank ≥ 1, got " + Shapes.str(y.shape()));
         if (y.numel() == 0) return be.zeros(y.dtype(), y.shape());
+        Tensor host = HostLayers.softmaxBackward(be, y, dy);
+        if (host != null) return host;
         int c = y.dim(-1);
         INDArray y2 = rows(be.arr(y), c), dy2 = rows(be.arr(dy), c);
         INDArray dx;

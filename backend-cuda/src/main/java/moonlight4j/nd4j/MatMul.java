@@ -2,13 +2,29 @@ package moonlight4j.nd4j;
 
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
+import moonlight4j.api.Bf16;
+import moonlight4j.api.DType;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.openblas.global.openblas_nolapack;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+
+import java.nio.ByteOrder;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
 
 /**
  * {@code c = op(a)·op(b)} by BLAS gemm (sgemm for F32 and BF16, dgemm for F64). BF16 operands are bf16-exact floats,
  * so every product is exact in fp32; sgemm accumulates in fp32 (blocked, FMA) and the result is rounded once.
  * Batched: one gemm per batch entry, written straight into the result.
+ *
+ * <p>{@code X·Yᵀ} with Y equal to X (Newton–Schulz's {@code A = X·Xᵀ}) is symmetric: on nd4j-native it is one syrk
+ * per batch entry (ssyrk/dsyrk, half the multiply-adds of a gemm) computing the upper triangle, mirrored to the
+ * lower one and, for BF16, rounded in the same pass. syrk and gemm sum in different orders, so the choice is made
+ * on the operands' values, not their identity: the same tensor, or another one holding the same bits (one compare
+ * of the two buffers, which stops at the first difference), gets the syrk result.
  */
 final class MatMul {
 
@@ -22,6 +38,11 @@ final class MatMul {
         long[] cs = HostArrays.longs(out);                            // every element is written unless K = 0
         INDArray C = k == 0 ? Nd4j.create(A.dataType(), cs, 'c') : NativeMemory.uninitialized(A.dataType(), cs);
         if (Shapes.numel(out) > 0) {
+            if (!transA && transB && k > 0 && java.util.Arrays.equals(a.shape(), b.shape())
+                    && HostKernels.applies(A, B, C) && (a == b || sameBits(A, B))) {
+                gram(A, C, out.length == 2 ? 1 : out[0], out[out.length - 1], k, a.dtype() == DType.BF16);
+                return be.wrap(C, a.dtype(), out);
+            }
             if (out.length == 2) {
                 gemm(A, B, C, transA, transB);
             } else {
@@ -32,6 +53,56 @@ final class MatMul {
             }
         }
         return be.finish(C, a.dtype(), out);
+    }
+
+    /**
+     * {@code C_i = X_i·X_iᵀ} for each of the {@code batch} {@code [m, k]} matrices of the dense array x into the
+     * dense {@code [batch,] m, m} array c: BLAS syrk (row major, upper triangle, fp32 accumulation for FLOAT),
+     * then each row's lower part copied from the upper triangle's column, rounded to bf16 when {@code bf16}.
+     */
+    private static void gram(INDArray x, INDArray c, int batch, int m, int k, boolean bf16) {
+        int rm = openblas_nolapack.CblasRowMajor, up = openblas_nolapack.CblasUpper, nt = openblas_nolapack.CblasNoTrans;
+        boolean fp32 = x.dataType() == DataType.FLOAT;
+        var cBytes = c.data().asNio().order(ByteOrder.nativeOrder());
+        for (int i = 0; i < batch; i++) {
+            long xOff = (long) i * m * k, cOff = (long) i * m * m;
+            if (fp32) {
+                FloatPointer xp = new FloatPointer(x.data().addressPointer()).position(xOff);
+                FloatPointer cp = new FloatPointer(c.data().addressPointer()).position(cOff);
+                openblas_nolapack.cblas_ssyrk(rm, up, nt, m, k, 1.0f, xp, k, 0.0f, cp, m);
+                mirror(cBytes.asFloatBuffer(), Math.toIntExact(cOff), m, bf16);
+            } else {
+                DoublePointer xp = new DoublePointer(x.data().addressPointer()).position(xOff);
+                DoublePointer cp = new DoublePointer(c.data().addressPointer()).position(cOff);
+                openblas_nolapack.cblas_dsyrk(rm, up, nt, m, k, 1.0, xp, k, 0.0, cp, m);
+                mirror(cBytes.asDoubleBuffer(), Math.toIntExact(cOff), m);
+            }
+        }
+    }
+
+    /** True when the two dense arrays (of one length) hold the same bytes. */
+    private static boolean sameBits(INDArray x, INDArray y) {
+        return x.dataType() == y.dataType() && x.data().asNio().mismatch(y.data().asNio()) == -1;
+    }
+
+    /** The {@code m×m} matrix at {@code off}: {@code c[j][i] = c[i][j]} below the diagonal, then bf16 rounding. */
+    private static void mirror(FloatBuffer c, int off, int m, boolean bf16) {
+        float[] s = new float[m * m];
+        c.get(off, s, 0, s.length);
+        for (int j = 1; j < m; j++) {
+            for (int i = 0; i < j; i++) s[j * m + i] = s[i * m + j];
+        }
+        if (bf16) Bf16.roundInPlace(s, 0, s.length);
+        c.put(off, s, 0, s.length);
+    }
+
+    private static void mirror(DoubleBuffer c, int off, int m) {
+        double[] s = new double[m * m];
+        c.get(off, s, 0, s.length);
+        for (int j = 1; j < m; j++) {
+            for (int i = 0; i < j; i++) s[j * m + i] = s[i * m + j];
+        }
+        c.put(off, s, 0, s.length);
     }
 
     /** {@code c ← op(a)·op(b)}; an empty inner dimension leaves c zero. */

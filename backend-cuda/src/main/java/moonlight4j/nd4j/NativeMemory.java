@@ -92,6 +92,10 @@ final class NativeMemory {
             if (collect) handedOutSinceGc = 0;
             ArrayDeque<Block> list = FREE.get(new Key(type, length));
             b = list == null ? null : list.pollLast();
+            while (b != null && b.buffer.wasClosed()) {             // closed behind the pool's back: never reuse
+                freeBytes -= bytes;
+                b = list.pollLast();
+            }
             if (b != null) {
                 freeBytes -= bytes;
                 reused++;
@@ -185,7 +189,7 @@ final class NativeMemory {
     private static void giveBack(Block b) {
         DataBuffer toFree = null;
         synchronized (NativeMemory.class) {
-            if (IN_USE.remove(b.buffer) == null) return;   // already back
+            if (IN_USE.remove(b.buffer) == null || b.buffer.wasClosed()) return;   // already back, or freed
             IN_USE.remove(b.buffer);
             long bytes = b.length * b.type.width();
             if (freeBytes + bytes <= FREE_CAP_BYTES) {
@@ -207,6 +211,11 @@ final class NativeMemory {
             freeBytes = 0;
         }
         for (Block b : all) b.buffer.close();
+    }
+
+    /** Pooled buffers handed out and not back yet (held by tensors, or temporaries an op has not given back). */
+    static synchronized int inUse() {
+        return IN_USE.size();
     }
 
     /** Buffers on the free lists now. */

@@ -279,6 +279,25 @@ public final class Nd4jBackend extends Nd4jDataOps {
     }
 
     @Override
+    public void scaleAxpyInPlace(Tensor p, double s, double alpha, Tensor u) {
+        own("scaleAxpyInPlace", p, u);
+        Shapes.checkInPlace("scaleAxpyInPlace", p, u);
+        if (!HostUpdates.scaleAxpy(this, p, s, alpha, u, true)) super.scaleAxpyInPlace(p, s, alpha, u);
+    }
+
+    @Override
+    public void momentumInPlace(Tensor buf, Tensor g, double mu, Tensor nesterov) {
+        String op = "momentumInPlace";
+        own(op, buf, g);
+        Shapes.checkInPlace(op, buf, g);
+        if (nesterov != null) {
+            own(op, nesterov);
+            Shapes.checkInPlace(op, buf, nesterov);
+        }
+        if (!HostUpdates.momentum(this, buf, g, mu, nesterov)) super.momentumInPlace(buf, g, mu, nesterov);
+    }
+
+    @Override
     public double adamUpdateInPlace(Tensor p, Tensor g, Tensor m, Tensor v, moonlight4j.api.AdamUpdate u) {
         own("adamUpdateInPlace", p, g, m, v);
         return FusedAdam.adam(this, p, g, m, v, u);

@@ -33,6 +33,8 @@ final class Reductions {
     static Tensor sumSquares(Nd4jDataOps be, Tensor x) {
         Shapes.checkFloating("sumSquares", x);
         if (x.numel() == 0) return be.zeros(x.dtype());
+        Tensor host = HostOps.sumSquares(be, x);
+        if (host != null) return host;
         return be.finish(Nd4j.getExecutioner().exec(new SquaredNorm(be.arr(x))), x.dtype(), new int[0]);
     }
 

@@ -33,17 +33,14 @@ final class Rope {
         try (INDArray c = cs[0]; INDArray sn = cs[1]) {
             INDArray pairs = X.reshape('c', s[0], s[1], s[2], half, 2);    // (B, H, S, D/2, 2) view
             INDArray e = pairs.get(pair(0)), o = pairs.get(pair(1));        // (B, H, S, D/2) views
-            INDArray y1 = mul(e, c), y2 = mul(o, c);
-            try (INDArray os = mul(o, sn); INDArray es = mul(e, sn)) {
-                if (x.dtype() == DType.BF16) {   // the release rounds each bf16 product before the sum (docs/model.md#rope-layout)
-                    for (INDArray t : new INDArray[]{y1, y2, os, es}) Bf16Arrays.roundInPlace(t);
-                }
-                y1.subi(os);
-                y2.addi(es);
+            INDArray y1 = mul(e, c), y2 = mul(o, c), os = mul(o, sn), es = mul(e, sn);
+            if (x.dtype() == DType.BF16) {   // the release rounds each bf16 product before the sum (docs/model.md#rope-layout)
+                for (INDArray t : new INDArray[]{y1, y2, os, es}) Bf16Arrays.roundInPlace(t);
             }
+            y1.subi(os);
+            y2.addi(es);
             y = Nd4j.concat(3, y1, y2);
-            y1.close();
-            y2.close();
+            for (INDArray t : new INDArray[]{y1, y2, os, es}) NativeMemory.discard(t);
         }
         return be.finish(y, x.dtype(), s);
     }
@@ -57,13 +54,13 @@ final class Rope {
         INDArray dx = Nd4j.create(G.dataType(), HostArrays.longs(s), 'c');
         try (INDArray c = cs[0]; INDArray sn = cs[1]) {
             INDArray g1 = G.get(last(NDArrayIndex.interval(0, half))), g2 = G.get(last(NDArrayIndex.interval(half, s[3])));
-            try (INDArray de = mul(g1, c); INDArray g2s = mul(g2, sn); INDArray dO = mul(g2, c); INDArray g1s = mul(g1, sn)) {
-                de.addi(g2s);
-                dO.subi(g1s);
-                INDArray pairs = dx.reshape('c', s[0], s[1], s[2], half, 2);   // (B, H, S, D/2, 2) view of dx
-                pairs.get(pair(0)).assign(de);
-                pairs.get(pair(1)).assign(dO);
-            }
+            INDArray de = mul(g1, c), g2s = mul(g2, sn), dO = mul(g2, c), g1s = mul(g1, sn);
+            de.addi(g2s);
+            dO.subi(g1s);
+            INDArray pairs = dx.reshape('c', s[0], s[1], s[2], half, 2);   // (B, H, S, D/2, 2) view of dx
+            pairs.get(pair(0)).assign(de);
+            pairs.get(pair(1)).assign(dO);
+            for (INDArray t : new INDArray[]{de, g2s, dO, g1s}) NativeMemory.discard(t);
         }
         return be.finish(dx, dy.dtype(), s);
     }
@@ -79,7 +76,7 @@ final class Rope {
         return new INDArrayIndex[]{NDArrayIndex.all(), NDArrayIndex.all(), NDArrayIndex.all(), idx};
     }
 
-    /** {@code a ⊙ b}, b broadcast over the heads axis; fresh, shaped like a. */
+    /** {@code a ⊙ b}, b broadcast over the heads axis; fresh, shaped like a (give it back with {@link NativeMemory#discard}). */
     private static INDArray mul(INDArray a, INDArray b) {
         INDArray r = NativeMemory.uninitialized(a.dataType(), a.shape());
         Nd4j.exec(new MulOp(a, b, r));

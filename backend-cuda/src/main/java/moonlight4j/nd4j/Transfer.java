@@ -93,6 +93,10 @@ final class Transfer {
         if (t.dtype() == DType.I64 && dtype == DType.I32) {
             for (long v : HostArrays.longValues(a)) checkI32("cast", v);
         }
+        if (t.dtype().isFloating()) {
+            Tensor host = HostOps.cast(be, t, dtype);                 // one pass on the CPU, rounding included
+            if (host != null) return host;
+        }
         INDArray c = a.dataType() == HostArrays.storage(dtype) ? NativeMemory.copyOf(a) : a.castTo(HostArrays.storage(dtype));
         if (dtype == DType.BF16 && t.dtype() != DType.BF16) Bf16Arrays.roundInPlace(c);   // c is a fresh copy
         return be.wrap(c, dtype, t.shape());

@@ -6,7 +6,11 @@ import moonlight4j.api.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
-/** In-place optimizer updates: compute in the storage precision, round a BF16 destination once, allocate only temporaries. */
+/**
+ * In-place optimizer updates: compute in the storage precision, round a BF16 destination once, allocate only
+ * temporaries. On the CPU dense arrays take the one-pass host loops of {@link HostUpdates}; the ND4J ops below serve
+ * views and GPU arrays.
+ */
 final class Updates {
 
     private Updates() {
@@ -20,6 +24,7 @@ final class Updates {
     /** {@code dst ← src}, widened or rounded (RNE) to dst's dtype. */
     static void copyInto(Nd4jDataOps be, Tensor dst, Tensor src) {
         Shapes.checkInPlace("copyInto", dst, src);
+        if (HostUpdates.copyInto(be, dst, src)) return;
         INDArray d = be.arr(dst), s = be.arr(src);
         if (dst.dtype() == DType.BF16 && src.dtype() != DType.BF16) {
             INDArray f = as(s, d);
@@ -35,6 +40,7 @@ final class Updates {
     /** {@code p ← s·p}, s in p's dtype. */
     static void scaleInPlace(Nd4jDataOps be, Tensor p, double s) {
         Shapes.checkFloating("scaleInPlace", p);
+        if (HostUpdates.scale(be, p, s)) return;
         INDArray a = be.arr(p);
         a.muli(Nd4jBackend.scalar(s, p.dtype()));
         if (p.dtype() == DType.BF16) Bf16Arrays.roundInPlace(a);
@@ -47,6 +53,7 @@ final class Updates {
      */
     static void axpyInPlace(Nd4jDataOps be, Tensor p, double alpha, Tensor u) {
         Shapes.checkInPlace("axpyInPlace", p, u);
+        if (HostUpdates.axpy(be, p, alpha, u)) return;
         INDArray a = be.arr(p), uu = be.arr(u);
         INDArray w = as(uu, a);
         double al = p.dtype() == DType.F64 ? alpha : (float) alpha;
@@ -64,6 +71,7 @@ final class Updates {
         Shapes.checkFloating(op, a);
         Shapes.checkSameDtype(op, a, b);
         Shapes.checkSameShape(op, a, b);
+        if (HostUpdates.lerp(be, a, b, w)) return;
         INDArray x = be.arr(a);
         try (INDArray r = Elementwise.lerpArrays(x, be.arr(b), w, a.dtype())) {
             if (a.dtype() == DType.BF16) Bf16Arrays.roundInPlace(r);

@@ -107,4 +107,46 @@ class NativeMemoryTest {
         assertThat(be.toFloats(held)[5]).isEqualTo(5f);
         held.close();
     }
+
+    /**
+     * Every op gives back the pooled temporaries it takes: after the results are closed, no more buffers are in use
+     * than before (a temporary closed instead of given back, or never given back, would stay counted).
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = DType.class, names = {"F32", "BF16", "F64"})
+    void opsGiveBackEveryPooledTemporary(DType dt) {
+        java.util.Random r = new java.util.Random(3);
+        int b = 2, h = 4, s = 64, d = 32, c = 512;                   // every tensor at least 64 KiB in fp32
+        float[] xs = new float[b * h * s * d], ws = new float[c], rows = new float[b * s * c];
+        for (float[] f : new float[][]{xs, ws, rows}) for (int i = 0; i < f.length; i++) f[i] = (float) r.nextGaussian();
+        long[] pos = new long[b * s];
+        for (int i = 0; i < pos.length; i++) pos[i] = i % s;
+        try (Tensor x0 = be.fromFloats(xs, b, h, s, d); Tensor w0 = be.fromFloats(ws, c);
+             Tensor m0 = be.fromFloats(rows, b * s, c); Tensor ids = be.fromLongs(pos, b, s)) {
+            Tensor x = be.cast(x0, dt), w = be.cast(w0, dt), m = be.cast(m0, dt);
+            int before = NativeMemory.inUse();
+            java.util.List<Tensor> out = new java.util.ArrayList<>();
+            out.add(be.rope(x, ids, 10000));
+            out.add(be.ropeBackward(x, ids, 10000));
+            out.add(be.rmsNorm(m, w, 1e-6));
+            moonlight4j.api.RmsNormGrads g = be.rmsNormBackward(m, w, 1e-6, m);
+            out.add(g.dx());
+            out.add(g.dw());
+            out.add(be.softmax(m));
+            out.add(be.softmaxBackward(m, m));
+            out.add(be.silu(m));
+            out.add(be.siluBackward(m, m));
+            out.add(be.add(m, w));
+            out.add(be.mulScalar(m, 0.5));
+            out.add(be.matmul(m, m, false, true));
+            out.add(be.matmul(m, w.dtype() == m.dtype() ? m : m, true, false));
+            out.add(be.cast(m, dt == DType.F32 ? DType.BF16 : DType.F32));
+            out.add(be.transpose(m));
+            out.add(be.concat(0, m, m));
+            out.add(be.slice(m, 0, 1, 100));
+            for (Tensor t : out) t.close();
+            assertThat(NativeMemory.inUse()).as("pooled buffers in use after the results are closed").isEqualTo(before);
+            for (Tensor t : new Tensor[]{x, w, m}) t.close();
+        }
+    }
 }
