@@ -65,26 +65,25 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         CpuTensor ca = CpuTensor.of("matmul", a), cb = CpuTensor.of("matmul", b);
         int[] shape = Shapes.checkMatmul(ca, cb, transA, transB);
-        CpuTensor am = transA ? Layout.lastTwoSwapped(this, ca) : ca;      // (B, M, K) contiguous
-        CpuTensor bm = transB ? Layout.lastTwoSwapped(this, cb) : cb;      // (B, K, N) or (K, N)
         int r = shape.length;
         int batch = r == 3 ? shape[0] : 1, m = shape[r - 2], n = shape[r - 1];
-        int k = am.shapeRef()[am.rank() - 1];
+        int k = transA ? ca.shapeRef()[ca.rank() - 2] : ca.shapeRef()[ca.rank() - 1];
         boolean shared = cb.rank() == 2;
-        if (shared) {                                         // (B, M, K)·(K, N) is one (B·M, K)·(K, N) product
+        CpuTensor c = CpuTensor.zeros(this, ca.dtype(), shape);
+        boolean bf16 = ca.dtype() == DType.BF16;
+        if (a == b && !transA && transB && ca.f != null) {                    // X·Xᵀ: symmetric
+            gemm.f32Gram(ca.f, c.f, batch, m, k, bf16);
+            return c;
+        }
+        if (shared && !transA) {                             // (B, M, K)·(K, N) is one (B·M, K)·(K, N) product
             m *= batch;
             batch = 1;
         }
-        CpuTensor c = CpuTensor.zeros(this, ca.dtype(), shape);
-        if (ca.dtype() == DType.F64) {
-            gemm.f64(am.d, bm.d, c.d, batch, m, k, n, shared);
-        } else {
-            if (a == b && !transA && transB) gemm.f32Gram(am.f, bm.f, c.f, batch, m, k);   // X·Xᵀ: symmetric
-            else gemm.f32(am.f, bm.f, c.f, batch, m, k, n, shared);
-            if (ca.dtype() == DType.BF16) {
-                Bf16.roundInPlace(c.f, 0, c.n);                               // one rounding per c_mn
-            }
-        }
+        // transposed operands are read in place through their strides (Gemm.Strides), never copied
+        Gemm.Strides as = transA ? Gemm.Strides.of(0, k, m, false, true) : Gemm.Strides.of(0, m, k, false, false);
+        Gemm.Strides bs = transB ? Gemm.Strides.of(0, n, k, shared, true) : Gemm.Strides.of(0, k, n, shared, false);
+        if (ca.dtype() == DType.F64) gemm.f64(ca.d, as, cb.d, bs, c.d, batch, m, k, n);
+        else gemm.f32(ca.f, as, cb.f, bs, c.f, batch, m, k, n, bf16);     // BF16: one rounding per c_mn
         return c;
     }
 

@@ -200,7 +200,9 @@ abstract class CpuDataOps implements Backend {
     @Override
     public Tensor permute(Tensor x, int... axes) {
         CpuTensor c = CpuTensor.of("permute", x);
-        CpuTensor out = CpuTensor.zeros(this, c.dtype(), Shapes.checkPermute(c, axes));
+        int[] shape = Shapes.checkPermute(c, axes);
+        if (Layout.swapsLastTwo(axes)) return Layout.lastTwoSwapped(this, c);    // transpose: cache-blocked copy
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), shape);
         Layout.permute(c, axes, out);
         return out;
     }

@@ -56,7 +56,17 @@ final class Layout {
         }
     }
 
-    /** A contiguous copy of x with its last two dimensions swapped (for matmul's transposes). */
+    /** True when {@code axes} keeps every dimension but swaps the last two (a batched transpose). */
+    static boolean swapsLastTwo(int[] axes) {
+        int r = axes.length;
+        if (r < 2 || axes[r - 2] != r - 1 || axes[r - 1] != r - 2) return false;
+        for (int d = 0; d < r - 2; d++) {
+            if (axes[d] != d) return false;
+        }
+        return true;
+    }
+
+    /** A contiguous copy of x with its last two dimensions swapped, in 32 × 32 blocks ({@code permute}'s transposes). */
     static CpuTensor lastTwoSwapped(CpuDataOps owner, CpuTensor x) {
         int r = x.rank();
         int[] axes = new int[r];
