@@ -37,11 +37,13 @@ import java.util.function.DoubleUnaryOperator;
  */
 public final class CpuBackend extends CpuDataOps implements AutoCloseable {
 
+    private final Workers workers;
     private final Gemm gemm;
 
-    /** A backend whose GEMM uses {@code threads} threads (results are identical for any count). */
+    /** A backend whose GEMM and large element-wise loops use {@code threads} threads (results are identical for any count). */
     public CpuBackend(int threads) {
-        this.gemm = new Gemm(threads);
+        this.workers = new Workers(threads);
+        this.gemm = new Gemm(workers);
     }
 
     /** A backend with the thread count of {@value #THREADS_PROPERTY}, or all available processors. */
@@ -51,12 +53,17 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
 
     @Override
     public int threads() {
-        return gemm.threads();
+        return workers.threads();
+    }
+
+    @Override
+    Workers workers() {
+        return workers;
     }
 
     @Override
     public void close() {
-        gemm.close();
+        workers.close();
     }
 
     // =============================================================== linear algebra
@@ -71,19 +78,20 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         boolean shared = cb.rank() == 2;
         CpuTensor c = CpuTensor.zeros(this, ca.dtype(), shape);
         boolean bf16 = ca.dtype() == DType.BF16;
-        if (a == b && !transA && transB && ca.f != null) {                    // X·Xᵀ: symmetric
-            gemm.f32Gram(ca.f, c.f, batch, m, k, bf16);
+        // a transposed b is copied once (blocked, on the workers): the tiles copy rows of b; a transposed a is read in place
+        CpuTensor bm = transB ? Layout.lastTwoSwapped(this, workers, cb) : cb;               // (B, K, N) or (K, N)
+        if (a == b && !transA && transB && ca.f != null) {                                  // X·Xᵀ: symmetric
+            gemm.f32Gram(ca.f, bm.f, c.f, batch, m, k, bf16);
             return c;
         }
         if (shared && !transA) {                             // (B, M, K)·(K, N) is one (B·M, K)·(K, N) product
             m *= batch;
             batch = 1;
         }
-        // transposed operands are read in place through their strides (Gemm.Strides), never copied
         Gemm.Strides as = transA ? Gemm.Strides.of(0, k, m, false, true) : Gemm.Strides.of(0, m, k, false, false);
-        Gemm.Strides bs = transB ? Gemm.Strides.of(0, n, k, shared, true) : Gemm.Strides.of(0, k, n, shared, false);
-        if (ca.dtype() == DType.F64) gemm.f64(ca.d, as, cb.d, bs, c.d, batch, m, k, n);
-        else gemm.f32(ca.f, as, cb.f, bs, c.f, batch, m, k, n, bf16);     // BF16: one rounding per c_mn
+        Gemm.Strides bs = Gemm.Strides.of(0, k, n, shared, false);
+        if (ca.dtype() == DType.F64) gemm.f64(ca.d, as, bm.d, bs, c.d, batch, m, k, n);
+        else gemm.f32(ca.f, as, bm.f, bs, c.f, batch, m, k, n, bf16);     // BF16: one rounding per c_mn
         return c;
     }
 
@@ -94,7 +102,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         int[] shape = Shapes.checkBinary(op, ca, cb);
         CpuTensor out = CpuTensor.zeros(this, ca.dtype(), shape);
         if (ca.f != null && ca.n == out.n && cb.n == out.n) {       // F32/BF16, same shape: a float loop per op
-            FloatLoops.binary(op, ca.f, cb.f, out.f, out.n, ca.dtype() == DType.BF16);
+            FloatLoops.binary(workers, op, ca.f, cb.f, out.f, out.n, ca.dtype() == DType.BF16);
             return out;
         }
         return Elementwise.binary(ca, cb, out, f);
@@ -145,7 +153,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         CpuTensor c = CpuTensor.of("addScalar", x);
         if (c.f == null) return unary("addScalar", x, e -> e + v);
         CpuTensor out = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
-        FloatLoops.scalar("addScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
+        FloatLoops.scalar(workers, "addScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
         return out;
     }
 
@@ -155,7 +163,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         CpuTensor c = CpuTensor.of("mulScalar", x);
         if (c.f == null) return unary("mulScalar", x, e -> e * v);
         CpuTensor out = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
-        FloatLoops.scalar("mulScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
+        FloatLoops.scalar(workers, "mulScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
         return out;
     }
 
@@ -250,7 +258,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         out[r - 2] = 1;
         out[r - 1] = 1;
         CpuTensor norms = CpuTensor.zeros(this, c.dtype(), out);
-        FusedUpdates.frobeniusNorms(c, norms);
+        FusedUpdates.frobeniusNorms(workers, c, norms);
         return norms;
     }
 
@@ -445,7 +453,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
             moonlight4j.api.FusedOps.scaleAxpy(this, p, s, alpha, u);
             return;
         }
-        FusedUpdates.scaleAxpy(cp, s, alpha, cu);
+        FusedUpdates.scaleAxpy(workers, cp, s, alpha, cu);
     }
 
     @Override
@@ -462,7 +470,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
             moonlight4j.api.FusedOps.momentum(this, buf, g, mu, nesterov);
             return;
         }
-        FusedUpdates.momentum(cb, cg, mu, cn);
+        FusedUpdates.momentum(workers, cb, cg, mu, cn);
     }
 
     @Override
@@ -473,6 +481,6 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         checkPair(op, cp, cm);
         checkPair(op, cp, cv);
         if (cp.dtype() == DType.F64) return moonlight4j.api.FusedOps.adam(this, p, g, m, v, u);
-        return FusedUpdates.adam(cp, cg, cm, cv, u);
+        return FusedUpdates.adam(workers, cp, cg, cm, cv, u);
     }
 }

@@ -2,13 +2,6 @@ package moonlight4j.cpu;
 
 import moonlight4j.api.Bf16;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-
 /**
  * Matrix product {@code c_mn = Σ_k a_mk · b_kn} for contiguous row-major {@code a [M,K]}, {@code b [K,N]},
  * {@code c [M,N]}, batched over a leading dimension, cache-blocked and split over threads.
@@ -38,28 +31,29 @@ final class Gemm implements AutoCloseable {
     /** Products below this many multiply-adds run on the calling thread. */
     static final long PARALLEL_MIN_FLOPS = 1L << 18;
 
-    private final int threads;
-    private final ExecutorService pool;
+    private final Workers workers;
+    private final boolean ownsWorkers;
 
-    /** @param threads worker threads (≥ 1); 1 runs everything on the caller. */
+    /** A GEMM on the backend's workers (not closed with it). */
+    Gemm(Workers workers) {
+        this.workers = workers;
+        this.ownsWorkers = false;
+    }
+
+    /** A GEMM with its own {@code threads} worker threads (≥ 1; 1 runs everything on the caller), closed with it. */
     Gemm(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("Gemm: threads must be ≥ 1, got " + threads);
-        this.threads = threads;
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads, r -> {
-            Thread t = new Thread(r, "moonlight-cpu-gemm");
-            t.setDaemon(true);
-            return t;
-        });
+        this.workers = new Workers(threads);
+        this.ownsWorkers = true;
     }
 
     int threads() {
-        return threads;
+        return workers.threads();
     }
 
     /**
      * Where element (r, c) of one operand matrix of batch entry bi lies in its flat array:
      * {@code offset + bi·batch + r·row + c·col}. A row-major {@code [R, C]} matrix has (row, col) = (C, 1), its
-     * transpose read in place has (1, R): transposed operands are read where they lie, not copied first.
+     * transpose read in place has (1, R). a may be either; b must have col = 1 (its rows are copied into the panel).
      */
     record Strides(int offset, int batch, int row, int col) {
 
@@ -75,6 +69,7 @@ final class Gemm implements AutoCloseable {
      * rounds each finished c_mn once to bf16 ({@link Bf16#round}) inside the tile that computed it.
      */
     void f32(float[] a, Strides as, float[] bm, Strides bs, float[] c, int batch, int m, int k, int n, boolean bf16) {
+        checkRowMajor(bs);
         run(batch, m, n, k, NB_F32, (bi, i0, i1, j0, j1) ->
                 tileF32(a, as, bm, bs, bi, c, bi * m * n, k, n, i0, i1, j0, j1, bf16));
     }
@@ -84,17 +79,21 @@ final class Gemm implements AutoCloseable {
         f32(a, Strides.of(0, m, k, false, false), bm, Strides.of(0, k, n, shared, false), c, batch, m, k, n, false);
     }
 
+    private static void checkRowMajor(Strides bs) {
+        if (bs.col() != 1) throw new IllegalArgumentException("Gemm: b must be row-major (col stride 1), got " + bs);
+    }
+
     /**
-     * The Gram matrices {@code c[b] = a[b]·a[b]ᵀ}: a {@code [batch, M, K]} row-major, c {@code [batch, M, M]}
-     * (overwritten; {@code bf16} rounds as {@link #f32}). Only the tiles that reach the upper triangle are computed, in
-     * {@value #GRAM_NB}-column tiles, then the lower triangle is mirrored: {@code c_ji = Σ_k a_jk·a_ik} is the same
-     * products (fp32 multiplication commutes exactly) added in the same k order as {@code c_ij}, so every element
-     * has the bits of {@link #f32} at about 55–65% of its work.
+     * The Gram matrices {@code c[b] = a[b]·a[b]ᵀ}: a {@code [batch, M, K]}, at its transpose {@code [batch, K, M]},
+     * c {@code [batch, M, M]} (overwritten; {@code bf16} rounds as {@link #f32}). Only the tiles that reach the upper
+     * triangle are computed, in {@value #GRAM_NB}-column tiles, then the lower triangle is mirrored:
+     * {@code c_ji = Σ_k a_jk·a_ik} is the same products (fp32 multiplication commutes exactly) added in the same k
+     * order as {@code c_ij}, so every element has the bits of {@link #f32} at about 55–65% of its work.
      */
-    void f32Gram(float[] a, float[] c, int batch, int m, int k, boolean bf16) {
-        Strides as = Strides.of(0, m, k, false, false), at = Strides.of(0, m, k, false, true);
+    void f32Gram(float[] a, float[] at, float[] c, int batch, int m, int k, boolean bf16) {
+        Strides as = Strides.of(0, m, k, false, false), ats = Strides.of(0, k, m, false, false);
         run(batch, m, m, k, GRAM_NB, (bi, i0, i1, j0, j1) -> {
-            if (j1 > i0) tileF32(a, as, a, at, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16);
+            if (j1 > i0) tileF32(a, as, at, ats, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16);
         });
         for (int bi = 0; bi < batch; bi++) {
             int o = bi * m * m;
@@ -109,6 +108,7 @@ final class Gemm implements AutoCloseable {
 
     /** The fp64 twin of {@link #f32}: double accumulation in k order. */
     void f64(double[] a, Strides as, double[] bm, Strides bs, double[] c, int batch, int m, int k, int n) {
+        checkRowMajor(bs);
         run(batch, m, n, k, NB_F64, (bi, i0, i1, j0, j1) ->
                 tileF64(a, as, bm, bs, bi, c, bi * m * n, k, n, i0, i1, j0, j1));
     }
@@ -124,38 +124,23 @@ final class Gemm implements AutoCloseable {
 
     private void run(int batch, int m, int n, int k, int nbMax, Tile tile) {
         long flops = (long) batch * m * n * Math.max(k, 1);
-        boolean parallel = pool != null && flops >= PARALLEL_MIN_FLOPS;
-        int mb = MB, nb = nbMax;
+        boolean parallel = workers.parallel() && flops >= PARALLEL_MIN_FLOPS;
+        int mb = MB, nb = nbMax, threads = workers.threads();
         // small products: narrower tiles so every thread gets work (tiling never changes the k order of a c_mn)
         while (parallel && (long) batch * tiles(m, mb) * tiles(n, nb) < 2L * threads && (mb > 8 || nb > 64)) {
             if (mb > 8 && (tiles(m, mb) <= tiles(n, nb) || nb <= 64)) mb /= 2;
             else nb /= 2;
         }
-        int mTiles = tiles(m, mb), nTiles = tiles(n, nb);
-        if (!parallel || (long) batch * mTiles * nTiles == 1) {
-            for (int bi = 0; bi < batch; bi++)
-                for (int it = 0; it < mTiles; it++)
-                    for (int jt = 0; jt < nTiles; jt++)
-                        tile.compute(bi, it * mb, Math.min(m, (it + 1) * mb), jt * nb, Math.min(n, (jt + 1) * nb));
-            return;
-        }
-        List<Future<?>> futures = new ArrayList<>();
-        for (int bi = 0; bi < batch; bi++) {
-            for (int it = 0; it < mTiles; it++) {
-                for (int jt = 0; jt < nTiles; jt++) {
-                    int b = bi, i0 = it * mb, i1 = Math.min(m, i0 + mb), j0 = jt * nb, j1 = Math.min(n, j0 + nb);
-                    futures.add(pool.submit(() -> tile.compute(b, i0, i1, j0, j1)));
-                }
+        int mTiles = tiles(m, mb), nTiles = tiles(n, nb), rowTile = mb, colTile = nb;
+        Workers.Range each = (from, to) -> {
+            for (int t = from; t < to; t++) {
+                int bi = t / (mTiles * nTiles), it = t / nTiles % mTiles, jt = t % nTiles;
+                tile.compute(bi, it * rowTile, Math.min(m, (it + 1) * rowTile), jt * colTile, Math.min(n, (jt + 1) * colTile));
             }
-        }
-        try {
-            for (Future<?> f : futures) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("matmul: interrupted", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("matmul: worker failed: " + e.getCause(), e.getCause());
-        }
+        };
+        int tiles = batch * mTiles * nTiles;
+        if (parallel) workers.runAll(tiles, t -> each.run(t, t + 1));
+        else each.run(0, tiles);
     }
 
     private static int tiles(int size, int block) {
@@ -235,17 +220,10 @@ final class Gemm implements AutoCloseable {
         }
     }
 
-    /** {@code panel[p − k0][0:w] = b[p, j0:j0+w]} for p in [k0, k1) of batch entry bi (a row copy when b is row-major). */
+    /** {@code panel[p − k0][0:w] = b[p, j0:j0+w]} for p in [k0, k1) of batch entry bi: row copies. */
     private static void packF32(float[] b, Strides bs, int bi, int k0, int k1, int j0, int w, float[][] panel) {
-        int bo = bs.offset() + bi * bs.batch(), br = bs.row(), bc = bs.col();
-        if (bc == 1) {
-            for (int p = k0; p < k1; p++) System.arraycopy(b, bo + p * br + j0, panel[p - k0], 0, w);
-            return;
-        }
-        for (int j = 0; j < w; j++) {                              // transposed: b's column j is a stored row
-            int src = bo + (j0 + j) * bc;
-            for (int p = k0; p < k1; p++) panel[p - k0][j] = b[src + p * br];
-        }
+        int bo = bs.offset() + bi * bs.batch(), br = bs.row();
+        for (int p = k0; p < k1; p++) System.arraycopy(b, bo + p * br + j0, panel[p - k0], 0, w);
     }
 
     /** The fp64 twin of {@link #tileF32} (no bf16). */
@@ -310,19 +288,12 @@ final class Gemm implements AutoCloseable {
 
     /** The fp64 twin of {@link #packF32}. */
     private static void packF64(double[] b, Strides bs, int bi, int k0, int k1, int j0, int w, double[][] panel) {
-        int bo = bs.offset() + bi * bs.batch(), br = bs.row(), bc = bs.col();
-        if (bc == 1) {
-            for (int p = k0; p < k1; p++) System.arraycopy(b, bo + p * br + j0, panel[p - k0], 0, w);
-            return;
-        }
-        for (int j = 0; j < w; j++) {
-            int src = bo + (j0 + j) * bc;
-            for (int p = k0; p < k1; p++) panel[p - k0][j] = b[src + p * br];
-        }
+        int bo = bs.offset() + bi * bs.batch(), br = bs.row();
+        for (int p = k0; p < k1; p++) System.arraycopy(b, bo + p * br + j0, panel[p - k0], 0, w);
     }
 
     @Override
     public void close() {
-        if (pool != null) pool.shutdownNow();
+        if (ownsWorkers) workers.close();
     }
 }

@@ -66,8 +66,11 @@ final class Layout {
         return true;
     }
 
-    /** A contiguous copy of x with its last two dimensions swapped, in 32 × 32 blocks ({@code permute}'s transposes). */
-    static CpuTensor lastTwoSwapped(CpuDataOps owner, CpuTensor x) {
+    /**
+     * A contiguous copy of x with its last two dimensions swapped ({@code permute}'s transposes and matmul's
+     * transposed b): 32 × 32 blocks, so both sides stay in cache, bands of 32 rows split over the workers.
+     */
+    static CpuTensor lastTwoSwapped(CpuDataOps owner, Workers workers, CpuTensor x) {
         int r = x.rank();
         int[] axes = new int[r];
         for (int i = 0; i < r; i++) axes[i] = i;
@@ -75,25 +78,24 @@ final class Layout {
         axes[r - 1] = r - 2;
         CpuTensor out = CpuTensor.zeros(owner, x.dtype(), Shapes.checkPermute(x, axes));
         int[] s = x.shapeRef();
-        int rows = s[r - 2], cols = s[r - 1], batch = x.n / Math.max(1, rows * cols);
+        int rows = s[r - 2], cols = s[r - 1];
         if (x.l != null || rows * cols == 0) {
             permute(x, axes, out);
             return out;
         }
-        for (int b = 0; b < batch; b++) {                       // 32 × 32 blocks: both sides stay in cache
-            int o = b * rows * cols;
-            for (int i0 = 0; i0 < rows; i0 += 32) {
-                for (int j0 = 0; j0 < cols; j0 += 32) {
-                    int i1 = Math.min(rows, i0 + 32), j1 = Math.min(cols, j0 + 32);
-                    for (int i = i0; i < i1; i++) {
-                        for (int j = j0; j < j1; j++) {
-                            if (x.f != null) out.f[o + j * rows + i] = x.f[o + i * cols + j];
-                            else out.d[o + j * rows + i] = x.d[o + i * cols + j];
-                        }
+        int bands = (rows + 31) / 32, batch = x.n / (rows * cols);
+        workers.runAll(batch * bands, task -> {
+            int o = task / bands * rows * cols, i0 = task % bands * 32, i1 = Math.min(rows, i0 + 32);
+            for (int j0 = 0; j0 < cols; j0 += 32) {
+                int j1 = Math.min(cols, j0 + 32);
+                for (int i = i0; i < i1; i++) {
+                    for (int j = j0; j < j1; j++) {
+                        if (x.f != null) out.f[o + j * rows + i] = x.f[o + i * cols + j];
+                        else out.d[o + j * rows + i] = x.d[o + i * cols + j];
                     }
                 }
             }
-        }
+        });
         return out;
     }
 
