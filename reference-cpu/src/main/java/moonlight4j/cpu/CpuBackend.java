@@ -105,6 +105,10 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
             FloatLoops.binary(workers, op, ca.f, cb.f, out.f, out.n, ca.dtype() == DType.BF16);
             return out;
         }
+        if (ca.f != null) {                                         // F32/BF16, broadcast: float loops per row
+            FloatLoops.broadcast(op, ca, cb, out, ca.dtype() == DType.BF16);
+            return out;
+        }
         return Elementwise.binary(ca, cb, out, f);
     }
 

@@ -92,7 +92,7 @@ final class FusedUpdates {
         DType dt = x.dtype();
         int[] s = x.shapeRef();
         int size = s[s.length - 2] * s[s.length - 1];
-        workers.runAll(out.n, b -> {
+        workers.runAll(out.n, x.n, b -> {
             double acc = 0;
             for (int i = b * size; i < (b + 1) * size; i++) {
                 double v = x.at(i);

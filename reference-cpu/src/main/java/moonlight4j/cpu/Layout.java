@@ -8,18 +8,25 @@ final class Layout {
     private Layout() {
     }
 
-    /** {@code out[i_0, ..., i_{r-1}] = x[j]} where output dim d is input dim axes[d]. */
+    /**
+     * {@code out[i_0, ..., i_{r-1}] = x[j]} where output dim d is input dim axes[d]. When the last dim stays last
+     * (attention's head/sequence swaps), whole rows are copied at once.
+     */
     static void permute(CpuTensor x, int[] axes, CpuTensor out) {
         int[] sx = x.shapeRef(), so = out.shapeRef();
         int r = sx.length;
         int[] stx = Shapes.strides(sx);
         int[] st = new int[r];                                  // input stride of each output dim
         for (int d = 0; d < r; d++) st[d] = stx[axes[d]];
+        boolean rows = r > 0 && axes[r - 1] == r - 1;           // copy runs of the (contiguous) last dim
+        int run = rows ? so[r - 1] : 1, dims = rows ? r - 1 : r;
+        if (run == 0) return;
         int[] idx = new int[r];
         int src = 0;
-        for (int o = 0; o < out.n; o++) {
-            copy(x, src, out, o);
-            for (int d = r - 1; d >= 0; d--) {
+        for (int o = 0; o < out.n; o += run) {
+            if (rows) copyRange(x, src, out, o, run);
+            else copy(x, src, out, o);
+            for (int d = dims - 1; d >= 0; d--) {
                 idx[d]++;
                 src += st[d];
                 if (idx[d] < so[d]) break;
@@ -84,7 +91,7 @@ final class Layout {
             return out;
         }
         int bands = (rows + 31) / 32, batch = x.n / (rows * cols);
-        workers.runAll(batch * bands, task -> {
+        workers.runAll(batch * bands, x.n, task -> {
             int o = task / bands * rows * cols, i0 = task % bands * 32, i1 = Math.min(rows, i0 + 32);
             for (int j0 = 0; j0 < cols; j0 += 32) {
                 int j1 = Math.min(cols, j0 + 32);

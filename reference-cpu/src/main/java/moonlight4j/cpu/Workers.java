@@ -63,6 +63,18 @@ final class Workers implements AutoCloseable {
         }
     }
 
+    /**
+     * {@code task(0), ..., task(tasks − 1)} that together touch {@code elements} elements: on the workers when that is
+     * more than one {@link #CHUNK} (below it, handing tasks to threads costs more than it saves), else on the caller.
+     */
+    void runAll(int tasks, long elements, IntConsumer task) {
+        if (elements <= CHUNK) {
+            for (int t = 0; t < tasks; t++) task.accept(t);
+        } else {
+            runAll(tasks, task);
+        }
+    }
+
     /** An element-wise loop body over {@code [from, to)}. */
     interface Range {
         void run(int from, int to);
