@@ -94,9 +94,13 @@ final class FusedUpdates {
         int size = s[s.length - 2] * s[s.length - 1];
         workers.runAll(out.n, x.n, b -> {
             double acc = 0;
-            for (int i = b * size; i < (b + 1) * size; i++) {
-                double v = x.at(i);
-                acc = Precision.compute(dt, acc + Precision.compute(dt, v * v));
+            if (x.f != null) {
+                acc = Reductions.sumSquares(x.f, b * size, (b + 1) * size);
+            } else {
+                for (int i = b * size; i < (b + 1) * size; i++) {
+                    double v = x.at(i);
+                    acc = Precision.compute(dt, acc + Precision.compute(dt, v * v));
+                }
             }
             out.put(b, Precision.compute(dt, Math.sqrt(acc)));
         });

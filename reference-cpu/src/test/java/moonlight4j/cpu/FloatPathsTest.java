@@ -1,9 +1,11 @@
 package moonlight4j.cpu;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.DType;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -15,7 +17,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * The float fast paths give the bits of the general paths they shortcut: broadcasting add/sub/mul/div through
  * {@link FloatLoops#broadcast} equal {@link Elementwise#binary} (double evaluation, one rounding by {@code put}), and
- * {@link Layout#permute}'s row copies equal the element-by-element definition.
+ * {@link Layout#permute}'s row copies equal the element-by-element definition, the float sum of squares equals the
+ * double evaluation rounded to fp32 at every step, and casts between F32 and BF16 equal {@link Bf16#round} per element.
  */
 class FloatPathsTest {
 
@@ -75,6 +78,39 @@ class FloatPathsTest {
                 int src = 0;
                 for (int d = 0; d < so.length; d++) src += (o / sto[d] % so[d]) * stx[axes[d]];
                 assertThat(ys[o]).as("axes " + java.util.Arrays.toString(axes) + " element " + o).isEqualTo(xs[src]);
+            }
+        }
+    }
+
+    @Test
+    void floatSumOfSquaresEqualsTheDoubleEvaluationRoundedAtEveryStep() {
+        Random r = new Random(5);
+        float[] x = new float[100_003];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(9) - 4));
+        double expected = 0;
+        for (float v : x) expected = (float) (expected + (float) ((double) v * v));
+        try (Tensor t = CPU.fromFloats(x, x.length)) {
+            assertThat(Reductions.sumSquares((CpuTensor) t)).isEqualTo(expected);
+            assertThat(CPU.item(CPU.sumSquares(t))).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void castBetweenF32AndBf16IsBf16RoundPerElement() {
+        Random r = new Random(6);
+        float[] x = new float[10_000];
+        for (int i = 0; i < x.length; i++) x[i] = Float.intBitsToFloat(r.nextInt());     // every exponent, NaN, ±Inf
+        x[0] = Float.NaN;
+        x[1] = Float.POSITIVE_INFINITY;
+        x[2] = Float.intBitsToFloat(0x3f808000);                                           // a tie: rounds to even
+        x[3] = Float.MAX_VALUE;                                                            // rounds up to +Inf
+        try (Tensor t = CPU.fromFloats(x, x.length); Tensor b = CPU.cast(t, DType.BF16); Tensor back = CPU.cast(b, DType.F32)) {
+            short[] bits = CPU.toBf16Bits(b);
+            float[] widened = CPU.toFloats(back);
+            for (int i = 0; i < x.length; i++) {
+                assertThat(bits[i]).as("element %d", i).isEqualTo(Bf16.toBits(x[i]));
+                assertThat(Float.floatToRawIntBits(widened[i])).as("element %d back", i)
+                        .isEqualTo(Float.floatToRawIntBits(Bf16.round(x[i])));
             }
         }
     }
