@@ -4,8 +4,8 @@ import moonlight4j.api.Bf16;
 
 /**
  * Float loops for the commonest element-wise ops on F32/BF16 storage, one loop per op (C2 vectorises the
- * same-shape ones), with and without broadcasting. Bits are those of {@link Elementwise}'s double evaluation: a single +, −, ×, ÷
- * of two floats rounded to float is the same whether computed in float or in double and then rounded
+ * same-shape ones), with and without broadcasting. Bits are those of {@link Elementwise}'s double evaluation: a
+ * single +, −, ×, ÷ of two floats rounded to float is the same whether computed in float or in double and then rounded
  * ({@link Precision}), and BF16 then rounds the float once ({@link Bf16#roundInPlace}). Large loops run in fixed
  * chunks on the {@link Workers}: every element is computed alone, so the bits do not depend on the chunking.
  */

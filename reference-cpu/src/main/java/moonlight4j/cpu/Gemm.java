@@ -3,8 +3,9 @@ package moonlight4j.cpu;
 import moonlight4j.api.Bf16;
 
 /**
- * Matrix product {@code c_mn = Σ_k a_mk · b_kn} for contiguous row-major {@code a [M,K]}, {@code b [K,N]},
- * {@code c [M,N]}, batched over a leading dimension, cache-blocked and split over threads.
+ * Matrix product {@code c_mn = Σ_k a_mk · b_kn} for row-major {@code b [K,N]} and {@code c [M,N]}, a row-major
+ * {@code a [M,K]} or one stored as {@code [K,M]}, batched over a leading dimension, cache-blocked and split over the
+ * {@link Workers}.
  *
  * <p><b>Deterministic summation.</b> Every c_mn is accumulated by one thread, starting from +0, adding the products
  * in the order k = 0, 1, ..., K−1 with a plain multiply then add (no FMA: Java never contracts {@code a*b + c}).
@@ -14,13 +15,20 @@ import moonlight4j.api.Bf16;
  *
  * <p><b>Blocking.</b> A task owns a tile of {@value #MB} rows × {@value #NB_F32} columns of c (fp64: {@value #NB_F64};
  * narrower for products too small to give every thread two tiles). It walks k in blocks of {@value #KB}, copies the
- * {@code KB × NB} panel of b (L2-sized) into one array per row, and per row i updates a local copy of the c row
- * segment (L1-sized) four k's at a time: {@code c[j] = c[j] + a0·b0[j] + a1·b1[j] + a2·b2[j] + a3·b3[j]} — Java
- * evaluates this left to right, i.e. in k order, and C2 vectorizes it across j. No processor-specific code.
+ * {@code KB × NB} panel of b (L2-sized) into one array per row, and per pair of rows i, i+1 updates local copies of
+ * the two c row segments (L1-sized) four k's at a time:
+ * {@code c0[j] = c0[j] + x0·b0[j] + x1·b1[j] + x2·b2[j] + x3·b3[j]}, {@code c1[j]} likewise with y0..y3 — Java
+ * evaluates each left to right, i.e. in k order, and C2 vectorizes the loop across j; every panel element loaded
+ * serves both rows. For BF16 a row segment is rounded once after its last k block, while still in cache. An a stored
+ * transposed is read in place through its {@link Strides}; a transposed b is copied once by the caller (the panel
+ * copies rows of b). No processor-specific code.
  *
- * <p><b>Measured</b> ({@code GemmBench}, 2-core AMD EPYC with AVX-512, JDK 17): fp32 1024³ 54 GFLOP/s on one thread,
- * 104 on two; 1024×4096·4096×1024 54 / 108; fp64 about half. The same loop indexing b and c at offsets was 12
- * GFLOP/s per thread: C2 did not vectorize it.
+ * <p><b>Measured</b> ({@code GemmBench 1 5 F32}, one thread, 2-core AMD EPYC with AVX-512, JDK 17, both versions run
+ * alternately at load average 3.5–3.8 from other jobs on the 2 cores, best of 5 after a warm-up): 1024³ 49 GFLOP/s
+ * with row pairs against 31 with one row at a time, 1024×4096·4096×1024 50 against 37 (on an idle machine one row at a
+ * time measured 54 per thread, 104 on two). Tried and slower: one row with eight k's per pass (36), two rows with
+ * eight k's (9: C2 no longer vectorizes the loop), three or four rows (10–43); the same loop indexing b and c at
+ * offsets, 12 (not vectorized).
  */
 final class Gemm implements AutoCloseable {
 
