@@ -18,7 +18,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The float fast paths give the bits of the general paths they shortcut: broadcasting add/sub/mul/div through
  * {@link FloatLoops#broadcast} equal {@link Elementwise#binary} (double evaluation, one rounding by {@code put}), and
  * {@link Layout#permute}'s row copies equal the element-by-element definition, the float sum of squares equals the
- * double evaluation rounded to fp32 at every step, and casts between F32 and BF16 equal {@link Bf16#round} per element.
+ * double evaluation rounded to fp32 at every step, casts between F32 and BF16 equal {@link Bf16#round} per element,
+ * and index-add's float rows equal {@code put} of the double sum.
  */
 class FloatPathsTest {
 
@@ -113,5 +114,22 @@ class FloatPathsTest {
                         .isEqualTo(Float.floatToRawIntBits(Bf16.round(x[i])));
             }
         }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16"})
+    void indexAddInFloatEqualsPutOfTheDoubleSum(DType dt) {
+        Random r = new Random(7);
+        int rows = 6, c = 37, m = 40;
+        CpuTensor target = random(r, dt, new int[]{rows, c}), src = random(r, dt, new int[]{m, c});
+        long[] idx = r.longs(m, 0, rows).toArray();                                        // repeated rows: order matters
+        CpuTensor expected = (CpuTensor) CPU.copy(target);
+        for (int k = 0; k < m; k++)
+            for (int j = 0; j < c; j++) {
+                int o = (int) idx[k] * c + j;
+                expected.put(o, expected.at(o) + src.at(k * c + j));
+            }
+        CPU.indexAddInPlace(target, CPU.fromLongs(idx, m), src);
+        assertThat(target.f).containsExactly(expected.f);
     }
 }
