@@ -119,13 +119,13 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
             FloatLoops.broadcast(op, ca, cb, out, ca.dtype() == DType.BF16);
             return out;
         }
-        return Elementwise.binary(ca, cb, out, f);
+        return Elementwise.binary(workers, ca, cb, out, f);
     }
 
     private Tensor unary(String op, Tensor x, DoubleUnaryOperator f) {
         CpuTensor c = CpuTensor.of(op, x);
         Shapes.checkFloating(op, c);
-        return Elementwise.unary(c, CpuTensor.zeros(this, c.dtype(), c.shapeRef()), f);
+        return Elementwise.unary(workers, c, CpuTensor.zeros(this, c.dtype(), c.shapeRef()), f);
     }
 
     /** Two same-shape, same-dtype floating tensors (the backward ops and lerp). */
@@ -138,7 +138,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     private Tensor pair(String op, Tensor a, Tensor b, DoubleBinaryOperator f) {
         CpuTensor ca = CpuTensor.of(op, a), cb = CpuTensor.of(op, b);
         checkPair(op, ca, cb);
-        return Elementwise.binary(ca, cb, CpuTensor.zeros(this, ca.dtype(), ca.shapeRef()), f);
+        return Elementwise.binary(workers, ca, cb, CpuTensor.zeros(this, ca.dtype(), ca.shapeRef()), f);
     }
 
     @Override
@@ -293,7 +293,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor rmsNorm(Tensor x, Tensor w, double eps) {
         CpuTensor cx = CpuTensor.of("rmsNorm", x), cw = CpuTensor.of("rmsNorm", w);
         CpuTensor y = CpuTensor.zeros(this, cx.dtype(), Shapes.checkRmsNorm(cx, cw));
-        LayerKernels.rmsNorm(cx, cw, eps, y);
+        LayerKernels.rmsNorm(workers, cx, cw, eps, y);
         return y;
     }
 
@@ -313,7 +313,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor softmax(Tensor x) {
         CpuTensor c = floating("softmax", x);
         CpuTensor y = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
-        SoftmaxKernels.softmax(c, y);
+        SoftmaxKernels.softmax(workers, c, y);
         return y;
     }
 
@@ -322,7 +322,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         CpuTensor cy = CpuTensor.of("softmaxBackward", y), cdy = CpuTensor.of("softmaxBackward", dy);
         checkPair("softmaxBackward", cy, cdy);
         CpuTensor dx = CpuTensor.zeros(this, cy.dtype(), cy.shapeRef());
-        SoftmaxKernels.softmaxBackward(cy, cdy, dx);
+        SoftmaxKernels.softmaxBackward(workers, cy, cdy, dx);
         return dx;
     }
 

@@ -90,6 +90,16 @@ final class Workers implements AutoCloseable {
         runAll(chunks, c -> body.run(c * CHUNK, Math.min(n, (c + 1) * CHUNK)));
     }
 
+    /**
+     * {@code body} over the rows {@code [0, rows)} of {@code rowLength} elements each, in fixed blocks of about one
+     * {@link #CHUNK} of elements (at least one row) — for kernels whose rows are independent.
+     */
+    void forRows(int rows, int rowLength, Range body) {
+        int block = Math.max(1, CHUNK / Math.max(1, rowLength));
+        int blocks = (rows + block - 1) / block;
+        runAll(blocks, (long) rows * rowLength, b -> body.run(b * block, Math.min(rows, (b + 1) * block)));
+    }
+
     @Override
     public void close() {
         if (pool != null) pool.shutdownNow();

@@ -54,7 +54,7 @@ class FloatPathsTest {
             int[] shape = Shapes.checkBinary("test", a, b);
             for (int o = 0; o < ops.length; o++) {
                 CpuTensor expected = CpuTensor.zeros(CPU, dt, shape), actual = CpuTensor.zeros(CPU, dt, shape);
-                Elementwise.binary(a, b, expected, fs[o]);
+                Elementwise.binary(CPU.workers(), a, b, expected, fs[o]);
                 FloatLoops.broadcast(ops[o], a, b, actual, dt == DType.BF16);
                 assertThat(actual.f).as(ops[o] + " " + Shapes.str(pair[0]) + " with " + Shapes.str(pair[1]))
                         .containsExactly(expected.f);
