@@ -21,17 +21,17 @@ import java.util.function.DoubleUnaryOperator;
  * every sum runs in index order (matmul: k = 0, 1, ..., K−1), so the results do not depend on the thread count.
  * What it does not do: no processor-specific tricks, no Vector API, no native code, no FMA, no reassociation. The
  * concessions to speed: a cache-blocked, multi-threaded GEMM ({@link Gemm}) whose per-element summation order is
- * still the naive one; large element-wise loops (add/sub/mul/div, scalar ops, the fused optimizer updates) split over
- * the same {@link Workers} in fixed chunks, every element computed alone and every sum kept on one thread in index
- * order; float loops for the F32/BF16 cases that give the bits of the double formulas (a single float +, −, ×, ÷ is
+ * still the naive one; large element-wise loops (add/sub/mul/div, scalar ops, the double-formula ops, the fused
+ * optimizer updates) and the rows of softmax and RMSNorm split over the same {@link Workers} in fixed chunks, every
+ * element or row computed alone and every sum kept on one thread in index order; float loops for the F32/BF16 cases that give the bits of the double formulas (a single float +, −, ×, ÷ is
  * the double result rounded once, {@link Precision}); storage views for reshape.
  *
- * <p>Measured (2-core AMD EPYC, JDK 17, load average 3–8 from other jobs, so each pair alternated runs of this and the
- * previous version): {@code moonlight bench train --preset small --shape 8x128 --backend cpu --reps 1 --warmup 1}
- * Muon 37.8 s/step (27 tokens/s, Newton–Schulz 28.7 s) against 52.7 s (19 tokens/s, 39.6 s) at load ≈ 4, AdamW
- * 12.7 s against 13.1 s; {@code moonlight bench train --preset tiny --backend cpu}, three alternated pairs at load
- * 6–8: Muon 1,097–1,532 ms/step against 1,475–2,211, AdamW 497–575 against 595–777. The training bits are unchanged
- * (same weights after three Muon and three AdamW steps of {@code moonlight train --preset tiny}).
+ * <p>Measured (2-core AMD EPYC, JDK 17, other jobs on the same 2 cores, so runs of this and the previous version
+ * alternated): {@code moonlight bench train --preset small --shape 8x128 --backend cpu --reps 1 --warmup 1} at load
+ * average 1.9: Muon 22.6 s/step, 45 tokens/s (Newton–Schulz 17.0 s) against 30.1 s, 34 tokens/s (22.0 s); AdamW
+ * 6.8 s, 150 tokens/s against 8.5 s, 121 tokens/s. {@code moonlight bench train --preset tiny --backend cpu}, three
+ * pairs at load 2.7–4.0: Muon 718–759 ms/step against 1,009–1,169; AdamW 403–425 against 490–630. The training bits
+ * are unchanged (the same weights after three Muon and three AdamW steps of {@code moonlight train --preset tiny}).
  *
  * <p>Where it knowingly differs from PyTorch's CPU kernels (all within the contract's tolerances): composite
  * elementwise formulas (sigmoid, silu, their backwards, exp/log) are evaluated in double and rounded once, so they are
@@ -43,7 +43,8 @@ import java.util.function.DoubleUnaryOperator;
  *
  * <p>This class checks arguments (always through {@link Shapes}, so every backend fails alike) and dispatches to
  * small kernel classes: {@link Transfer}, {@link Layout}, {@link Gemm}, {@link Elementwise}, {@link Reductions},
- * {@link SoftmaxKernels}, {@link LayerKernels}, {@link IndexKernels}.
+ * {@link SoftmaxKernels}, {@link LayerKernels}, {@link IndexKernels}, {@link FloatLoops}, {@link FusedUpdates}; threads in
+ * {@link Workers}.
  */
 public final class CpuBackend extends CpuDataOps implements AutoCloseable {
 
