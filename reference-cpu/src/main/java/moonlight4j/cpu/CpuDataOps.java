@@ -41,8 +41,11 @@ abstract class CpuDataOps implements Backend {
                 + "': expected a positive integer");
     }
 
-    /** Threads of the GEMM. */
+    /** Threads of the GEMM and the large element-wise loops. */
     public abstract int threads();
+
+    /** The worker threads ({@link Workers}). */
+    abstract Workers workers();
 
     // =============================================================== identity
 
@@ -200,7 +203,9 @@ abstract class CpuDataOps implements Backend {
     @Override
     public Tensor permute(Tensor x, int... axes) {
         CpuTensor c = CpuTensor.of("permute", x);
-        CpuTensor out = CpuTensor.zeros(this, c.dtype(), Shapes.checkPermute(c, axes));
+        int[] shape = Shapes.checkPermute(c, axes);
+        if (Layout.swapsLastTwo(axes)) return Layout.lastTwoSwapped(this, workers(), c);   // transpose: blocked copy
+        CpuTensor out = CpuTensor.zeros(this, c.dtype(), shape);
         Layout.permute(c, axes, out);
         return out;
     }

@@ -17,11 +17,16 @@ final class Elementwise {
     private Elementwise() {
     }
 
-    /** {@code y = f(a, b)} with numpy broadcasting; {@code out} already has the broadcast shape. */
-    static CpuTensor binary(CpuTensor a, CpuTensor b, CpuTensor out, DoubleBinaryOperator f) {
+    /**
+     * {@code y = f(a, b)} with numpy broadcasting; {@code out} already has the broadcast shape. Same-shape operands go
+     * in fixed chunks on the workers (each element alone, so the chunking changes no bit).
+     */
+    static CpuTensor binary(Workers workers, CpuTensor a, CpuTensor b, CpuTensor out, DoubleBinaryOperator f) {
         int n = out.n;
         if (a.n == n && b.n == n) {                               // same shape (broadcast of equal numel is equal)
-            for (int i = 0; i < n; i++) out.put(i, f.applyAsDouble(a.at(i), b.at(i)));
+            workers.forChunks(n, (from, to) -> {
+                for (int i = from; i < to; i++) out.put(i, f.applyAsDouble(a.at(i), b.at(i)));
+            });
             return out;
         }
         int[] so = out.shapeRef();
@@ -53,9 +58,11 @@ final class Elementwise {
         return res;
     }
 
-    /** {@code y_i = f(x_i)} rounded to out's dtype. */
-    static CpuTensor unary(CpuTensor x, CpuTensor out, DoubleUnaryOperator f) {
-        for (int i = 0; i < x.n; i++) out.put(i, f.applyAsDouble(x.at(i)));
+    /** {@code y_i = f(x_i)} rounded to out's dtype, in fixed chunks on the workers. */
+    static CpuTensor unary(Workers workers, CpuTensor x, CpuTensor out, DoubleUnaryOperator f) {
+        workers.forChunks(x.n, (from, to) -> {
+            for (int i = from; i < to; i++) out.put(i, f.applyAsDouble(x.at(i)));
+        });
         return out;
     }
 

@@ -4,10 +4,11 @@ import moonlight4j.api.AdamUpdate;
 import moonlight4j.api.DType;
 
 /**
- * The fused optimizer updates of the SPI for F32 and BF16 tensors (float storage): one pass over the elements,
- * nothing allocated, each element computed by exactly the expressions the unfused ops use ({@link CpuBackend}'s
- * scaleInPlace, axpyInPlace, lerpInPlace, mul, sqrt, mulScalar, addScalar, div, sumSquares), with the same rounding
- * after each op ({@link Precision#store}) and inside it ({@link Precision#compute}), so the results are the same bits.
+ * The fused optimizer updates of the SPI for F32 and BF16 tensors (float storage): one pass over the elements, each
+ * element computed by exactly the expressions the unfused ops use ({@link CpuBackend}'s scaleInPlace, axpyInPlace,
+ * lerpInPlace, mul, sqrt, mulScalar, addScalar, div, sumSquares), with the same rounding after each op
+ * ({@link Precision#store}) and inside it ({@link Precision#compute}), so the results are the same bits. The pass runs
+ * in fixed chunks on the {@link Workers}: each element is computed alone, so the chunking changes no bit.
  */
 final class FusedUpdates {
 
@@ -15,34 +16,42 @@ final class FusedUpdates {
     }
 
     /** {@code p ← s·p; p ← p + α·u} (u of any floating dtype, widened as axpyInPlace widens it). */
-    static void scaleAxpy(CpuTensor p, double s, double alpha, CpuTensor u) {
+    static void scaleAxpy(Workers workers, CpuTensor p, double s, double alpha, CpuTensor u) {
         DType dt = p.dtype();
         double sv = Precision.scalar(dt, s), a = Precision.compute(dt, alpha);
         float[] pf = p.f;
-        for (int i = 0; i < p.n; i++) {
-            double scaled = Precision.store(dt, pf[i] * sv);
-            pf[i] = (float) Precision.store(dt, scaled + a * Precision.compute(dt, u.at(i)));
-        }
+        workers.forChunks(p.n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                double scaled = Precision.store(dt, pf[i] * sv);
+                pf[i] = (float) Precision.store(dt, scaled + a * Precision.compute(dt, u.at(i)));
+            }
+        });
     }
 
     /** {@code buf ← μ·buf + g}; then, if {@code nesterov} is not null, {@code nesterov ← g + μ·buf}. */
-    static void momentum(CpuTensor buf, CpuTensor g, double mu, CpuTensor nesterov) {
+    static void momentum(Workers workers, CpuTensor buf, CpuTensor g, double mu, CpuTensor nesterov) {
         DType dt = buf.dtype();
         double muScalar = Precision.scalar(dt, mu), one = Precision.compute(dt, 1.0), muAlpha = Precision.compute(dt, mu);
         float[] b = buf.f, gf = g.f, nf = nesterov == null ? null : nesterov.f;
-        for (int i = 0; i < buf.n; i++) {
-            double decayed = Precision.store(dt, b[i] * muScalar);                  // scaleInPlace(buf, μ)
-            double updated = Precision.store(dt, decayed + one * Precision.compute(dt, gf[i]));   // axpy(buf, 1, g)
-            b[i] = (float) updated;
-            if (nf != null) {
-                double copied = Precision.store(dt, gf[i]);                          // copyInto(nesterov, g)
-                nf[i] = (float) Precision.store(dt, copied + muAlpha * Precision.compute(dt, updated));
+        workers.forChunks(buf.n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                double decayed = Precision.store(dt, b[i] * muScalar);                  // scaleInPlace(buf, μ)
+                double updated = Precision.store(dt, decayed + one * Precision.compute(dt, gf[i]));   // axpy(buf, 1, g)
+                b[i] = (float) updated;
+                if (nf != null) {
+                    double copied = Precision.store(dt, gf[i]);                          // copyInto(nesterov, g)
+                    nf[i] = (float) Precision.store(dt, copied + muAlpha * Precision.compute(dt, updated));
+                }
             }
-        }
+        });
     }
 
-    /** {@link moonlight4j.api.Backend#adamUpdateInPlace} for F32/BF16; returns Σd² at fp32 in element order. */
-    static double adam(CpuTensor p, CpuTensor g, CpuTensor m, CpuTensor v, AdamUpdate u) {
+    /**
+     * {@link moonlight4j.api.Backend#adamUpdateInPlace} for F32/BF16; returns Σd² at fp32 in element order. The
+     * element updates run in chunks on the workers, each keeping its fp32 d² in a scratch array; the sum is then taken
+     * on one thread in element order, as the unfused sumSquares.
+     */
+    static double adam(Workers workers, CpuTensor p, CpuTensor g, CpuTensor m, CpuTensor v, AdamUpdate u) {
         DType dt = p.dtype();
         double decay = Precision.scalar(dt, u.decay());
         double w1 = Elementwise.lerpWeight(dt, 1 - u.beta1()), w2 = Elementwise.lerpWeight(dt, 1 - u.beta2());
@@ -51,38 +60,49 @@ final class FusedUpdates {
         double step = Precision.compute(dt, -u.stepSize());
         boolean lerpV = u.lerpSecondMoment();
         float[] pf = p.f, gf = g.f, mf = m.f, vf = v.f;
+        float[] d2 = new float[p.n];                                                         // fp32 d² per element
+        workers.forChunks(p.n, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                double gi = gf[i];
+                double pi = Precision.store(dt, pf[i] * decay);                              // p ← decay·p
+                double mi = Precision.store(dt, Elementwise.lerp(dt, mf[i], gi, w1));         // m ← lerp(m, g, 1−β1)
+                double g2 = Precision.store(dt, gi * gi);                                     // g⊙g
+                double vi = lerpV
+                        ? Precision.store(dt, Elementwise.lerp(dt, vf[i], g2, w2))           // v ← lerp(v, g², 1−β2)
+                        : Precision.store(dt, Precision.store(dt, vf[i] * beta2) + oneMinusBeta2 * g2);
+                double sq = Precision.store(dt, Math.sqrt(vi));
+                double denom = Precision.store(dt, Precision.store(dt, sq * scale) + eps);
+                double d = Precision.store(dt, mi / denom);
+                pf[i] = (float) Precision.store(dt, pi + step * d);                          // p ← p − stepSize·d
+                mf[i] = (float) mi;
+                vf[i] = (float) vi;
+                d2[i] = (float) Precision.compute(dt, d * d);
+            }
+        });
         double acc = 0;
-        for (int i = 0; i < p.n; i++) {
-            double gi = gf[i];
-            double pi = Precision.store(dt, pf[i] * decay);                              // p ← decay·p
-            double mi = Precision.store(dt, Elementwise.lerp(dt, mf[i], gi, w1));         // m ← lerp(m, g, 1−β1)
-            double g2 = Precision.store(dt, gi * gi);                                     // g⊙g
-            double vi = lerpV
-                    ? Precision.store(dt, Elementwise.lerp(dt, vf[i], g2, w2))           // v ← lerp(v, g², 1−β2)
-                    : Precision.store(dt, Precision.store(dt, vf[i] * beta2) + oneMinusBeta2 * g2);
-            double sq = Precision.store(dt, Math.sqrt(vi));
-            double denom = Precision.store(dt, Precision.store(dt, sq * scale) + eps);
-            double d = Precision.store(dt, mi / denom);
-            pf[i] = (float) Precision.store(dt, pi + step * d);                          // p ← p − stepSize·d
-            mf[i] = (float) mi;
-            vf[i] = (float) vi;
-            acc = Precision.compute(dt, acc + Precision.compute(dt, d * d));
-        }
+        for (int i = 0; i < p.n; i++) acc = Precision.compute(dt, acc + d2[i]);
         return acc;
     }
 
-    /** Per matrix of {@code x [..., M, N]}: {@code √(Σ x²)} as {@link Reductions#frobeniusNorm}, stored in out. */
-    static void frobeniusNorms(CpuTensor x, CpuTensor out) {
+    /**
+     * Per matrix of {@code x [..., M, N]}: {@code √(Σ x²)} as {@link Reductions#frobeniusNorm}, stored in out; the
+     * matrices on the workers, each summed on one thread in element order.
+     */
+    static void frobeniusNorms(Workers workers, CpuTensor x, CpuTensor out) {
         DType dt = x.dtype();
         int[] s = x.shapeRef();
         int size = s[s.length - 2] * s[s.length - 1];
-        for (int b = 0; b < out.n; b++) {
+        workers.runAll(out.n, x.n, b -> {
             double acc = 0;
-            for (int i = b * size; i < (b + 1) * size; i++) {
-                double v = x.at(i);
-                acc = Precision.compute(dt, acc + Precision.compute(dt, v * v));
+            if (x.f != null) {
+                acc = Reductions.sumSquares(x.f, b * size, (b + 1) * size);
+            } else {
+                for (int i = b * size; i < (b + 1) * size; i++) {
+                    double v = x.at(i);
+                    acc = Precision.compute(dt, acc + Precision.compute(dt, v * v));
+                }
             }
             out.put(b, Precision.compute(dt, Math.sqrt(acc)));
-        }
+        });
     }
 }

@@ -1,5 +1,6 @@
 package moonlight4j.cpu;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.Shapes;
 
 import java.util.Arrays;
@@ -101,8 +102,17 @@ final class IndexKernels {
         return a > b ? -1 : a < b ? 1 : 0;
     }
 
-    /** {@code dst[o : o+c] += src[s : s+c]}, each sum rounded to dst's dtype. */
+    /**
+     * {@code dst[o : o+c] += src[s : s+c]}, each sum rounded to dst's dtype. Float storage of one dtype adds in float
+     * (the double sum rounded once, {@link Precision}), BF16 then rounds that float as {@code put} does.
+     */
     private static void addRow(CpuTensor dst, int o, CpuTensor src, int s, int c) {
+        if (dst.f != null && src.f != null && dst.dtype() == src.dtype()) {
+            float[] d = dst.f, x = src.f;
+            for (int j = 0; j < c; j++) d[o + j] = d[o + j] + x[s + j];
+            if (dst.dtype() == moonlight4j.api.DType.BF16) Bf16.roundInPlace(d, o, o + c);
+            return;
+        }
         for (int j = 0; j < c; j++) dst.put(o + j, dst.at(o + j) + src.at(s + j));
     }
 }

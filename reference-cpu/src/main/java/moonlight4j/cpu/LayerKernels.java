@@ -18,17 +18,20 @@ final class LayerKernels {
      * squares and their sum rounded to fp32, {@code var = Σx²/C}, {@code r = rsqrt(var + eps)}, {@code h = x·r}
      * rounded to x's dtype, then {@code y = w·h} rounded again. x (N, C), w (C).
      */
-    static void rmsNorm(CpuTensor x, CpuTensor w, double eps, CpuTensor y) {
+    static void rmsNorm(Workers workers, CpuTensor x, CpuTensor w, double eps, CpuTensor y) {
         DType dt = x.dtype();
         int c = w.n;
-        for (int row = 0; row * c < x.n; row++) {
-            int base = row * c;
-            double r = rsqrtMeanSquare(x, base, c, eps);
-            for (int j = 0; j < c; j++) {
-                double h = Precision.store(dt, Precision.compute(dt, x.at(base + j) * r));
-                y.put(base + j, w.at(j) * h);
+        if (c == 0) return;
+        workers.forRows(x.n / c, c, (from, to) -> {                // rows are independent: row blocks on the workers
+            for (int row = from; row < to; row++) {
+                int base = row * c;
+                double r = rsqrtMeanSquare(x, base, c, eps);
+                for (int j = 0; j < c; j++) {
+                    double h = Precision.store(dt, Precision.compute(dt, x.at(base + j) * r));
+                    y.put(base + j, w.at(j) * h);
+                }
             }
-        }
+        });
     }
 
     /**

@@ -8,18 +8,25 @@ final class Layout {
     private Layout() {
     }
 
-    /** {@code out[i_0, ..., i_{r-1}] = x[j]} where output dim d is input dim axes[d]. */
+    /**
+     * {@code out[i_0, ..., i_{r-1}] = x[j]} where output dim d is input dim axes[d]. When the last dim stays last
+     * (attention's head/sequence swaps), whole rows are copied at once.
+     */
     static void permute(CpuTensor x, int[] axes, CpuTensor out) {
         int[] sx = x.shapeRef(), so = out.shapeRef();
         int r = sx.length;
         int[] stx = Shapes.strides(sx);
         int[] st = new int[r];                                  // input stride of each output dim
         for (int d = 0; d < r; d++) st[d] = stx[axes[d]];
+        boolean rows = r > 0 && axes[r - 1] == r - 1;           // copy runs of the (contiguous) last dim
+        int run = rows ? so[r - 1] : 1, dims = rows ? r - 1 : r;
+        if (run == 0) return;
         int[] idx = new int[r];
         int src = 0;
-        for (int o = 0; o < out.n; o++) {
-            copy(x, src, out, o);
-            for (int d = r - 1; d >= 0; d--) {
+        for (int o = 0; o < out.n; o += run) {
+            if (rows) copyRange(x, src, out, o, run);
+            else copy(x, src, out, o);
+            for (int d = dims - 1; d >= 0; d--) {
                 idx[d]++;
                 src += st[d];
                 if (idx[d] < so[d]) break;
@@ -56,8 +63,21 @@ final class Layout {
         }
     }
 
-    /** A contiguous copy of x with its last two dimensions swapped (for matmul's transposes). */
-    static CpuTensor lastTwoSwapped(CpuDataOps owner, CpuTensor x) {
+    /** True when {@code axes} keeps every dimension but swaps the last two (a batched transpose). */
+    static boolean swapsLastTwo(int[] axes) {
+        int r = axes.length;
+        if (r < 2 || axes[r - 2] != r - 1 || axes[r - 1] != r - 2) return false;
+        for (int d = 0; d < r - 2; d++) {
+            if (axes[d] != d) return false;
+        }
+        return true;
+    }
+
+    /**
+     * A contiguous copy of x with its last two dimensions swapped ({@code permute}'s transposes and matmul's
+     * transposed b): 32 × 32 blocks, so both sides stay in cache, bands of 32 rows split over the workers.
+     */
+    static CpuTensor lastTwoSwapped(CpuDataOps owner, Workers workers, CpuTensor x) {
         int r = x.rank();
         int[] axes = new int[r];
         for (int i = 0; i < r; i++) axes[i] = i;
@@ -65,25 +85,24 @@ final class Layout {
         axes[r - 1] = r - 2;
         CpuTensor out = CpuTensor.zeros(owner, x.dtype(), Shapes.checkPermute(x, axes));
         int[] s = x.shapeRef();
-        int rows = s[r - 2], cols = s[r - 1], batch = x.n / Math.max(1, rows * cols);
+        int rows = s[r - 2], cols = s[r - 1];
         if (x.l != null || rows * cols == 0) {
             permute(x, axes, out);
             return out;
         }
-        for (int b = 0; b < batch; b++) {                       // 32 × 32 blocks: both sides stay in cache
-            int o = b * rows * cols;
-            for (int i0 = 0; i0 < rows; i0 += 32) {
-                for (int j0 = 0; j0 < cols; j0 += 32) {
-                    int i1 = Math.min(rows, i0 + 32), j1 = Math.min(cols, j0 + 32);
-                    for (int i = i0; i < i1; i++) {
-                        for (int j = j0; j < j1; j++) {
-                            if (x.f != null) out.f[o + j * rows + i] = x.f[o + i * cols + j];
-                            else out.d[o + j * rows + i] = x.d[o + i * cols + j];
-                        }
+        int bands = (rows + 31) / 32, batch = x.n / (rows * cols);
+        workers.runAll(batch * bands, x.n, task -> {
+            int o = task / bands * rows * cols, i0 = task % bands * 32, i1 = Math.min(rows, i0 + 32);
+            for (int j0 = 0; j0 < cols; j0 += 32) {
+                int j1 = Math.min(cols, j0 + 32);
+                for (int i = i0; i < i1; i++) {
+                    for (int j = j0; j < j1; j++) {
+                        if (x.f != null) out.f[o + j * rows + i] = x.f[o + i * cols + j];
+                        else out.d[o + j * rows + i] = x.d[o + i * cols + j];
                     }
                 }
             }
-        }
+        });
         return out;
     }
 

@@ -36,14 +36,26 @@ final class Reductions {
         return acc;
     }
 
-    /** {@code Σ_i x_i²}: each square and each partial sum rounded to the compute precision (fp32 for F32/BF16). */
+    /**
+     * {@code Σ_i x_i²}: each square and each partial sum rounded to the compute precision (fp32 for F32/BF16). On
+     * float storage this is plain float arithmetic, which gives the same bits (a float × or + done in double and
+     * rounded to float is the float operation, {@link Precision}) at a shorter dependency chain per element.
+     */
     static double sumSquares(CpuTensor x) {
+        if (x.f != null) return sumSquares(x.f, 0, x.n);
         DType dt = x.dtype();
         double acc = 0;
         for (int i = 0; i < x.n; i++) {
             double v = x.at(i);
             acc = Precision.compute(dt, acc + Precision.compute(dt, v * v));
         }
+        return acc;
+    }
+
+    /** {@code Σ f_i²} over {@code [from, to)} in index order, fp32 (the F32/BF16 case of {@link #sumSquares(CpuTensor)}). */
+    static float sumSquares(float[] f, int from, int to) {
+        float acc = 0f;
+        for (int i = from; i < to; i++) acc = acc + f[i] * f[i];
         return acc;
     }
 

@@ -13,30 +13,36 @@ final class SoftmaxKernels {
     private SoftmaxKernels() {
     }
 
-    /** {@code y_c = e^(x_c − m) / Σ_c' e^(x_c' − m)}, m = max_c x_c, per row. */
-    static void softmax(CpuTensor x, CpuTensor y) {
+    /** {@code y_c = e^(x_c − m) / Σ_c' e^(x_c' − m)}, m = max_c x_c, per row (row blocks on the workers). */
+    static void softmax(Workers workers, CpuTensor x, CpuTensor y) {
         DType dt = x.dtype();
         int c = lastDim(x);
-        double[] e = new double[c];
-        for (int row = 0; row * c < x.n; row++) {
-            int base = row * c;
-            double s = expRow(x, base, c, e);
-            for (int j = 0; j < c; j++) y.put(base + j, Precision.compute(dt, e[j] / s));
-        }
+        if (c == 0) return;
+        workers.forRows(x.n / c, c, (from, to) -> {
+            double[] e = new double[c];
+            for (int row = from; row < to; row++) {
+                int base = row * c;
+                double s = expRow(x, base, c, e);
+                for (int j = 0; j < c; j++) y.put(base + j, Precision.compute(dt, e[j] / s));
+            }
+        });
     }
 
-    /** {@code dx = y ⊙ (dy − Σ_c dy_c·y_c)} per row. */
-    static void softmaxBackward(CpuTensor y, CpuTensor dy, CpuTensor dx) {
+    /** {@code dx = y ⊙ (dy − Σ_c dy_c·y_c)} per row (row blocks on the workers, each row's sum on one thread). */
+    static void softmaxBackward(Workers workers, CpuTensor y, CpuTensor dy, CpuTensor dx) {
         DType dt = y.dtype();
         int c = lastDim(y);
-        for (int row = 0; row * c < y.n; row++) {
-            int base = row * c;
-            double dot = 0;
-            for (int j = 0; j < c; j++) dot = Precision.compute(dt, dot + Precision.compute(dt, dy.at(base + j) * y.at(base + j)));
-            for (int j = 0; j < c; j++) {
-                dx.put(base + j, y.at(base + j) * Precision.compute(dt, dy.at(base + j) - dot));
+        if (c == 0) return;
+        workers.forRows(y.n / c, c, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                int base = row * c;
+                double dot = 0;
+                for (int j = 0; j < c; j++) dot = Precision.compute(dt, dot + Precision.compute(dt, dy.at(base + j) * y.at(base + j)));
+                for (int j = 0; j < c; j++) {
+                    dx.put(base + j, y.at(base + j) * Precision.compute(dt, dy.at(base + j) - dot));
+                }
             }
-        }
+        });
     }
 
     /**

@@ -91,6 +91,10 @@ final class Transfer {
             for (int i = 0; i < x.n; i++) out.l[i] = dtype == DType.I32 ? checkI32("cast", x.l[i]) : x.l[i];
         } else if (from == dtype) {
             Layout.copyRange(x, 0, out, 0, x.n);
+        } else if (x.f != null && out.f != null) {
+            // F32 ↔ BF16: a bf16 value is exact in fp32; fp32 → bf16 is put's Bf16.round, over the whole array
+            System.arraycopy(x.f, 0, out.f, 0, x.n);
+            if (dtype == DType.BF16) Bf16.roundInPlace(out.f, 0, out.n);
         } else if (from.isFloating()) {
             for (int i = 0; i < x.n; i++) out.put(i, x.at(i));
         } else {

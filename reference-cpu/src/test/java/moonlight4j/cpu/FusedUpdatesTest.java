@@ -22,6 +22,9 @@ class FusedUpdatesTest {
 
     private static final CpuBackend CPU = new CpuBackend(2);
 
+    /** 10 × 14,000: the fused passes run in several {@link Workers#CHUNK}-element chunks, the last one partial. */
+    private static final int ROWS = 10, COLS = 14_000;
+
     @AfterAll
     static void close() {
         CPU.close();
@@ -29,12 +32,12 @@ class FusedUpdatesTest {
 
     private static Tensor random(long seed, DType dtype, double scale, boolean positive) {
         Random r = new Random(seed);
-        float[] x = new float[1000];
+        float[] x = new float[ROWS * COLS];
         for (int i = 0; i < x.length; i++) {
             double v = r.nextGaussian() * scale * Math.pow(10, r.nextInt(6) - 3);
             x[i] = (float) (positive ? Math.abs(v) : v);
         }
-        try (Tensor f = CPU.fromFloats(x, 10, 100)) {
+        try (Tensor f = CPU.fromFloats(x, ROWS, COLS)) {
             return CPU.cast(f, dtype);
         }
     }
@@ -71,7 +74,7 @@ class FusedUpdatesTest {
     void momentumMatchesItsSequence(DType dtype) {
         for (boolean nesterov : new boolean[]{true, false}) {
             try (Tensor buf = random(5, dtype, 1, false); Tensor g = random(6, dtype, 1, false);
-                 Tensor buf2 = CPU.copy(buf); Tensor n = CPU.zeros(dtype, 10, 100); Tensor n2 = CPU.zeros(dtype, 10, 100)) {
+                 Tensor buf2 = CPU.copy(buf); Tensor n = CPU.zeros(dtype, ROWS, COLS); Tensor n2 = CPU.zeros(dtype, ROWS, COLS)) {
                 FusedOps.momentum(CPU, buf, g, 0.95, nesterov ? n : null);
                 CPU.momentumInPlace(buf2, g, 0.95, nesterov ? n2 : null);
                 assertSameBits(buf, buf2, "buf");
@@ -93,7 +96,7 @@ class FusedUpdatesTest {
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16", "F64"})
     void frobeniusNormsAreEachMatrixsNorm(DType dtype) {
-        try (Tensor x = random(9, dtype, 1, false); Tensor stack = CPU.reshape(x, 5, 2, 100);
+        try (Tensor x = random(9, dtype, 1, false); Tensor stack = CPU.reshape(x, 5, 2, COLS);
              Tensor norms = CPU.frobeniusNorms(stack)) {
             assertThat(norms.shape()).containsExactly(5, 1, 1);
             for (int b = 0; b < 5; b++) {

@@ -11,7 +11,7 @@ import static org.quicktheories.generators.SourceDSL.integers;
 /**
  * The blocked, threaded GEMM gives bit-identical results for 1, 2 and 3 threads, equal to the naive triple loop
  * that adds the products in k order ({@code acc += a·b}, fp32). Sizes straddle the block sizes (MB 64, KB 128,
- * NB 512/256) and the 4-way k unrolling.
+ * NB 1024/512), the 4-way k unrolling and the row pairs (odd M); a transposed a is read in place.
  */
 class GemmTest {
 
@@ -123,13 +123,87 @@ class GemmTest {
                 for (Gemm g : new Gemm[]{g1, g2}) {
                     float[] c = new float[batch * m * m];
                     java.util.Arrays.fill(c, Float.NaN);
-                    g.f32Gram(a, at, c, batch, m, k);
+                    g.f32Gram(a, at, c, batch, m, k, false);
                     for (int i = 0; i < c.length; i++) {
                         if (Float.floatToRawIntBits(c[i]) != Float.floatToRawIntBits(expected[i])) return false;
                     }
                 }
                 return true;
             });
+        }
+    }
+
+    /** {@code [batch, rows, cols]} with its last two dims swapped, copied. */
+    static float[] transposed(float[] x, int batch, int rows, int cols) {
+        float[] t = new float[x.length];
+        for (int bi = 0; bi < batch; bi++)
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) t[bi * rows * cols + j * rows + i] = x[bi * rows * cols + i * cols + j];
+        return t;
+    }
+
+    @Test
+    void transposedAReadInPlaceEqualsTheNaiveLoopOnACopyBitForBit() {
+        try (Gemm g1 = new Gemm(1); Gemm g2 = new Gemm(2); Gemm g3 = new Gemm(3)) {
+            qt().withExamples(25).forAll(integers().between(1, 150), integers().between(1, 300),
+                    integers().between(1, 700), integers().between(0, 5)).check((m, k, n, mode) -> {
+                int batch = 1 + mode % 3;
+                boolean shared = mode >= 3;
+                Random r = new Random(m * 1_000_003L + k * 1009L + n * 31L + mode);
+                float[] a = random(r, batch * m * k), b = random(r, (shared ? 1 : batch) * k * n);
+                float[] expected = naive(a, b, batch, m, k, n, shared);
+                float[] aStored = transposed(a, batch, m, k);                                 // [batch, K, M]
+                for (Gemm g : new Gemm[]{g1, g2, g3}) {
+                    float[] c = new float[batch * m * n];
+                    java.util.Arrays.fill(c, Float.NaN);
+                    g.f32(aStored, Gemm.Strides.of(0, k, m, false, true), b, Gemm.Strides.of(0, k, n, shared, false),
+                            c, batch, m, k, n, false);
+                    for (int i = 0; i < c.length; i++) {
+                        if (Float.floatToRawIntBits(c[i]) != Float.floatToRawIntBits(expected[i])) return false;
+                    }
+                }
+                return true;
+            });
+        }
+    }
+
+    @Test
+    void bf16RoundsEachFinishedSumOnceAsBf16Round() {
+        int m = 37, k = 300, n = 129;                              // k spans three k blocks: rounding only at the end
+        Random r = new Random(5);
+        float[] a = random(r, m * k), b = random(r, k * n);
+        float[] expected = naive(a, b, 1, m, k, n, true);
+        for (int i = 0; i < expected.length; i++) expected[i] = moonlight4j.api.Bf16.round(expected[i]);
+        for (int threads = 1; threads <= 2; threads++) {
+            try (Gemm g = new Gemm(threads)) {
+                float[] c = new float[m * n];
+                g.f32(a, Gemm.Strides.of(0, m, k, false, false), b, Gemm.Strides.of(0, k, n, true, false), c, 1, m, k, n,
+                        true);
+                assertThat(c).as("threads = " + threads).containsExactly(expected);
+                float[] gram = new float[m * m], full = naive(a, transposed(a, 1, m, k), 1, m, k, m, false);
+                g.f32Gram(a, transposed(a, 1, m, k), gram, 1, m, k, true);
+                for (int i = 0; i < full.length; i++) full[i] = moonlight4j.api.Bf16.round(full[i]);
+                assertThat(gram).as("Gram, threads = " + threads).containsExactly(full);
+            }
+        }
+    }
+
+    @Test
+    void f64TransposedAEqualsTheNaiveLoop() {
+        int m = 70, k = 263, n = 300;
+        Random r = new Random(13);
+        double[] a = new double[m * k], b = new double[k * n];
+        for (int i = 0; i < a.length; i++) a[i] = r.nextGaussian();
+        for (int i = 0; i < b.length; i++) b[i] = r.nextGaussian();
+        double[] expected = naive64(a, b, m, k, n);
+        double[] at = new double[k * m];
+        for (int i = 0; i < m; i++) for (int p = 0; p < k; p++) at[p * m + i] = a[i * k + p];
+        for (int threads = 1; threads <= 3; threads++) {
+            try (Gemm g = new Gemm(threads)) {
+                double[] c = new double[m * n];
+                g.f64(at, Gemm.Strides.of(0, k, m, false, true), b, Gemm.Strides.of(0, k, n, true, false), c, 1, m, k, n);
+                assertThat(c).as("threads = " + threads).containsExactly(expected);
+            }
         }
     }
 }

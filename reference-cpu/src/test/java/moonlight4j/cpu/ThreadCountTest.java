@@ -1,0 +1,59 @@
+package moonlight4j.cpu;
+
+import moonlight4j.api.Backend;
+import moonlight4j.api.DType;
+import moonlight4j.api.Tensor;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.Random;
+import java.util.function.BiFunction;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The ops that split work over the {@link Workers} (element chunks, row blocks, GEMM tiles) give the same bits on one
+ * thread and on three, on tensors of several {@link Workers#CHUNK}s.
+ */
+class ThreadCountTest {
+
+    private static Tensor random(Backend be, DType dt, long seed, int rows, int cols) {
+        Random r = new Random(seed);
+        float[] x = new float[rows * cols];
+        for (int i = 0; i < x.length; i++) x[i] = (float) (r.nextGaussian() * Math.pow(10, r.nextInt(5) - 2));
+        try (Tensor f = be.fromFloats(x, rows, cols)) {
+            return be.cast(f, dt);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16", "F64"})
+    void oneAndThreeThreadsGiveTheSameBits(DType dt) {
+        int rows = 300, cols = 777;                                        // 233,100 elements: four chunks, the last partial
+        java.util.Map<String, BiFunction<Backend, Tensor[], Tensor>> ops = new java.util.LinkedHashMap<>();
+        ops.put("add", (be, t) -> be.add(t[0], t[1]));
+        ops.put("div broadcast", (be, t) -> be.div(t[0], be.addScalar(be.sumSquares(t[1]), 1.0)));
+        ops.put("mulScalar", (be, t) -> be.mulScalar(t[0], -4.775));
+        ops.put("silu", (be, t) -> be.silu(t[0]));
+        ops.put("siluBackward", (be, t) -> be.siluBackward(t[0], t[1]));
+        ops.put("softmax", (be, t) -> be.softmax(t[0]));
+        ops.put("softmaxBackward", (be, t) -> be.softmaxBackward(be.softmax(t[0]), t[1]));
+        ops.put("rmsNorm", (be, t) -> be.rmsNorm(t[0], be.reshape(be.slice(t[1], 0, 0, 1), cols), 1e-6));
+        ops.put("matmul Aᵀ·B", (be, t) -> be.matmul(t[0], t[1], true, false));
+        ops.put("matmul A·Bᵀ", (be, t) -> be.matmul(t[0], t[1], false, true));
+        ops.put("frobeniusNorms", (be, t) -> be.frobeniusNorms(be.reshape(t[0], 3, 100, cols)));
+        try (CpuBackend one = new CpuBackend(1); CpuBackend three = new CpuBackend(3)) {
+            Tensor[] a = {random(one, dt, 1, rows, cols), random(one, dt, 2, rows, cols)};
+            Tensor[] b = {random(three, dt, 1, rows, cols), random(three, dt, 2, rows, cols)};
+            for (var op : ops.entrySet()) {
+                double[] x = one.toDoubles(op.getValue().apply(one, a)), y = three.toDoubles(op.getValue().apply(three, b));
+                int differing = 0;
+                for (int i = 0; i < x.length; i++) {
+                    if (Double.doubleToRawLongBits(x[i]) != Double.doubleToRawLongBits(y[i])) differing++;
+                }
+                assertThat(y.length).as(op.getKey()).isEqualTo(x.length);
+                assertThat(differing).as(op.getKey() + ": elements differing between 1 and 3 threads").isZero();
+            }
+        }
+    }
+}
