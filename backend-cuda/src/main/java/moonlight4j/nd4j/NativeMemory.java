@@ -27,7 +27,8 @@ import java.util.Map;
  * When the count drops to zero — the tensor is closed, its {@code TensorScope} closes, or the collector finds it
  * unreachable (the tensor's {@link java.lang.ref.Cleaner} action) — the buffer goes to a free list keyed by dtype
  * and length, and the next result of that size reuses it: after the first training step, steps take their memory
- * from the lists. Free buffers are bounded by {@link #FREE_CAP_BYTES}; beyond it a returned buffer is freed.
+ * from the lists. A free buffer that no result took for {@link #MAX_AGE} results is freed, and so are the oldest
+ * beyond {@link #FREE_CAP_BYTES}.
  *
  * <p><b>The collection budget.</b> A result that is garbage only returns to the pool once the collector has run.
  * So every {@link #GC_BUDGET_BYTES} handed out the collector is asked to run ({@link System#gc()}), which bounds
@@ -43,6 +44,13 @@ final class NativeMemory {
     /** Free pooled bytes kept at most: a quarter of what the JVM may use, between 1 and 8 GiB. */
     static final long FREE_CAP_BYTES = Math.max(1L << 30, Math.min(8L << 30, Runtime.getRuntime().maxMemory() / 4));
 
+    /**
+     * A free buffer no result has taken for this many pooled results is freed: a step's results recur step after
+     * step (a few thousand per step at the small preset's width), the sizes that do not recur (an expert's row count
+     * varies with the routing) would otherwise pile up.
+     */
+    static final long MAX_AGE = 8192;
+
     /** Bytes handed out between two requested collections. */
     static final long GC_BUDGET_BYTES = Math.max(512L << 20, Math.min(4L << 30, Runtime.getRuntime().maxMemory() / 8));
 
@@ -52,6 +60,7 @@ final class NativeMemory {
         final DataType type;
         final long length;
         private int holders;
+        private long returnedAt;
 
         private Block(DataBuffer buffer, DataType type, long length) {
             this.buffer = buffer;
@@ -66,7 +75,9 @@ final class NativeMemory {
     private static final Map<Key, ArrayDeque<Block>> FREE = new HashMap<>();
     /** Every pooled buffer handed out and not yet back, by identity, to find the block of an array at wrap time. */
     private static final Map<DataBuffer, Block> IN_USE = new IdentityHashMap<>();
-    private static long freeBytes, handedOutSinceGc;
+    /** Free buffers in the order they came back, oldest first. */
+    private static final java.util.LinkedHashSet<Block> FREE_ORDER = new java.util.LinkedHashSet<>();
+    private static long freeBytes, handedOutSinceGc, handouts;
     private static long fresh, reused, collections;
 
     private NativeMemory() {
@@ -88,14 +99,17 @@ final class NativeMemory {
         Block b;
         synchronized (NativeMemory.class) {
             handedOutSinceGc += bytes;
+            handouts++;
             collect = handedOutSinceGc >= GC_BUDGET_BYTES;
             if (collect) handedOutSinceGc = 0;
             ArrayDeque<Block> list = FREE.get(new Key(type, length));
             b = list == null ? null : list.pollLast();
             while (b != null && b.buffer.wasClosed()) {             // closed behind the pool's back: never reuse
+                FREE_ORDER.remove(b);
                 freeBytes -= bytes;
                 b = list.pollLast();
             }
+            if (b != null) FREE_ORDER.remove(b);
             if (b != null) {
                 freeBytes -= bytes;
                 reused++;
@@ -187,20 +201,27 @@ final class NativeMemory {
     }
 
     private static void giveBack(Block b) {
-        DataBuffer toFree = null;
+        java.util.List<Block> evicted = new java.util.ArrayList<>();
         synchronized (NativeMemory.class) {
             if (IN_USE.remove(b.buffer) == null || b.buffer.wasClosed()) return;   // already back, or freed
-            IN_USE.remove(b.buffer);
-            long bytes = b.length * b.type.width();
-            if (freeBytes + bytes <= FREE_CAP_BYTES) {
-                FREE.computeIfAbsent(new Key(b.type, b.length), k -> new ArrayDeque<>()).addLast(b);
-                freeBytes += bytes;
-            } else {
-                toFree = b.buffer;
+            FREE.computeIfAbsent(new Key(b.type, b.length), k -> new ArrayDeque<>()).addLast(b);
+            FREE_ORDER.add(b);
+            b.returnedAt = handouts;
+            freeBytes += b.length * b.type.width();
+            // the oldest free buffers go: those no result took for MAX_AGE handouts (sizes that stopped recurring,
+            // such as an expert's row count of an earlier step), and any beyond the cap
+            for (var it = FREE_ORDER.iterator(); it.hasNext(); ) {
+                Block old = it.next();
+                if (old.returnedAt >= handouts - MAX_AGE && freeBytes <= FREE_CAP_BYTES) break;
+                it.remove();
+                FREE.get(new Key(old.type, old.length)).remove(old);
+                freeBytes -= old.length * old.type.width();
+                evicted.add(old);
             }
         }
-        if (toFree != null) toFree.close();
+        for (Block old : evicted) old.buffer.close();
     }
+
 
     /** Frees every buffer on the free lists (those in use are untouched). */
     static void trim() {
@@ -208,6 +229,7 @@ final class NativeMemory {
         synchronized (NativeMemory.class) {
             FREE.values().forEach(all::addAll);
             FREE.clear();
+            FREE_ORDER.clear();
             freeBytes = 0;
         }
         for (Block b : all) b.buffer.close();

@@ -25,10 +25,11 @@ public final class Nd4jBackendProvider implements BackendProvider {
     /**
      * The build flavour's priority ({@code nd4j.priority} in backend-cuda/pom.xml, written into
      * {@code moonlight4j-nd4j.properties}): 10 under {@code -Pcuda}, where the device is meant to outrank the oracle;
-     * −10 with nd4j-native, because on a CPU the oracle is the faster backend for the jobs the CLI runs by default
-     * (measured on 2 Zen 5 cores, {@code moonlight bench train --preset tiny}: Muon step 1.12 s on cpu vs 2.9 s on
-     * nd4j, 1.33 s even with {@code OMP_NUM_THREADS=1}; libnd4j's per-op overhead dominates these small tensors),
-     * while ND4J's OpenBLAS wins only on large GEMMs. Choose it with {@code --backend nd4j}.
+     * −10 with nd4j-native, because on a CPU the oracle is the faster backend for the job the CLI runs by default
+     * (measured on 2 cores, {@code scripts/bench-table.sh}, {@code bench train --preset tiny}: Muon step 816 ms on
+     * cpu vs 931 ms on nd4j; per-op work dominates these small tensors),
+     * while nd4j wins on wide models (the small preset's Muon step: 35.5 s against 47.1 s). Choose it with
+     * {@code --backend nd4j}.
      */
     @Override
     public int priority() {

@@ -149,4 +149,16 @@ class NativeMemoryTest {
             for (Tensor t : new Tensor[]{x, w, m}) t.close();
         }
     }
+
+    @Test
+    void aFreeBufferOfASizeThatStopsRecurringIsFreedAfterMaxAgeResults() {
+        Tensor odd = ramp();
+        DataBuffer oddBuffer = buffer(odd);
+        odd.close();                                                   // back on the free list
+        assertThat(oddBuffer.wasClosed()).isFalse();
+        try (Tensor small = be.zeros(DType.F32, ROWS, COLS / 2)) {     // another size, recurring
+            for (long i = 0; i <= NativeMemory.MAX_AGE + 1; i++) be.copy(small).close();
+        }
+        assertThat(oddBuffer.wasClosed()).as("a free buffer unused for MAX_AGE results is freed").isTrue();
+    }
 }
