@@ -10,8 +10,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * A {@link Tensor} held by an ND4J {@link INDArray}: either one it owns alone (never a view), so {@link #close()}
  * frees the off-heap (or device) buffer at once, or one over a pooled host buffer ({@link NativeMemory}) that it
- * holds with others (a reshape) and gives back to the pool on close or when collected. BF16 tensors are held as an ND4J FLOAT array whose every element is
- * bf16-exact (see {@link Bf16}); F32 → FLOAT, F64 → DOUBLE, I32 → INT, I64 → LONG.
+ * holds with others (a reshape) and gives back to the pool on close or when collected. BF16 tensors are held as an
+ * ND4J FLOAT array whose every element is bf16-exact (see {@link Bf16}); F32 → FLOAT, F64 → DOUBLE, I32 → INT,
+ * I64 → LONG.
  */
 final class Nd4jTensor implements Tensor {
 
