@@ -11,9 +11,6 @@ import moonlight4j.model.Parameters;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -22,17 +19,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 class InspectCommandTest {
 
+    /** rc, stdout, stderr. */
     private static String[] run(String... args) {
-        PrintStream old = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        int rc;
-        try {
-            rc = Main.run(args);
-        } finally {
-            System.setOut(old);
-        }
-        return new String[]{String.valueOf(rc), buf.toString(StandardCharsets.UTF_8)};
+        return CliRun.run(args).asArray();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package moonlight4j.reliability;
 
+import moonlight4j.cli.CliRun;
 import moonlight4j.data.ChatJsonl;
 import moonlight4j.data.SftDataset;
 import moonlight4j.data.SftExample;
@@ -53,7 +54,7 @@ class JsonlReliabilityTest {
         Path file = withBadLine("utf8.jsonl", 3, bad);
         String[] common = {"train", "--backend", "cpu", "--dataset", file.toString(), "--init", base.toString(),
                 "--lr", "1e-3", "--batch", "8"};
-        TrainFixtures.Run r = run(concat(common, "--out", tmp.resolve("utf8").toString()));
+        CliRun.Result r = run(concat(common, "--out", tmp.resolve("utf8").toString()));
         assertThat(r.rc()).isEqualTo(2);
         assertThat(r.err()).contains(file + ":3: not valid UTF-8: byte 0xff at byte " + (bad.length - 4)
                 + " of the line (expected UTF-8 text) (or pass --skip-bad-lines)");
@@ -78,7 +79,7 @@ class JsonlReliabilityTest {
         ChatJsonl.Read skipped = ChatJsonl.read(two, true);
         assertThat(skipped.skipped()).isEqualTo(1);
         assertThat(skipped.conversations()).hasSize(good.size() - 1);
-        TrainFixtures.Run r = run("train", "--backend", "cpu", "--dataset", trailing.toString(), "--init",
+        CliRun.Result r = run("train", "--backend", "cpu", "--dataset", trailing.toString(), "--init",
                 base.toString(), "--out", tmp.resolve("trailing").toString());
         assertThat(r.rc()).isEqualTo(2);
         assertThat(r.err()).contains(trailing + ":2: text after the JSON object");
@@ -87,7 +88,7 @@ class JsonlReliabilityTest {
     @Test
     void aDirectoryAsDatasetIsCalledOne() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("conversations.jsonl"));
-        TrainFixtures.Run r = run("train", "--backend", "cpu", "--dataset", dir.toString(), "--init", base.toString(),
+        CliRun.Result r = run("train", "--backend", "cpu", "--dataset", dir.toString(), "--init", base.toString(),
                 "--out", tmp.resolve("dir").toString());
         assertThat(r.rc()).isEqualTo(2);
         assertThat(r.err()).contains("dataset " + dir + " is a directory; expected a JSONL file");

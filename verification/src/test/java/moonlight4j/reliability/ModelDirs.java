@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import moonlight4j.api.Backend;
 import moonlight4j.api.Backends;
 import moonlight4j.api.DType;
+import moonlight4j.cli.CliRun;
 import moonlight4j.cli.Main;
 import moonlight4j.io.HfCheckpoint;
 import moonlight4j.model.ModelInit;
@@ -13,9 +14,7 @@ import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.Parameters;
 import moonlight4j.tokenizer.ByteVocabulary;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -116,18 +115,8 @@ final class ModelDirs {
     }
 
     /** Runs {@code moonlight args...} in this JVM (the same code path as the launcher), capturing its output. */
-    static synchronized Run cli(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        int rc;
-        try {
-            rc = Main.run(args);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    static Run cli(String... args) {
+        CliRun.Result r = CliRun.run(args);
+        return new Run(r.rc(), r.out(), r.err());
     }
 }

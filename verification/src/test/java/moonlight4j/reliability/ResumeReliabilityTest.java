@@ -1,6 +1,7 @@
 package moonlight4j.reliability;
 
 import moonlight4j.api.Tensor;
+import moonlight4j.cli.CliRun;
 import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
 import org.junit.jupiter.api.BeforeAll;
@@ -40,7 +41,7 @@ class ResumeReliabilityTest {
     @BeforeAll
     static void setUp() throws IOException {
         data = TrainFixtures.text(tmp);
-        TrainFixtures.Run r = run(train("--steps", "2", "--save-every", "1", "--out", tmp.resolve("muon").toString()));
+        CliRun.Result r = run(train("--steps", "2", "--save-every", "1", "--out", tmp.resolve("muon").toString()));
         assertThat(r.rc()).as(r.err()).isEqualTo(0);
         muon = tmp.resolve("muon/muon/checkpoints/step-000002");
         r = run(train("--steps", "2", "--save-every", "1", "--optimizer", "adamw", "--out", tmp.resolve("adamw").toString()));
@@ -98,7 +99,7 @@ class ResumeReliabilityTest {
     }
 
     private static void refused(Path checkpoint, String... expected) {
-        TrainFixtures.Run r = run(train("--steps", "3", "--resume", checkpoint.toString(), "--out",
+        CliRun.Result r = run(train("--steps", "3", "--resume", checkpoint.toString(), "--out",
                 tmp.resolve("out-" + checkpoint.getFileName()).toString()));
         assertThat(r.rc()).as(r.out() + r.err()).isEqualTo(2);
         for (String e : expected) assertThat(r.err()).as(checkpoint.getFileName().toString()).contains(e);
@@ -135,7 +136,7 @@ class ResumeReliabilityTest {
     void aNonFiniteOptimizerStateOrWeightIsRefused() throws IOException {
         Path moment = copy(adamw, "nan-moment");
         poison(moment.resolve("optimizer.safetensors"), ".moment2", Float.NaN);
-        TrainFixtures.Run r = run(train("--steps", "3", "--optimizer", "adamw", "--resume", moment.toString(), "--out",
+        CliRun.Result r = run(train("--steps", "3", "--optimizer", "adamw", "--resume", moment.toString(), "--out",
                 tmp.resolve("out-nan-moment").toString()));
         assertThat(r.rc()).as(r.err()).isEqualTo(2);
         assertThat(r.err()).contains(moment.resolve("optimizer.safetensors") + ": optimizer state '")
@@ -156,7 +157,7 @@ class ResumeReliabilityTest {
                 {cut, cut.resolve("trainer_state.json") + ": not valid JSON, the file is truncated or damaged"},
         };
         for (Object[] c : cases) {
-            TrainFixtures.Run r = run("train", "--backend", "cpu", "--dataset", chat.toString(), "--init",
+            CliRun.Result r = run("train", "--backend", "cpu", "--dataset", chat.toString(), "--init",
                     chatBase.toString(), "--lr", "1e-3", "--batch", "8", "--resume", c[0].toString(), "--out",
                     tmp.resolve("out-" + ((Path) c[0]).getFileName()).toString());
             assertThat(r.rc()).as(r.err()).isEqualTo(2);
@@ -168,7 +169,7 @@ class ResumeReliabilityTest {
     @Test
     void aResumedRunRemovesLeftoversAndRowsPastTheResumeStep() throws IOException {
         Path out = tmp.resolve("killed");
-        TrainFixtures.Run r = run(train("--steps", "2", "--save-every", "1", "--out", out.toString()));
+        CliRun.Result r = run(train("--steps", "2", "--save-every", "1", "--out", out.toString()));
         assertThat(r.rc()).as(r.err()).isEqualTo(0);
         Path checkpoints = out.resolve("muon/checkpoints");
         // what a run killed during the save of step 3 leaves behind, as if it had logged steps 3 to 5 (5 cut short)

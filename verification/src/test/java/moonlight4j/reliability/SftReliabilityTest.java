@@ -1,5 +1,6 @@
 package moonlight4j.reliability;
 
+import moonlight4j.cli.CliRun;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +32,7 @@ class SftReliabilityTest {
     @Test
     void aDivergingFineTuningRunStopsWritesNoModelAndKeepsTheLastFiniteCheckpoint() throws IOException {
         Path out = tmp.resolve("diverged");
-        TrainFixtures.Run r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--init", base.toString(),
+        CliRun.Result r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--init", base.toString(),
                 "--lr", "1e3", "--batch", "2", "--save-every", "1", "--out", out.toString());
         assertThat(r.rc()).as(r.out() + r.err()).isEqualTo(2);
         assertThat(r.err()).containsPattern("error: step (\\d+): non-finite ");
@@ -49,7 +50,7 @@ class SftReliabilityTest {
     @Test
     void anUnwritableOutputIsRefusedBeforeTraining() {
         for (String out : new String[]{"/proc/x", "/proc/sys/x"}) {
-            TrainFixtures.Run r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--init",
+            CliRun.Result r = run("train", "--backend", "cpu", "--dataset", data.toString(), "--init",
                     base.toString(), "--lr", "1e-3", "--batch", "2", "--out", out);
             assertThat(r.rc()).as(r.err()).isEqualTo(2);
             assertThat(r.err()).contains("--out " + out).contains("cannot write there")

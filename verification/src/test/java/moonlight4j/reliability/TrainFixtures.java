@@ -4,7 +4,7 @@ import moonlight4j.api.Backend;
 import moonlight4j.api.Backends;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
-import moonlight4j.cli.Main;
+import moonlight4j.cli.CliRun;
 import moonlight4j.io.Safetensors;
 import moonlight4j.io.SafetensorsFile;
 import moonlight4j.model.ModelInit;
@@ -12,10 +12,7 @@ import moonlight4j.model.MoonlightCheckpoint;
 import moonlight4j.model.MoonlightConfig;
 import moonlight4j.tokenizer.ByteVocabulary;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,21 +26,8 @@ final class TrainFixtures {
     }
 
     /** The exit code, stdout and stderr of {@code moonlight args...}. */
-    record Run(int rc, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        PrintStream oldOut = System.out, oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        try {
-            int rc = Main.run(args);
-            return new Run(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
+    static CliRun.Result run(String... args) {
+        return CliRun.run(args);
     }
 
     /** A text file of sums for {@code train --dataset FILE.txt} (byte tokens). */

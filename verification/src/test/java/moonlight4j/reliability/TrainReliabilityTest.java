@@ -1,5 +1,6 @@
 package moonlight4j.reliability;
 
+import moonlight4j.cli.CliRun;
 import moonlight4j.data.TokenDataset;
 import moonlight4j.model.MoonlightConfig;
 import moonlight4j.model.Parameters;
@@ -30,7 +31,7 @@ class TrainReliabilityTest {
     @Test
     void aDivergingRunStopsAtTheStepWhoseUpdateOverflowedAndKeepsAFiniteCheckpoint(@TempDir Path dir) throws IOException {
         Path out = dir.resolve("run");
-        TrainFixtures.Run r = run("train", "--backend", "cpu", "--dataset", TrainFixtures.text(dir).toString(),
+        CliRun.Result r = run("train", "--backend", "cpu", "--dataset", TrainFixtures.text(dir).toString(),
                 "--optimizer", "adamw", "--steps", "8", "--save-every", "1", "--lr", "1e30", "--seq-len", "16",
                 "--batch", "2", "--out", out.toString());
         assertThat(r.rc()).as(r.err()).isEqualTo(2);
@@ -84,7 +85,7 @@ class TrainReliabilityTest {
                 {file.resolve("sub").toString(), "--out " + file.resolve("sub") + ": cannot write there ("},
         };
         for (Object[] c : cases) {
-            TrainFixtures.Run r = run("train", "--backend", "cpu", "--dataset", data, "--steps", "1", "--seq-len", "16",
+            CliRun.Result r = run("train", "--backend", "cpu", "--dataset", data, "--steps", "1", "--seq-len", "16",
                     "--batch", "2", "--out", (String) c[0]);
             assertThat(r.rc()).as(r.err()).isEqualTo(2);
             assertThat(r.err()).as((String) c[0]).contains((String) c[1]);
@@ -97,7 +98,7 @@ class TrainReliabilityTest {
     @Test
     void aDirectoryAsDatasetSaysWhatWasExpected(@TempDir Path dir) throws IOException {
         Path text = Files.createDirectories(dir.resolve("corpus.txt"));
-        TrainFixtures.Run r = run("train", "--backend", "cpu", "--dataset", text.toString(), "--steps", "1",
+        CliRun.Result r = run("train", "--backend", "cpu", "--dataset", text.toString(), "--steps", "1",
                 "--out", dir.resolve("run").toString());
         assertThat(r.rc()).isEqualTo(2);
         assertThat(r.err()).contains("--dataset " + text + " is a directory; expected a UTF-8 text file");
