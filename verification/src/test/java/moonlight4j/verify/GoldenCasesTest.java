@@ -1,17 +1,13 @@
 package moonlight4j.verify;
 
-import moonlight4j.cli.Main;
-
 import moonlight4j.api.BackendProvider;
 import moonlight4j.api.Backends;
+import moonlight4j.cli.CliRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -106,16 +102,9 @@ class GoldenCasesTest {
 
     @Test
     void verifyWholeDirectoryFailsNothingButTheKnifeEdgeAndEndsWithTheSummary() throws Exception {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        PrintStream saved = System.out;
-        int rc;
-        try (PrintStream ps = new PrintStream(buf, true, StandardCharsets.UTF_8)) {
-            System.setOut(ps);
-            rc = Main.run("verify", "--backend", "cpu", "--golden", GoldenDir.find().toString());
-        } finally {
-            System.setOut(saved);
-        }
-        String[] lines = buf.toString(StandardCharsets.UTF_8).split("\n");
+        CliRun.Result run = CliRun.run("verify", "--backend", "cpu", "--golden", GoldenDir.find().toString());
+        int rc = run.rc();
+        String[] lines = run.out().split("\n");
         List<String> failed = Stream.of(lines).filter(l -> l.endsWith(" FAIL")).map(l -> l.split("\\s+")[0]).toList();
         assertThat(failed).as("failed cases (the knife edge at most: passes() checks what it is)")
                 .isSubsetOf(KNIFE_EDGE_CASE);
