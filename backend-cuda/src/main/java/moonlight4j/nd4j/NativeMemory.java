@@ -222,19 +222,6 @@ final class NativeMemory {
         for (Block old : evicted) old.buffer.close();
     }
 
-
-    /** Frees every buffer on the free lists (those in use are untouched). */
-    static void trim() {
-        java.util.List<Block> all = new java.util.ArrayList<>();
-        synchronized (NativeMemory.class) {
-            FREE.values().forEach(all::addAll);
-            FREE.clear();
-            FREE_ORDER.clear();
-            freeBytes = 0;
-        }
-        for (Block b : all) b.buffer.close();
-    }
-
     /** Pooled buffers handed out and not back yet (held by tensors, or temporaries an op has not given back). */
     static synchronized int inUse() {
         return IN_USE.size();
@@ -242,7 +229,7 @@ final class NativeMemory {
 
     /** Buffers on the free lists now. */
     static synchronized int freeBuffers() {
-        return FREE.values().stream().mapToInt(ArrayDeque::size).sum();
+        return FREE_ORDER.size();
     }
 
     /** One line for diagnostics: buffers reused and fresh, free bytes, collections requested. */
