@@ -12,7 +12,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Random;
 
 /**
  * {@code bench memory}: many Muon training steps of a preset on one backend, printing the process's resident memory,
@@ -31,10 +30,7 @@ public final class MemoryBenchmark {
     /** Runs {@code steps} steps; returns true when memory stayed flat (see {@link #FLAT_GROWTH}). */
     public static boolean run(Backend be, String preset, int batch, int seq, int steps, PrintStream out) {
         MoonlightConfig cfg = MoonlightConfig.preset(preset);
-        Random r = new Random(42);
-        long[] ids = new long[batch * seq * 4];
-        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(cfg.vocabSize());
-        TokenDataset data = new TokenDataset("random", ids, seq);
+        TokenDataset data = TrainBenchmark.randomTokens(cfg, batch, seq);
         TrainOptions opt = new TrainOptions("muon", 1e-3, 0.1, steps, batch, 1, 0, 0, 1e-3, 1, 0);
         int every = Math.max(1, steps / 10), settle = Math.max(1, Math.min(20, steps / 10));
         out.printf(Locale.ROOT, "bench memory %s %dx%d on %s: %d Muon steps; resident memory, heap in use, live "

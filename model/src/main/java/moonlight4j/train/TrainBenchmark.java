@@ -59,10 +59,7 @@ public final class TrainBenchmark {
         }
         out.printf(Locale.ROOT, "fp32 peak %.1f GFLOP/s = max(%s %.1f, best GEMM %d³ %.1f); GEMM GFLOP/s: %s%n", peak,
                 peakFlag > 0 ? "--peak" : "FMA probe", probe, GEMM_SIDE, bestGemm, gemms);
-        Random r = new Random(42);
-        long[] ids = new long[batch * seq * 4];
-        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(cfg.vocabSize());
-        TokenDataset data = new TokenDataset("random", ids, seq);
+        TokenDataset data = randomTokens(cfg, batch, seq);
         List<Result> results = new java.util.ArrayList<>();
         for (int b = 0; b < backends.size(); b++) {
             Backend be = backends.get(b);
@@ -98,6 +95,14 @@ public final class TrainBenchmark {
         } finally {
             params.closeAll();                 // native backends free the weights now, not when a GC gets to them
         }
+    }
+
+    /** Four steps' worth of seeded random tokens of {@code cfg}'s vocabulary in rows of {@code seq}. */
+    static TokenDataset randomTokens(MoonlightConfig cfg, int batch, int seq) {
+        Random r = new Random(42);
+        long[] ids = new long[batch * seq * 4];
+        for (int i = 0; i < ids.length; i++) ids[i] = r.nextInt(cfg.vocabSize());
+        return new TokenDataset("random", ids, seq);
     }
 
     /** One line per backend and optimizer; contains {@code MFU x.x%}. */
