@@ -43,7 +43,10 @@ final class MatMul {
                 gram(A, C, out.length == 2 ? 1 : out[0], out[out.length - 1], k, a.dtype() == DType.BF16);
                 return be.wrap(C, a.dtype(), out);
             }
-            if (out.length == 2) {
+            if (HostKernels.applies(A, B, C)) {
+                int batch = out.length == 2 ? 1 : out[0];
+                gemm(A, B, C, batch, b.rank() == 3, out[out.length - 2], out[out.length - 1], k, transA, transB);
+            } else if (out.length == 2) {
                 gemm(A, B, C, transA, transB);
             } else {
                 for (int i = 0; i < out[0]; i++) {
@@ -105,7 +108,36 @@ final class MatMul {
         c.put(off, s, 0, s.length);
     }
 
-    /** {@code c ← op(a)·op(b)}; an empty inner dimension leaves c zero. */
+    /**
+     * {@code C_i = op(A_i)·op(B_i)} for dense row-major arrays, straight through BLAS sgemm/dgemm with the transposes
+     * as flags: ND4J's mmul op would copy a row-major result into a column-major scratch array and back, two
+     * transposing passes over C per product. {@code bBatched} false: one B for every batch entry.
+     */
+    private static void gemm(INDArray a, INDArray b, INDArray c, int batch, boolean bBatched, int m, int n, int k,
+                             boolean transA, boolean transB) {
+        int rm = openblas_nolapack.CblasRowMajor;
+        int ta = transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
+        int tb = transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        long aStep = (long) m * k, bStep = bBatched ? (long) k * n : 0, cStep = (long) m * n;
+        if (a.dataType() == DataType.FLOAT) {
+            FloatPointer ap = new FloatPointer(a.data().addressPointer()), bp = new FloatPointer(b.data().addressPointer());
+            FloatPointer cp = new FloatPointer(c.data().addressPointer());
+            for (int i = 0; i < batch; i++) {
+                openblas_nolapack.cblas_sgemm(rm, ta, tb, m, n, k, 1.0f, ap.position(i * aStep), lda,
+                        bp.position(i * bStep), ldb, 0.0f, cp.position(i * cStep), n);
+            }
+        } else {
+            DoublePointer ap = new DoublePointer(a.data().addressPointer()), bp = new DoublePointer(b.data().addressPointer());
+            DoublePointer cp = new DoublePointer(c.data().addressPointer());
+            for (int i = 0; i < batch; i++) {
+                openblas_nolapack.cblas_dgemm(rm, ta, tb, m, n, k, 1.0, ap.position(i * aStep), lda,
+                        bp.position(i * bStep), ldb, 0.0, cp.position(i * cStep), n);
+            }
+        }
+    }
+
+    /** {@code c ← op(a)·op(b)} through ND4J (views, CUDA); an empty inner dimension leaves c zero. */
     private static void gemm(INDArray a, INDArray b, INDArray c, boolean transA, boolean transB) {
         if (a.length() == 0) return;
         Nd4j.gemm(a, b, c, transA, transB, 1.0, 0.0);
