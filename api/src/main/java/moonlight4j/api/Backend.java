@@ -349,4 +349,16 @@ public interface Backend {
     default double adamUpdateInPlace(Tensor p, Tensor g, Tensor m, Tensor v, AdamUpdate u) {
         return FusedOps.adam(this, p, g, m, v, u);
     }
+
+    // =============================================================== fused element-wise ops, one fresh result
+    // Defined, as the updates above, by the sequence of ops their default runs; a backend may fuse it into one pass
+    // but must give the same result (the oracle: the same bits).
+
+    /**
+     * {@code s·x + y}: {@link #mulScalar} then {@link #add}, the product rounded to the dtype before the sum (the
+     * {@code b·A + (c·A)·A} and {@code a·X + B·X} of Newton–Schulz). x and y share shape and dtype; a fresh tensor.
+     */
+    default Tensor scaleAdd(Tensor x, double s, Tensor y) {
+        return FusedOps.scaleAdd(this, x, s, y);
+    }
 }

@@ -1,7 +1,7 @@
 package moonlight4j.api;
 
 /**
- * The definitions of {@link Backend}'s fused optimizer updates as sequences of its unfused ops (each op rounding
+ * The definitions of {@link Backend}'s fused optimizer updates and fused element-wise ops as sequences of its unfused ops (each op rounding
  * where it rounds): the default implementations, and the reference a backend's fused kernel must reproduce.
  */
 public final class FusedOps {
@@ -50,6 +50,15 @@ public final class FusedOps {
             try (Tensor ss = be.sumSquares(d)) {
                 return be.item(ss);
             }
+        }
+    }
+
+    /** {@link Backend#scaleAdd}: mulScalar, then add; x and y of one shape and dtype. */
+    public static Tensor scaleAdd(Backend be, Tensor x, double s, Tensor y) {
+        Shapes.checkSameDtype("scaleAdd", x, y);
+        Shapes.checkSameShape("scaleAdd", x, y);
+        try (Tensor sx = be.mulScalar(x, s)) {
+            return be.add(sx, y);
         }
     }
 }

@@ -60,6 +60,18 @@ final class HostOps {
                              (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = v[1][i] * s; return acc; });
     }
 
+    /**
+     * {@code s·x + y} in one pass with BF16's two roundings, the product's and the sum's (s already converted to the
+     * dtype); null for F32/F64, whose two libnd4j passes are as fast (see the class comment), or when not applicable.
+     */
+    static Tensor scaleAdd(Nd4jDataOps be, Tensor x, double s, Tensor y) {
+        if (x.dtype() != DType.BF16) return null;
+        float sf = (float) s;
+        return map(be, x, y,
+                (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = moonlight4j.api.Bf16.round(v[1][i] * sf) + v[2][i]; return acc; },
+                (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = v[1][i] * s + v[2][i]; return acc; });
+    }
+
     /** sqrt (BF16), sigmoid {@code 1/(1+e^−x)}, silu {@code x·σ(x)}; null for the others or when not applicable. */
     static Tensor unary(Nd4jDataOps be, String op, Tensor x) {
         return switch (op) {

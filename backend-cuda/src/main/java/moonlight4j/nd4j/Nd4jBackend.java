@@ -69,6 +69,15 @@ public final class Nd4jBackend extends Nd4jDataOps {
     }
 
     @Override
+    public Tensor scaleAdd(Tensor x, double s, Tensor y) {
+        own("scaleAdd", x, y);
+        Shapes.checkSameDtype("scaleAdd", x, y);
+        Shapes.checkSameShape("scaleAdd", x, y);
+        Tensor host = HostOps.scaleAdd(this, x, scalar(s, x.dtype()), y);
+        return host != null ? host : super.scaleAdd(x, s, y);
+    }
+
+    @Override
     public Tensor mulScalar(Tensor x, double s) {
         own("mulScalar", x);
         return Elementwise.mulScalar(this, x, s);

@@ -21,7 +21,8 @@ import java.util.List;
  *   transpose back if transposed
  * </pre>
  *
- * <p>Every line is one SPI call, so in BF16 each result is rounded exactly where PyTorch rounds it, and the scalars
+ * <p>Every op is one SPI call ({@code s·P + Q} is {@link Backend#scaleAdd}, PyTorch's multiply and add with both
+ * results rounded), so in BF16 each result is rounded exactly where PyTorch rounds it, and the scalars
  * a, b, c, 1e-7 are rounded to bf16 by the backend (golden-data/FORMAT.md §3.1). With the oracle backend this
  * reproduces the release's bf16 bits. The result (in the working dtype) approximates {@code U·Vᵀ} of
  * {@code G = U·S·Vᵀ}, with singular values in roughly [0.68, 1.14] rather than exactly 1.
@@ -99,13 +100,11 @@ public final class NewtonSchulz {
         }
         for (NsCoefficients k : schedule) {
             try (Tensor a = be.matmul(x, x, false, true);              // A = X·Xᵀ         (m, m)
-                 Tensor bA = be.mulScalar(a, k.b());                   // b·A              (m, m)
                  Tensor cA = be.mulScalar(a, k.c());                   // c·A              (m, m)
                  Tensor cAA = be.matmul(cA, a, false, false);          // (c·A)·A          (m, m)
-                 Tensor b = be.add(bA, cAA);                           // B                (m, m)
-                 Tensor aX = be.mulScalar(x, k.a());                   // a·X              (m, n)
+                 Tensor b = be.scaleAdd(a, k.b(), cAA);                // B = b·A + cAA    (m, m)
                  Tensor bX = be.matmul(b, x, false, false)) {          // B·X              (m, n)
-                x = replace(x, be.add(aX, bX));                        // X = a·X + B·X    (m, n)
+                x = replace(x, be.scaleAdd(x, k.a(), bX));             // X = a·X + B·X    (m, n)
             }
         }
         if (transposed) x = replace(x, be.transpose(x));              // back to (rows, cols)

@@ -12,6 +12,7 @@ import java.util.Random;
 import static moonlight4j.verify.ContractFixtures.assertExact;
 import static moonlight4j.verify.ContractFixtures.gaussian;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Contract tests of the batched forms the optimizers use (part of {@link BackendContractTest}): a batched matmul,
@@ -101,5 +102,22 @@ abstract class FusedContractTests extends LayerContractTests {
         FusedOps.scaleAxpy(backend(), p1, 0.999, -0.013, ut);
         backend().scaleAxpyInPlace(p2, 0.999, -0.013, ut);
         assertExact("scaleAxpy", vals(p2), vals(p1));
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64", "BF16"})
+    void scaleAddEqualsMulScalarThenAdd(DType dt) {
+        assumeSupported(dt);
+        Random r = rng("scaleAdd", dt);
+        for (int[] shape : new int[][]{{301}, {150, 140}, {2, 33, 40}}) {
+            Tensor x = t(dt, gaussian(r, dt, numel(shape), 1.0), shape), y = t(dt, gaussian(r, dt, numel(shape), 1.0), shape);
+            for (double s : new double[]{3.4445, -4.7750, 2.0315}) {
+                assertExact("scaleAdd " + s + " " + java.util.Arrays.toString(shape),
+                        vals(backend().scaleAdd(x, s, y)), vals(FusedOps.scaleAdd(backend(), x, s, y)));
+            }
+        }
+        Tensor a = t(dt, gaussian(r, dt, 6, 1.0), 2, 3), b = t(dt, gaussian(r, dt, 6, 1.0), 3, 2);
+        assertThatThrownBy(() -> backend().scaleAdd(a, 2.0, b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("scaleAdd");
     }
 }
