@@ -19,8 +19,9 @@ class MemoryBenchmarkTest {
         String out = buf.toString(StandardCharsets.UTF_8);
         assertThat(out).contains("bench memory tiny 2x16 on cpu: 4 Muon steps");
         assertThat(out.lines().filter(l -> l.startsWith("step ")).count()).isEqualTo(4);   // every step of 4
-        assertThat(out).containsPattern("memory (flat|NOT flat): resident [0-9,]+ → [0-9,]+ MiB \\([+-][0-9.]+%\\) "
-                + "from step 1 to 4; live tensors [0-9,]+ → [0-9,]+");
+        assertThat(out).containsPattern("memory (flat|NOT flat): outside the heap [0-9,]+ → [0-9,]+ MiB \\([+-][0-9.]+%\\) "
+                + "from step 1 to 4 \\(resident [0-9,]+ → [0-9,]+ MiB\\); live heap [0-9,]+ → [0-9,]+ MiB; live tensors "
+                + "[0-9,]+ → [0-9,]+");
     }
 
     @Test
@@ -28,5 +29,13 @@ class MemoryBenchmarkTest {
         if (System.getProperty("os.name").toLowerCase().contains("linux")) {
             assertThat(MemoryBenchmark.residentBytes()).isGreaterThan(1 << 20);
         }
+    }
+
+    @Test
+    void theHeapsResidentPagesAreFoundAndAreAPartOfResidentMemory() {
+        if (!System.getProperty("os.name").toLowerCase().contains("linux")) return;
+        long heap = MemoryBenchmark.heapResidentBytes(Runtime.getRuntime().maxMemory());
+        assertThat(heap).isGreaterThan(0).isLessThan(MemoryBenchmark.residentBytes());
+        assertThat(MemoryBenchmark.heapResidentBytes(12345L << 20)).as("no mapping run spans 12,345 MiB").isEqualTo(-1);
     }
 }
