@@ -361,4 +361,21 @@ public interface Backend {
     default Tensor scaleAdd(Tensor x, double s, Tensor y) {
         return FusedOps.scaleAdd(this, x, s, y);
     }
+
+    /**
+     * SwiGLU's gated product {@code silu(g) ⊙ u}: {@link #silu}, then {@link #mul}. g and u share shape and dtype;
+     * a fresh tensor.
+     */
+    default Tensor swiglu(Tensor g, Tensor u) {
+        return FusedOps.swiglu(this, g, u);
+    }
+
+    /**
+     * Backward of {@link #swiglu} for the gradient dh of its result: {@code a = silu(g)}, {@code da = dh ⊙ u},
+     * {@code du = dh ⊙ a}, {@code dg = siluBackward(g, da)} ({@link #silu}, {@link #mul}, {@link #siluBackward}).
+     * Fresh tensors the caller closes.
+     */
+    default SwiGluGrads swigluBackward(Tensor g, Tensor u, Tensor dh) {
+        return FusedOps.swigluBackward(this, g, u, dh);
+    }
 }

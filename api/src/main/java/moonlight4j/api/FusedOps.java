@@ -61,4 +61,29 @@ public final class FusedOps {
             return be.add(sx, y);
         }
     }
+
+    /** {@link Backend#swiglu}: silu, then mul. */
+    public static Tensor swiglu(Backend be, Tensor g, Tensor u) {
+        checkSwiGlu("swiglu", g, u);
+        try (Tensor a = be.silu(g)) {
+            return be.mul(a, u);
+        }
+    }
+
+    /** {@link Backend#swigluBackward}: silu, mul, mul, siluBackward. */
+    public static SwiGluGrads swigluBackward(Backend be, Tensor g, Tensor u, Tensor dh) {
+        checkSwiGlu("swigluBackward", g, u);
+        checkSwiGlu("swigluBackward", g, dh);
+        try (Tensor a = be.silu(g); Tensor da = be.mul(dh, u)) {
+            Tensor du = be.mul(dh, a);
+            return new SwiGluGrads(be.siluBackward(g, da), du);
+        }
+    }
+
+    /** The operands of the SwiGLU ops share shape and dtype. */
+    public static void checkSwiGlu(String op, Tensor a, Tensor b) {
+        Shapes.checkFloating(op, a);
+        Shapes.checkSameDtype(op, a, b);
+        Shapes.checkSameShape(op, a, b);
+    }
 }

@@ -32,8 +32,8 @@ final class HostKernels {
     static final int PARALLEL_MIN = 1 << 16;
     /** Elements per pass through the heap scratch arrays (a few KB per operand: stays in L1/L2). */
     private static final int BLOCK = 1 << 11;
-    /** Scratch arrays per thread, enough for the widest kernel (adam: p, m, v, g). */
-    private static final int SLOTS = 4;
+    /** Scratch arrays per thread, enough for the widest kernel (swigluBackward: dg, du, g, u, dh). */
+    private static final int SLOTS = 5;
 
     private HostKernels() {
     }

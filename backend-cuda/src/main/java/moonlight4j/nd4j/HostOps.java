@@ -1,6 +1,8 @@
 package moonlight4j.nd4j;
 
+import moonlight4j.api.Bf16;
 import moonlight4j.api.DType;
+import moonlight4j.api.SwiGluGrads;
 import moonlight4j.api.Tensor;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -70,6 +72,62 @@ final class HostOps {
         return map(be, x, y,
                 (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = moonlight4j.api.Bf16.round(v[1][i] * sf) + v[2][i]; return acc; },
                 (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = v[1][i] * s + v[2][i]; return acc; });
+    }
+
+    /**
+     * {@code silu(g) ⊙ u} in one pass, silu as {@link #unary}'s (in double, then to the storage precision and, for
+     * BF16, rounded) and the product as {@link #binary}'s; null when not applicable.
+     */
+    static Tensor swiglu(Nd4jDataOps be, Tensor g, Tensor u) {
+        boolean bf16 = g.dtype() == DType.BF16;
+        return map(be, g, u,
+                (s, n, acc) -> {
+                    for (int i = 0; i < n; i++) s[0][i] = silu(s[1][i], bf16) * s[2][i];
+                    return acc;
+                },
+                (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = s[1][i] * sigmoid(s[1][i]) * s[2][i]; return acc; });
+    }
+
+    /**
+     * {@link moonlight4j.api.Backend#swigluBackward} in one pass: {@code du = dh·silu(g)}, {@code dg =
+     * siluBackward(g, dh·u)}, every intermediate rounded as its op rounds; null when not applicable.
+     */
+    static SwiGluGrads swigluBackward(Nd4jDataOps be, Tensor g, Tensor u, Tensor dh) {
+        INDArray G = be.arr(g), U = be.arr(u), DH = be.arr(dh);
+        if (!HostKernels.applies(G, U, DH)) return null;
+        long[] shape = HostArrays.longs(g.shape());
+        INDArray dG = NativeMemory.uninitialized(G.dataType(), shape), dU = NativeMemory.uninitialized(G.dataType(), shape);
+        if (!HostKernels.applies(dG, dU)) {
+            NativeMemory.discard(dG);
+            NativeMemory.discard(dU);
+            return null;
+        }
+        boolean bf16 = g.dtype() == DType.BF16;
+        HostKernels.map(new INDArray[]{dG, dU}, false, new INDArray[]{G, U, DH}, bf16,
+                (s, n, acc) -> {                                   // slots: dg, du, g, u, dh
+                    for (int i = 0; i < n; i++) {
+                        float da = s[4][i] * s[3][i];
+                        if (bf16) da = Bf16.round(da);
+                        s[1][i] = s[4][i] * silu(s[2][i], bf16);
+                        s[0][i] = (float) siluBackward(s[2][i], da);
+                    }
+                    return acc;
+                },
+                (s, n, acc) -> {
+                    for (int i = 0; i < n; i++) {
+                        double x = s[2][i];
+                        s[1][i] = s[4][i] * (x * sigmoid(x));
+                        s[0][i] = siluBackward(x, s[4][i] * s[3][i]);
+                    }
+                    return acc;
+                });
+        return new SwiGluGrads(be.wrap(dG, g.dtype(), g.shape()), be.wrap(dU, g.dtype(), g.shape()));
+    }
+
+    /** {@code silu(x)} as the unary op gives it: evaluated in double, to fp32, then rounded to bf16 when asked. */
+    private static float silu(float x, boolean bf16) {
+        float a = (float) (x * sigmoid(x));
+        return bf16 ? Bf16.round(a) : a;
     }
 
     /** sqrt (BF16), sigmoid {@code 1/(1+e^−x)}, silu {@code x·σ(x)}; null for the others or when not applicable. */

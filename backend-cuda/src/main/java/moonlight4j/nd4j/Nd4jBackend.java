@@ -2,7 +2,9 @@ package moonlight4j.nd4j;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.RmsNormGrads;
+import moonlight4j.api.FusedOps;
 import moonlight4j.api.Shapes;
+import moonlight4j.api.SwiGluGrads;
 import moonlight4j.api.Tensor;
 import moonlight4j.api.TopK;
 
@@ -117,6 +119,23 @@ public final class Nd4jBackend extends Nd4jDataOps {
     public Tensor silu(Tensor x) {
         own("silu", x);
         return Elementwise.unary(this, "silu", x);
+    }
+
+    @Override
+    public Tensor swiglu(Tensor g, Tensor u) {
+        own("swiglu", g, u);
+        FusedOps.checkSwiGlu("swiglu", g, u);
+        Tensor host = HostOps.swiglu(this, g, u);
+        return host != null ? host : super.swiglu(g, u);
+    }
+
+    @Override
+    public SwiGluGrads swigluBackward(Tensor g, Tensor u, Tensor dh) {
+        own("swigluBackward", g, u, dh);
+        FusedOps.checkSwiGlu("swigluBackward", g, u);
+        FusedOps.checkSwiGlu("swigluBackward", g, dh);
+        SwiGluGrads host = HostOps.swigluBackward(this, g, u, dh);
+        return host != null ? host : super.swigluBackward(g, u, dh);
     }
 
     @Override

@@ -2,6 +2,7 @@ package moonlight4j.model;
 
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
+import moonlight4j.api.SwiGluGrads;
 import moonlight4j.api.Tensor;
 
 /**
@@ -16,7 +17,7 @@ public final class Mlp extends Layer implements FeedForward {
     private final String gateProj, upProj, downProj;
     private final int hidden, inter;
 
-    /** Activations kept for backward. */
+    /** Activations kept for backward; act is null where the fused SwiGLU recomputes it (F32, F64). */
     record Saved(Tensor x, Tensor gate, Tensor up, Tensor act, Tensor h) {
     }
 
@@ -38,14 +39,15 @@ public final class Mlp extends Layer implements FeedForward {
     public Tensor forward(Tensor x) {
         Tensor g = Linear.forward(be, x, params.get(gateProj, inter, hidden));   // (..., I)
         Tensor u = Linear.forward(be, x, params.get(upProj, inter, hidden));     // (..., I)
-        Tensor a = silu(be, g);                                                   // (..., I)
-        Tensor h = be.mul(a, u);                                                  // (..., I) silu(gate) ⊙ up
+        boolean fused = g.dtype() != DType.BF16;                                 // BF16: the release's rounding points
+        Tensor a = fused ? null : silu(be, g);                                    // (..., I)
+        Tensor h = fused ? be.swiglu(g, u) : be.mul(a, u);                        // (..., I) silu(gate) ⊙ up
         Tensor y = Linear.forward(be, h, params.get(downProj, hidden, inter));   // (..., C)
         if (keepForBackward) {
             saved = new Saved(x, g, u, a, h);
         } else {
             saved = null;
-            a.close();
+            if (a != null) a.close();
             h.close();
         }
         return y;
@@ -53,8 +55,9 @@ public final class Mlp extends Layer implements FeedForward {
 
     /**
      * SiLU at the release's rounding points: BF16 as PyTorch's bf16 kernel computes {@code g / (1 + exp(−g))}, each of
-     * its three ops rounded to bf16 (docs/model-bf16.md); F32 and F64 the backend's one-op silu. The backward takes
-     * the derivative of the exact silu either way (a rounding's derivative is taken as 1).
+     * its three ops rounded to bf16 (docs/model-bf16.md); F32 and F64 the backend's one-op silu (in the forward, inside
+     * the fused {@link Backend#swiglu}). The backward takes the derivative of the exact silu either way (a rounding's
+     * derivative is taken as 1).
      */
     static Tensor silu(Backend be, Tensor g) {
         if (g.dtype() != DType.BF16) return be.silu(g);
@@ -81,13 +84,22 @@ public final class Mlp extends Layer implements FeedForward {
         Tensor wDown = params.get(downProj, hidden, inter), wGate = params.get(gateProj, inter, hidden);
         Tensor wUp = params.get(upProj, inter, hidden);
         Tensor dh = Linear.backward(be, dy, sv.h(), wDown, downProj, grads);     // (..., I)
-        Tensor da = be.mul(dh, sv.up());                                          // (..., I)
-        Tensor du = be.mul(dh, sv.act());                                         // (..., I)
-        Tensor dg = be.siluBackward(sv.gate(), da);                               // (..., I)
+        Tensor da = null, du, dg;
+        if (sv.act() == null) {                                                   // fused: a = silu(g) recomputed
+            SwiGluGrads d = be.swigluBackward(sv.gate(), sv.up(), dh);
+            dg = d.dGate();
+            du = d.dUp();
+        } else {
+            da = be.mul(dh, sv.up());                                             // (..., I)
+            du = be.mul(dh, sv.act());                                            // (..., I)
+            dg = be.siluBackward(sv.gate(), da);                                  // (..., I)
+        }
         Tensor dxg = Linear.backward(be, dg, sv.x(), wGate, gateProj, grads);    // (..., C)
         Tensor dxu = Linear.backward(be, du, sv.x(), wUp, upProj, grads);        // (..., C)
         Tensor dx = be.add(dxg, dxu);                                             // (..., C)
-        for (Tensor t : new Tensor[]{dh, da, du, dg, dxg, dxu, sv.gate(), sv.up(), sv.act(), sv.h()}) t.close();
+        for (Tensor t : new Tensor[]{dh, da, du, dg, dxg, dxu, sv.gate(), sv.up(), sv.act(), sv.h()}) {
+            if (t != null) t.close();
+        }
         saved = null;
         return dx;
     }

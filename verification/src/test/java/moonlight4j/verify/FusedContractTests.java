@@ -3,6 +3,7 @@ package moonlight4j.verify;
 import moonlight4j.api.AdamUpdate;
 import moonlight4j.api.DType;
 import moonlight4j.api.FusedOps;
+import moonlight4j.api.SwiGluGrads;
 import moonlight4j.api.Tensor;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -119,5 +120,29 @@ abstract class FusedContractTests extends LayerContractTests {
         Tensor a = t(dt, gaussian(r, dt, 6, 1.0), 2, 3), b = t(dt, gaussian(r, dt, 6, 1.0), 3, 2);
         assertThatThrownBy(() -> backend().scaleAdd(a, 2.0, b)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("scaleAdd");
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64", "BF16"})
+    void swigluAndItsBackwardEqualTheirOpSequences(DType dt) {
+        assumeSupported(dt);
+        Random r = rng("swiglu", dt);
+        for (int[] shape : new int[][]{{301}, {150, 140}, {2, 33, 40}}) {
+            int n = numel(shape);
+            Tensor g = t(dt, gaussian(r, dt, n, 3.0), shape), u = t(dt, gaussian(r, dt, n, 1.0), shape);
+            Tensor dh = t(dt, gaussian(r, dt, n, 1.0), shape);
+            String at = " " + java.util.Arrays.toString(shape);
+            assertExact("swiglu" + at, vals(backend().swiglu(g, u)), vals(FusedOps.swiglu(backend(), g, u)));
+            try (SwiGluGrads fused = backend().swigluBackward(g, u, dh);
+                 SwiGluGrads ops = FusedOps.swigluBackward(backend(), g, u, dh)) {
+                assertExact("swigluBackward dGate" + at, vals(fused.dGate()), vals(ops.dGate()));
+                assertExact("swigluBackward dUp" + at, vals(fused.dUp()), vals(ops.dUp()));
+            }
+        }
+        Tensor a = t(dt, gaussian(r, dt, 6, 1.0), 2, 3), b = t(dt, gaussian(r, dt, 6, 1.0), 3, 2);
+        assertThatThrownBy(() -> backend().swiglu(a, b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("swiglu");
+        assertThatThrownBy(() -> backend().swigluBackward(a, a, b)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("swigluBackward");
     }
 }
