@@ -23,9 +23,9 @@ import java.util.regex.Pattern;
  *   <li>resident memory of the process (/proc/self/status), and the part of it outside the JVM heap: native buffers,
  *       the code cache, thread stacks. The heap's pages are left out because the collector grows the heap toward
  *       {@code -Xmx} as it sees fit (with a 16 GiB limit, by about 1 MiB per tiny step here, with nothing live
- *       behind it), which is not a leak. They are the resident pages of the heap's reservation in /proc/self/smaps,
- *       found as the run of adjacent anonymous mappings whose span is the heap limit; where that is not found, the
- *       heap's committed size stands in for them;</li>
+ *       behind it), which is not a leak. Both figures come from one read of /proc/self/smaps, the heap's being the
+ *       resident pages of its reservation ({@link #residentSplit}); where that is not readable, resident memory
+ *       comes from /proc/self/status and the heap's committed size stands in for its pages;</li>
  *   <li>the live heap: what the full collection left in use;</li>
  *   <li>the backend's live tensors.</li>
  * </ul>
@@ -56,30 +56,33 @@ public final class MemoryBenchmark {
             System.gc();                                   // the live heap, and native buffers held only by garbage
             java.lang.management.MemoryUsage heap = java.lang.management.ManagementFactory.getMemoryMXBean()
                     .getHeapMemoryUsage();
-            long heapPages = heapResidentBytes(Runtime.getRuntime().maxMemory());
-            return new Sample(residentBytes(), heapPages >= 0 ? heapPages : heap.getCommitted(), heap.getUsed(),
-                    be.liveTensors());
+            long[] split = residentSplit(Runtime.getRuntime().maxMemory());   // one read: the collector may be
+            if (split != null) {                                                // uncommitting heap meanwhile
+                return new Sample(split[0], split[1], heap.getUsed(), be.liveTensors());
+            }
+            return new Sample(residentBytes(), heap.getCommitted(), heap.getUsed(), be.liveTensors());
         }
     }
 
     /**
-     * Resident bytes of the JVM heap's reservation: in /proc/self/smaps, the run of adjacent anonymous mappings
-     * (committed and uncommitted parts of the heap are separate mappings) whose span is within 1% of {@code max}.
-     * −1 when /proc/self/smaps is not readable or no such run exists.
+     * From one read of /proc/self/smaps: the process's resident bytes (the sum over all mappings) and those of the JVM
+     * heap's reservation, the first run of adjacent anonymous mappings (committed and uncommitted parts of the heap
+     * are separate mappings; a class-data archive mapped at its top ends the run) whose span is within 1% of
+     * {@code max}. Null when smaps is not readable or no such run exists.
      */
-    static long heapResidentBytes(long max) {
+    static long[] residentSplit(long max) {
         List<String> lines;
         try {
             lines = Files.readAllLines(Path.of("/proc/self/smaps"));
         } catch (IOException | SecurityException e) {
-            return -1;
+            return null;
         }
-        long runStart = -1, runEnd = -1, runRss = 0;
+        long total = 0, heap = -1, runStart = -1, runEnd = -1, runRss = 0;
         boolean anonymous = false;
         for (String line : lines) {
             Matcher m = MAPPING.matcher(line);
             if (m.matches()) {
-                if (runStart >= 0 && Math.abs((runEnd - runStart) - max) <= max / 100) return runRss;
+                if (heap < 0 && runStart >= 0 && Math.abs((runEnd - runStart) - max) <= max / 100) heap = runRss;
                 long start = Long.parseUnsignedLong(m.group(1), 16), end = Long.parseUnsignedLong(m.group(2), 16);
                 anonymous = m.group(3).isBlank();
                 if (anonymous && start == runEnd) {
@@ -91,11 +94,14 @@ public final class MemoryBenchmark {
                 } else {
                     runStart = runEnd = -1;
                 }
-            } else if (anonymous && runStart >= 0 && line.startsWith("Rss:")) {
-                runRss += Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            } else if (line.startsWith("Rss:")) {
+                long kb = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+                total += kb;
+                if (anonymous && runStart >= 0) runRss += kb;
             }
         }
-        return runStart >= 0 && Math.abs((runEnd - runStart) - max) <= max / 100 ? runRss : -1;
+        if (heap < 0 && runStart >= 0 && Math.abs((runEnd - runStart) - max) <= max / 100) heap = runRss;
+        return heap < 0 ? null : new long[]{total, heap};
     }
 
     /** A mapping's first line in smaps: {@code start-end perms offset dev inode [path]}. */
