@@ -145,4 +145,30 @@ abstract class FusedContractTests extends LayerContractTests {
         assertThatThrownBy(() -> backend().swigluBackward(a, a, b)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("swigluBackward");
     }
+
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "F64", "BF16"})
+    void batchedProductsTheSizeOfABlasThreadSplitGiveEachEntryItsLoneProduct(DType dt) {
+        assumeSupported(dt);                            // sizes a multi-threaded BLAS splits over its threads
+        Random r = rng("batchedLarge", dt);
+        int batch = 3, m = 96, k = 200, n = 160;
+        for (boolean[] tr : new boolean[][]{{false, false}, {false, true}, {true, false}}) {
+            int[] sa = tr[0] ? new int[]{batch, k, m} : new int[]{batch, m, k};
+            int[] sb = tr[1] ? new int[]{batch, n, k} : new int[]{batch, k, n};
+            Tensor a = t(dt, gaussian(r, dt, numel(sa), 1.0), sa), b = t(dt, gaussian(r, dt, numel(sb), 1.0), sb);
+            Tensor c = backend().matmul(a, b, tr[0], tr[1]);
+            for (int i = 0; i < batch; i++) {
+                Tensor ai = backend().copy(backend().reshape(backend().slice(a, 0, i, i + 1), sa[1], sa[2]));
+                Tensor bi = backend().copy(backend().reshape(backend().slice(b, 0, i, i + 1), sb[1], sb[2]));
+                assertExact("matmul entry " + i + " (transA " + tr[0] + ", transB " + tr[1] + ")",
+                        vals(backend().slice(c, 0, i, i + 1)), vals(backend().matmul(ai, bi, tr[0], tr[1])));
+            }
+        }
+        Tensor x = t(dt, gaussian(r, dt, batch * m * k, 1.0), batch, m, k);
+        Tensor gram = backend().matmul(x, x, false, true);
+        for (int i = 0; i < batch; i++) {
+            Tensor xi = backend().copy(backend().reshape(backend().slice(x, 0, i, i + 1), m, k));
+            assertExact("X·Xᵀ entry " + i, vals(backend().slice(gram, 0, i, i + 1)), vals(backend().matmul(xi, xi, false, true)));
+        }
+    }
 }
