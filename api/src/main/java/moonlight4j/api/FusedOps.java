@@ -1,8 +1,9 @@
 package moonlight4j.api;
 
 /**
- * The definitions of {@link Backend}'s fused optimizer updates and fused element-wise ops as sequences of its unfused ops (each op rounding
- * where it rounds): the default implementations, and the reference a backend's fused kernel must reproduce.
+ * The definitions of {@link Backend}'s fused optimizer updates and fused element-wise ops as sequences of its unfused
+ * ops (each op rounding where it rounds): the default implementations, and the reference a backend's fused kernel must
+ * reproduce.
  */
 public final class FusedOps {
 
@@ -55,8 +56,7 @@ public final class FusedOps {
 
     /** {@link Backend#scaleAdd}: mulScalar, then add; x and y of one shape and dtype. */
     public static Tensor scaleAdd(Backend be, Tensor x, double s, Tensor y) {
-        Shapes.checkSameDtype("scaleAdd", x, y);
-        Shapes.checkSameShape("scaleAdd", x, y);
+        checkOperands("scaleAdd", x, y);
         try (Tensor sx = be.mulScalar(x, s)) {
             return be.add(sx, y);
         }
@@ -64,7 +64,7 @@ public final class FusedOps {
 
     /** {@link Backend#swiglu}: silu, then mul. */
     public static Tensor swiglu(Backend be, Tensor g, Tensor u) {
-        checkSwiGlu("swiglu", g, u);
+        checkOperands("swiglu", g, u);
         try (Tensor a = be.silu(g)) {
             return be.mul(a, u);
         }
@@ -72,16 +72,16 @@ public final class FusedOps {
 
     /** {@link Backend#swigluBackward}: silu, mul, mul, siluBackward. */
     public static SwiGluGrads swigluBackward(Backend be, Tensor g, Tensor u, Tensor dh) {
-        checkSwiGlu("swigluBackward", g, u);
-        checkSwiGlu("swigluBackward", g, dh);
+        checkOperands("swigluBackward", g, u);
+        checkOperands("swigluBackward", g, dh);
         try (Tensor a = be.silu(g); Tensor da = be.mul(dh, u)) {
             Tensor du = be.mul(dh, a);
             return new SwiGluGrads(be.siluBackward(g, da), du);
         }
     }
 
-    /** The operands of the SwiGLU ops share shape and dtype. */
-    public static void checkSwiGlu(String op, Tensor a, Tensor b) {
+    /** The operands of a fused element-wise op: floating, of one dtype and one shape. */
+    public static void checkOperands(String op, Tensor a, Tensor b) {
         Shapes.checkFloating(op, a);
         Shapes.checkSameDtype(op, a, b);
         Shapes.checkSameShape(op, a, b);

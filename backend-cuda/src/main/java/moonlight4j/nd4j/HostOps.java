@@ -70,7 +70,7 @@ final class HostOps {
         if (x.dtype() != DType.BF16) return null;
         float sf = (float) s;
         return map(be, x, y,
-                (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = moonlight4j.api.Bf16.round(v[1][i] * sf) + v[2][i]; return acc; },
+                (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = Bf16.round(v[1][i] * sf) + v[2][i]; return acc; },
                 (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = v[1][i] * s + v[2][i]; return acc; });
     }
 

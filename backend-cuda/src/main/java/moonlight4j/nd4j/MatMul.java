@@ -110,8 +110,8 @@ final class MatMul {
 
     /**
      * {@code C_i = op(A_i)·op(B_i)} for dense row-major arrays, straight through BLAS sgemm/dgemm with the transposes
-     * as flags: ND4J's mmul op would copy a row-major result into a column-major scratch array and back, two
-     * transposing passes over C per product. {@code bBatched} false: one B for every batch entry.
+     * as flags and each batch entry at a pointer offset, instead of one ND4J mmul op (and, for a stack, a view per
+     * entry) per product. {@code bBatched} false: one B for every batch entry.
      */
     private static void gemm(INDArray a, INDArray b, INDArray c, int batch, boolean bBatched, int m, int n, int k,
                              boolean transA, boolean transB) {

@@ -1,8 +1,8 @@
 package moonlight4j.nd4j;
 
 import moonlight4j.api.Backend;
-import moonlight4j.api.RmsNormGrads;
 import moonlight4j.api.FusedOps;
+import moonlight4j.api.RmsNormGrads;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.SwiGluGrads;
 import moonlight4j.api.Tensor;
@@ -73,8 +73,7 @@ public final class Nd4jBackend extends Nd4jDataOps {
     @Override
     public Tensor scaleAdd(Tensor x, double s, Tensor y) {
         own("scaleAdd", x, y);
-        Shapes.checkSameDtype("scaleAdd", x, y);
-        Shapes.checkSameShape("scaleAdd", x, y);
+        FusedOps.checkOperands("scaleAdd", x, y);
         Tensor host = HostOps.scaleAdd(this, x, scalar(s, x.dtype()), y);
         return host != null ? host : super.scaleAdd(x, s, y);
     }
@@ -124,7 +123,7 @@ public final class Nd4jBackend extends Nd4jDataOps {
     @Override
     public Tensor swiglu(Tensor g, Tensor u) {
         own("swiglu", g, u);
-        FusedOps.checkSwiGlu("swiglu", g, u);
+        FusedOps.checkOperands("swiglu", g, u);
         Tensor host = HostOps.swiglu(this, g, u);
         return host != null ? host : super.swiglu(g, u);
     }
@@ -132,8 +131,8 @@ public final class Nd4jBackend extends Nd4jDataOps {
     @Override
     public SwiGluGrads swigluBackward(Tensor g, Tensor u, Tensor dh) {
         own("swigluBackward", g, u, dh);
-        FusedOps.checkSwiGlu("swigluBackward", g, u);
-        FusedOps.checkSwiGlu("swigluBackward", g, dh);
+        FusedOps.checkOperands("swigluBackward", g, u);
+        FusedOps.checkOperands("swigluBackward", g, dh);
         SwiGluGrads host = HostOps.swigluBackward(this, g, u, dh);
         return host != null ? host : super.swigluBackward(g, u, dh);
     }
