@@ -9,6 +9,8 @@ import moonlight4j.model.Parameters;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryUsage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,7 +22,7 @@ import java.util.regex.Pattern;
  * {@code bench memory}: many Muon training steps of a preset on one backend, printing memory as it goes, then whether
  * it stayed flat. Every sample first runs a full collection, then reads:
  * <ul>
- *   <li>resident memory of the process (/proc/self/status), and the part of it outside the JVM heap: native buffers,
+ *   <li>resident memory of the process, and the part of it outside the JVM heap: native buffers,
  *       the code cache, thread stacks. The heap's pages are left out because the collector grows the heap toward
  *       {@code -Xmx} as it sees fit (with a 16 GiB limit, by about 1 MiB per tiny step here, with nothing live
  *       behind it), which is not a leak. Both figures come from one read of /proc/self/smaps, the heap's being the
@@ -38,7 +40,10 @@ public final class MemoryBenchmark {
     /** Growth after the settling steps that still counts as flat. */
     static final double FLAT_GROWTH = 0.10;
 
-    /** Growth of the live heap below this many bytes counts as flat whatever its share (a small heap, e.g. nd4j's). */
+    /**
+     * Growth of the live heap below this many bytes counts as flat whatever its share: a small live heap moves by
+     * whole MiB between samples of a steady run (nd4j, tiny preset: 17–19 MiB after each full collection).
+     */
     static final long HEAP_SLACK = 16L << 20;
 
     private MemoryBenchmark() {
@@ -54,8 +59,7 @@ public final class MemoryBenchmark {
 
         static Sample take(Backend be) {
             System.gc();                                   // the live heap, and native buffers held only by garbage
-            java.lang.management.MemoryUsage heap = java.lang.management.ManagementFactory.getMemoryMXBean()
-                    .getHeapMemoryUsage();
+            MemoryUsage heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
             long[] split = residentSplit(Runtime.getRuntime().maxMemory());   // one read: the collector may be
             if (split != null) {                                                // uncommitting heap meanwhile
                 return new Sample(split[0], split[1], heap.getUsed(), be.liveTensors());
@@ -82,7 +86,7 @@ public final class MemoryBenchmark {
         for (String line : lines) {
             Matcher m = MAPPING.matcher(line);
             if (m.matches()) {
-                if (heap < 0 && runStart >= 0 && Math.abs((runEnd - runStart) - max) <= max / 100) heap = runRss;
+                if (heap < 0 && spans(runStart, runEnd, max)) heap = runRss;        // the run before this mapping
                 long start = Long.parseUnsignedLong(m.group(1), 16), end = Long.parseUnsignedLong(m.group(2), 16);
                 anonymous = m.group(3).isBlank();
                 if (anonymous && start == runEnd) {
@@ -100,8 +104,13 @@ public final class MemoryBenchmark {
                 if (anonymous && runStart >= 0) runRss += kb;
             }
         }
-        if (heap < 0 && runStart >= 0 && Math.abs((runEnd - runStart) - max) <= max / 100) heap = runRss;
+        if (heap < 0 && spans(runStart, runEnd, max)) heap = runRss;
         return heap < 0 ? null : new long[]{total, heap};
+    }
+
+    /** True when the run {@code [start, end)} exists and its span is within 1% of {@code max}. */
+    private static boolean spans(long start, long end, long max) {
+        return start >= 0 && Math.abs((end - start) - max) <= max / 100;
     }
 
     /** A mapping's first line in smaps: {@code start-end perms offset dev inode [path]}. */
