@@ -64,6 +64,17 @@ final class HostKernels {
     }
 
     /**
+     * A fresh array for a host pass to fill, from {@link NativeMemory#uninitialized} (its elements are garbage: the
+     * pass must write every one), or null, the buffer given back, when it is not one {@link #applies} to.
+     */
+    static INDArray fresh(DataType type, long[] shape) {
+        INDArray r = NativeMemory.uninitialized(type, shape);
+        if (applies(r)) return r;
+        NativeMemory.discard(r);
+        return null;
+    }
+
+    /**
      * Runs {@code f} (FLOAT outputs) or {@code d} (DOUBLE outputs) over arrays of one length: scratch slot k holds
      * {@code outs[k]} (read first when {@code readOuts}), then {@code ins} in order, each converted to the outputs'
      * precision (a DOUBLE input narrowed to float, a FLOAT one widened); after the kernel the outputs are rounded to

@@ -178,12 +178,9 @@ final class HostLayers {
         };
     }
 
-    /** A fresh array like {@code x} from {@link NativeMemory#uninitialized}, or null if it is not dense. */
+    /** A fresh array like {@code x} ({@link HostKernels#fresh}), or null. */
     private static INDArray fresh(INDArray x) {
-        INDArray r = NativeMemory.uninitialized(x.dataType(), x.shape());     // every element written
-        if (HostKernels.applies(r)) return r;
-        NativeMemory.discard(r);
-        return null;
+        return HostKernels.fresh(x.dataType(), x.shape());
     }
 
     private static int rowsPerTask(int c) {

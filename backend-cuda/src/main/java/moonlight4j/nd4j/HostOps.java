@@ -30,11 +30,8 @@ final class HostOps {
         if (a.dtype() != DType.BF16) return null;                      // libnd4j's loop (see the class comment)
         INDArray A = be.arr(a), B = be.arr(b);
         if (!HostKernels.applies(A, B)) return null;
-        INDArray r = NativeMemory.uninitialized(A.dataType(), HostArrays.longs(out));   // every element written
-        if (!HostKernels.applies(r)) {
-            NativeMemory.discard(r);
-            return null;
-        }
+        INDArray r = HostKernels.fresh(A.dataType(), HostArrays.longs(out));
+        if (r == null) return null;
         HostKernels.FloatBlock f = switch (op) {
             case ADD -> (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = s[1][i] + s[2][i]; return acc; };
             case SUB -> (s, n, acc) -> { for (int i = 0; i < n; i++) s[0][i] = s[1][i] - s[2][i]; return acc; };
@@ -96,10 +93,10 @@ final class HostOps {
         INDArray G = be.arr(g), U = be.arr(u), DH = be.arr(dh);
         if (!HostKernels.applies(G, U, DH)) return null;
         long[] shape = HostArrays.longs(g.shape());
-        INDArray dG = NativeMemory.uninitialized(G.dataType(), shape), dU = NativeMemory.uninitialized(G.dataType(), shape);
-        if (!HostKernels.applies(dG, dU)) {
-            NativeMemory.discard(dG);
-            NativeMemory.discard(dU);
+        INDArray dG = HostKernels.fresh(G.dataType(), shape), dU = HostKernels.fresh(G.dataType(), shape);
+        if (dG == null || dU == null) {
+            if (dG != null) NativeMemory.discard(dG);
+            if (dU != null) NativeMemory.discard(dU);
             return null;
         }
         boolean bf16 = g.dtype() == DType.BF16;
@@ -211,11 +208,8 @@ final class HostOps {
     static Tensor cast(Nd4jDataOps be, Tensor x, DType to) {
         INDArray X = be.arr(x);
         if (!HostKernels.applies(X)) return null;
-        INDArray r = NativeMemory.uninitialized(HostArrays.storage(to), X.shape());      // every element written
-        if (!HostKernels.applies(r)) {
-            NativeMemory.discard(r);
-            return null;
-        }
+        INDArray r = HostKernels.fresh(HostArrays.storage(to), X.shape());
+        if (r == null) return null;
         HostKernels.map(new INDArray[]{r}, false, new INDArray[]{X}, to == DType.BF16 && x.dtype() != DType.BF16,
                 (s, n, acc) -> { System.arraycopy(s[1], 0, s[0], 0, n); return acc; },
                 (s, n, acc) -> { System.arraycopy(s[1], 0, s[0], 0, n); return acc; });
@@ -303,11 +297,8 @@ final class HostOps {
         INDArray[] in = new INDArray[ins.length];
         for (int i = 0; i < ins.length; i++) in[i] = be.arr(ins[i]);
         if (!HostKernels.applies(in)) return null;
-        INDArray r = NativeMemory.uninitialized(in[0].dataType(), HostArrays.longs(like.shape()));  // every element written
-        if (!HostKernels.applies(r)) {
-            NativeMemory.discard(r);
-            return null;
-        }
+        INDArray r = HostKernels.fresh(in[0].dataType(), HostArrays.longs(like.shape()));
+        if (r == null) return null;
         HostKernels.map(new INDArray[]{r}, false, in, like.dtype() == DType.BF16, f, d);
         return be.wrap(r, like.dtype(), like.shape());
     }
