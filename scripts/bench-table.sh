@@ -34,7 +34,7 @@ echo "bench-table: $threads threads, $(nproc) CPUs, load: $(uptime | sed 's/.*lo
 bench_java() {   # bench_java CORETYPE LABEL BACKEND...
   local ct="$1" label="$2"
   shift 2
-  env -u OMP_NUM_THREADS ${ct:+OPENBLAS_CORETYPE="$ct"} java -Xmx8g -Dmoonlight.cpu.threads="$threads" -cp "$cp" \
+  env -u OMP_NUM_THREADS ${ct:+OPENBLAS_CORETYPE="$ct"} java -Xmx8g --add-modules jdk.incubator.vector -Dmoonlight.cpu.threads="$threads" -cp "$cp" \
       moonlight4j.cli.BenchTable "$@" 2> >(grep -v -e DEBUG -e SLF4J >&2) | sed "s/^nd4j\t/$label\t/" >> "$rows"
 }
 bench_java "$core" "nd4j ${core:-default}" cpu nd4j

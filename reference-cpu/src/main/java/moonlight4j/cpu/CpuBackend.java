@@ -19,9 +19,10 @@ import java.util.function.DoubleUnaryOperator;
  * <p>What it promises: each op is the direct formula of its Javadoc; F32 computes in fp32, BF16 widens to fp32,
  * computes in fp32 and rounds each op's result to bf16 (round-to-nearest-even, {@link Bf16}), F64 computes in fp64;
  * every sum runs in index order (matmul: k = 0, 1, ..., K−1), so the results do not depend on the thread count.
- * What it does not do: no processor-specific tricks, no Vector API, no native code, no FMA, no reassociation. The
+ * What it does not do: no processor-specific tricks, no native code, no FMA, no reassociation. The
  * concessions to speed: a cache-blocked, multi-threaded GEMM ({@link Gemm}) whose per-element summation order is
- * still the naive one; large element-wise loops (add/sub/mul/div, scalar ops, the double-formula ops, the fused
+ * still the naive one, its fp32 tiles on the JDK's Vector API where the JVM has it ({@link VectorTile}: the same
+ * multiply and add per element, in the same order, with the partial sums in registers); large element-wise loops (add/sub/mul/div, scalar ops, the double-formula ops, the fused
  * optimizer updates) and the rows of softmax and RMSNorm split over the same {@link Workers} in fixed chunks, every
  * element or row computed alone and every sum kept on one thread in index order; float loops for the F32/BF16 cases that give the bits of the double formulas (a single float +, −, ×, ÷ is
  * the double result rounded once, {@link Precision}); storage views for reshape.

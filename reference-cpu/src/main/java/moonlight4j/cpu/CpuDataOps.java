@@ -57,7 +57,7 @@ abstract class CpuDataOps implements Backend {
     @Override
     public String device() {
         return "CPU " + System.getProperty("os.arch") + ", " + threads() + " GEMM threads of "
-                + Runtime.getRuntime().availableProcessors() + " processors (plain Java, "
+                + Runtime.getRuntime().availableProcessors() + " processors (plain Java, " + Gemm.tileKernel() + ", "
                 + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ")";
     }
 

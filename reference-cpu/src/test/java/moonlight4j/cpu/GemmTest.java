@@ -206,4 +206,37 @@ class GemmTest {
             }
         }
     }
+
+    @Test
+    void testRunsUseTheVectorTileTheLauncherRuns() {
+        // surefire's argLine adds jdk.incubator.vector, as the moonlight launcher does: the tests above check VectorTile
+        assertThat(Gemm.VECTOR).as("Vector API tile in use (module jdk.incubator.vector added?)").isTrue();
+        assertThat(Gemm.vectorProperty(null)).isTrue();
+        assertThat(Gemm.vectorProperty("false")).isFalse();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Gemm.vectorProperty("yes"))
+                .hasMessageContaining("moonlight.cpu.vector").hasMessageContaining("expected true or false");
+    }
+
+    @Test
+    void vectorTileEqualsTheScalarTileBitForBit() {
+        // tiles that start inside c, rows and columns not multiples of the 4 × 4-vector block, k across k blocks,
+        // a stored transposed, batch entries past the first, bf16 rounding: the two kernels write the same bits
+        qt().withExamples(40).forAll(integers().between(1, 90), integers().between(1, 300),
+                integers().between(1, 200), integers().between(0, 7)).check((m, k, n, mode) -> {
+            boolean transposedA = (mode & 1) != 0, bf16 = (mode & 2) != 0;
+            int batch = 1 + (mode >> 2);
+            Random r = new Random(m * 1_000_003L + k * 1009L + n * 31L + mode);
+            float[] a = random(r, batch * m * k), b = random(r, batch * k * n);
+            Gemm.Strides as = transposedA ? Gemm.Strides.of(0, k, m, false, true) : Gemm.Strides.of(0, m, k, false, false);
+            Gemm.Strides bs = Gemm.Strides.of(0, k, n, false, false);
+            int bi = batch - 1, i0 = m / 3, i1 = m, j0 = n / 4, j1 = n;
+            float[] scalar = random(r, batch * m * n), vector = scalar.clone();
+            Gemm.scalarTileF32(a, as, b, bs, bi, scalar, bi * m * n, k, n, i0, i1, j0, j1, bf16);
+            VectorTile.tileF32(a, as, b, bs, bi, vector, bi * m * n, k, n, i0, i1, j0, j1, bf16);
+            for (int i = 0; i < scalar.length; i++) {
+                if (Float.floatToRawIntBits(scalar[i]) != Float.floatToRawIntBits(vector[i])) return false;
+            }
+            return true;
+        });
+    }
 }

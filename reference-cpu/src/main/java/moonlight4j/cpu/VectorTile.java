@@ -1,0 +1,133 @@
+package moonlight4j.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+import moonlight4j.api.Bf16;
+
+import java.util.Arrays;
+
+/**
+ * The fp32 tile of {@link Gemm} with the partial sums held in vector registers (the JDK's Vector API,
+ * {@code jdk.incubator.vector}): the same sums as {@link Gemm#tileF32}, bit for bit, about 2–3× faster.
+ *
+ * <p><b>Same bits.</b> Each lane holds one {@code c_mn}. It starts from +0 (or from its partial sum of the previous k
+ * block, stored exactly in c) and takes {@code c = c + a_mk·b_kn} for k in order: {@code mul} rounds the product to
+ * fp32, then {@code add} rounds the sum, the two operations of the scalar {@code acc + x·v} (the Vector API fuses
+ * nothing unless asked with {@code fma}). Vectorizing across n changes no element's order; {@code GemmTest} checks
+ * this kernel against the naive k-order loop and against the scalar tile.
+ *
+ * <p><b>What is faster.</b> The scalar tile keeps its two rows' sums in arrays, loaded and stored every four k's. Here a
+ * register block of {@value #ROWS} rows × {@value #VECTORS} vectors of c (16 registers of 16 floats on AVX-512) stays
+ * in registers for a whole k block, so every panel vector loaded serves {@value #ROWS} rows and every a element
+ * broadcast serves {@value #VECTORS} vectors. Column blocks go outermost, so one block's panel slice (k block × 64
+ * floats) is reused from L1 by every row group. Rows and columns left over run one row and one vector at a time,
+ * then element by element.
+ *
+ * <p>Measured (2-core AMD EPYC with AVX-512, JDK 17, one thread, the same tile loop around each kernel): 960³
+ * 58 GFLOP/s against 22 for the scalar tile; 960×128·128×192 70 against 17; 240×128·128×128 68 against 20. Blocks of
+ * 4×2, 4×3, 6×3, 6×4, 8×2, 8×3 and 5×4 vectors measured 41–66 at 960³; 4×4 was best or within noise of it on the
+ * model's shapes.
+ */
+final class VectorTile {
+
+    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final int L = S.length();
+    static final int ROWS = 4;
+    static final int VECTORS = 4;
+
+    private VectorTile() {
+    }
+
+    /** Lanes per vector on this machine (16 on AVX-512, 8 on AVX2, 4 on NEON). */
+    static int lanes() {
+        return L;
+    }
+
+    /** {@link Gemm#tileF32}'s contract: c[i0:i1, j0:j1] of batch entry bi, k in order, bf16 rounding at the end. */
+    static void tileF32(float[] a, Gemm.Strides as, float[] b, Gemm.Strides bs, int bi, float[] c, int co, int k, int n,
+                        int i0, int i1, int j0, int j1, boolean bf16) {
+        int w = j1 - j0;
+        int ao = as.offset() + bi * as.batch(), ar = as.row(), ak = as.col();
+        int bo = bs.offset() + bi * bs.batch(), br = bs.row();
+        if (k == 0) {
+            for (int i = i0; i < i1; i++) Arrays.fill(c, co + i * n + j0, co + i * n + j1, 0f);
+            return;
+        }
+        float[] panel = new float[Math.min(Gemm.KB, k) * w];
+        int block = VECTORS * L, jBlocks = w - w % block, jVectors = w - w % L;
+        int iGroups = i1 - (i1 - i0) % ROWS;
+        for (int k0 = 0; k0 < k; k0 += Gemm.KB) {
+            int k1 = Math.min(k, k0 + Gemm.KB), kLen = k1 - k0;
+            boolean first = k0 == 0;
+            for (int p = k0; p < k1; p++) System.arraycopy(b, bo + p * br + j0, panel, (p - k0) * w, w);
+            for (int j = 0; j < jBlocks; j += block) {
+                for (int i = i0; i < iGroups; i += ROWS) {
+                    block(a, ao + i * ar + k0 * ak, ar, ak, panel, w, j, kLen, c, co + i * n + j0 + j, n, first);
+                }
+            }
+            for (int i = i0; i < i1; i++) {
+                int ai = ao + i * ar + k0 * ak, ci = co + i * n + j0;
+                for (int j = i < iGroups ? jBlocks : 0; j < jVectors; j += L) {
+                    oneVector(a, ai, ak, panel, w, j, kLen, c, ci + j, first);
+                }
+                for (int j = jVectors; j < w; j++) {
+                    float acc = first ? 0f : c[ci + j];
+                    for (int p = 0; p < kLen; p++) acc = acc + a[ai + p * ak] * panel[p * w + j];
+                    c[ci + j] = acc;
+                }
+            }
+        }
+        if (bf16) {
+            for (int i = i0; i < i1; i++) Bf16.roundInPlace(c, co + i * n + j0, co + i * n + j1);
+        }
+    }
+
+    /**
+     * The register block: c rows ci, ci + n, ci + 2n, ci + 3n, each {@value #VECTORS} vectors wide, += a rows
+     * (ai, ai + ar, …) · panel columns [j, j + VECTORS·L), for the kLen k's of the panel in order.
+     */
+    private static void block(float[] a, int ai, int ar, int ak, float[] panel, int w, int j, int kLen,
+                              float[] c, int ci, int n, boolean first) {
+        FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
+        if (first) {
+            c00 = c01 = c02 = c03 = c10 = c11 = c12 = c13 = FloatVector.zero(S);
+            c20 = c21 = c22 = c23 = c30 = c31 = c32 = c33 = FloatVector.zero(S);
+        } else {
+            c00 = load(c, ci); c01 = load(c, ci + L); c02 = load(c, ci + 2 * L); c03 = load(c, ci + 3 * L);
+            int r = ci + n;
+            c10 = load(c, r); c11 = load(c, r + L); c12 = load(c, r + 2 * L); c13 = load(c, r + 3 * L);
+            r += n;
+            c20 = load(c, r); c21 = load(c, r + L); c22 = load(c, r + 2 * L); c23 = load(c, r + 3 * L);
+            r += n;
+            c30 = load(c, r); c31 = load(c, r + L); c32 = load(c, r + 2 * L); c33 = load(c, r + 3 * L);
+        }
+        for (int p = 0, po = j, q = ai; p < kLen; p++, po += w, q += ak) {
+            FloatVector b0 = load(panel, po), b1 = load(panel, po + L), b2 = load(panel, po + 2 * L),
+                    b3 = load(panel, po + 3 * L);
+            float x0 = a[q], x1 = a[q + ar], x2 = a[q + 2 * ar], x3 = a[q + 3 * ar];
+            c00 = c00.add(b0.mul(x0)); c01 = c01.add(b1.mul(x0)); c02 = c02.add(b2.mul(x0)); c03 = c03.add(b3.mul(x0));
+            c10 = c10.add(b0.mul(x1)); c11 = c11.add(b1.mul(x1)); c12 = c12.add(b2.mul(x1)); c13 = c13.add(b3.mul(x1));
+            c20 = c20.add(b0.mul(x2)); c21 = c21.add(b1.mul(x2)); c22 = c22.add(b2.mul(x2)); c23 = c23.add(b3.mul(x2));
+            c30 = c30.add(b0.mul(x3)); c31 = c31.add(b1.mul(x3)); c32 = c32.add(b2.mul(x3)); c33 = c33.add(b3.mul(x3));
+        }
+        c00.intoArray(c, ci); c01.intoArray(c, ci + L); c02.intoArray(c, ci + 2 * L); c03.intoArray(c, ci + 3 * L);
+        int r = ci + n;
+        c10.intoArray(c, r); c11.intoArray(c, r + L); c12.intoArray(c, r + 2 * L); c13.intoArray(c, r + 3 * L);
+        r += n;
+        c20.intoArray(c, r); c21.intoArray(c, r + L); c22.intoArray(c, r + 2 * L); c23.intoArray(c, r + 3 * L);
+        r += n;
+        c30.intoArray(c, r); c31.intoArray(c, r + L); c32.intoArray(c, r + 2 * L); c33.intoArray(c, r + 3 * L);
+    }
+
+    /** One row, one vector: c[ci, ci + L) += a row (ai) · panel columns [j, j + L), k in order. */
+    private static void oneVector(float[] a, int ai, int ak, float[] panel, int w, int j, int kLen,
+                                  float[] c, int ci, boolean first) {
+        FloatVector acc = first ? FloatVector.zero(S) : load(c, ci);
+        for (int p = 0, po = j, q = ai; p < kLen; p++, po += w, q += ak) acc = acc.add(load(panel, po).mul(a[q]));
+        acc.intoArray(c, ci);
+    }
+
+    private static FloatVector load(float[] x, int offset) {
+        return FloatVector.fromArray(S, x, offset);
+    }
+}
