@@ -19,14 +19,17 @@ import java.util.Arrays;
  * <p><b>What is faster.</b> The scalar tile keeps its two rows' sums in arrays, loaded and stored every four k's. Here a
  * register block of {@value #ROWS} rows × {@value #VECTORS} vectors of c (16 registers of 16 floats on AVX-512) stays
  * in registers for a whole k block, so every panel vector loaded serves {@value #ROWS} rows and every a element
- * broadcast serves {@value #VECTORS} vectors. Column blocks go outermost, so one block's panel slice (k block × 64
- * floats) is reused from L1 by every row group. Rows and columns left over run one row and one vector at a time,
- * then element by element.
+ * broadcast serves {@value #VECTORS} vectors. The panel of b is packed one column block after another, each block's
+ * k rows contiguous, and column blocks go outermost, so a block's slice (k block × 64 floats, 32 KiB) is reused from
+ * L1 by every row group. Rows and columns left over run one row and one vector at a time, then element by element.
  *
- * <p>Measured (2-core AMD EPYC with AVX-512, JDK 17, one thread, the same tile loop around each kernel): 960³
- * 58 GFLOP/s against 22 for the scalar tile; 960×128·128×192 70 against 17; 240×128·128×128 68 against 20. Blocks of
- * 4×2, 4×3, 6×3, 6×4, 8×2, 8×3 and 5×4 vectors measured 41–66 at 960³; 4×4 was best or within noise of it on the
- * model's shapes.
+ * <p>Measured (2-core AMD EPYC with AVX-512, JDK 17): in a stand-alone tile loop on one thread, 960³ 58 GFLOP/s
+ * against 22 for the scalar tile, 960×128·128×192 70 against 17, 240×128·128×128 68 against 20; blocks of 4×2,
+ * 4×3, 6×3, 6×4, 8×2, 8×3 and 5×4 vectors measured 41–66 at 960³, 4×4 best or within noise of it on the model's
+ * shapes. The block alone on an L1-resident panel: 75 GFLOP/s (the same loop with {@code fma}, which would change
+ * the bits, 95). Through {@code GemmBench} (the whole GEMM, k-major column blocks): 1024³ 56 GFLOP/s on one
+ * thread and 86 on two, 1024×4096·4096×1024 60 and 106, against 34–40 and 57–72 for the scalar tile in the same
+ * quarter hour (this machine's speed moves by ±30% between minutes).
  */
 final class VectorTile {
 
@@ -54,25 +57,35 @@ final class VectorTile {
             return;
         }
         float[] panel = new float[Math.min(Gemm.KB, k) * w];
-        int block = VECTORS * L, jBlocks = w - w % block, jVectors = w - w % L;
+        int block = VECTORS * L, jBlocks = w - w % block, rest = w - jBlocks, jVectors = w - w % L;
         int iGroups = i1 - (i1 - i0) % ROWS;
         for (int k0 = 0; k0 < k; k0 += Gemm.KB) {
             int k1 = Math.min(k, k0 + Gemm.KB), kLen = k1 - k0;
             boolean first = k0 == 0;
-            for (int p = k0; p < k1; p++) System.arraycopy(b, bo + p * br + j0, panel, (p - k0) * w, w);
+            // the panel b[k0:k1, j0:j1], one column block after another, each k-major: a block's k rows lie
+            // contiguous (rows of the whole tile width would sit 4 KB apart and evict each other from L1)
+            for (int p = k0; p < k1; p++) {
+                int src = bo + p * br + j0;
+                for (int j = 0; j < jBlocks; j += block) {
+                    System.arraycopy(b, src + j, panel, j * kLen + (p - k0) * block, block);
+                }
+                System.arraycopy(b, src + jBlocks, panel, jBlocks * kLen + (p - k0) * rest, rest);
+            }
             for (int j = 0; j < jBlocks; j += block) {
                 for (int i = i0; i < iGroups; i += ROWS) {
-                    block(a, ao + i * ar + k0 * ak, ar, ak, panel, w, j, kLen, c, co + i * n + j0 + j, n, first);
+                    block(a, ao + i * ar + k0 * ak, ar, ak, panel, j * kLen, kLen, c, co + i * n + j0 + j, n, first);
                 }
             }
             for (int i = i0; i < i1; i++) {
                 int ai = ao + i * ar + k0 * ak, ci = co + i * n + j0;
                 for (int j = i < iGroups ? jBlocks : 0; j < jVectors; j += L) {
-                    oneVector(a, ai, ak, panel, w, j, kLen, c, ci + j, first);
+                    int po = j < jBlocks ? j / block * block * kLen + j % block : jBlocks * kLen + j - jBlocks;
+                    oneVector(a, ai, ak, panel, po, j < jBlocks ? block : rest, kLen, c, ci + j, first);
                 }
                 for (int j = jVectors; j < w; j++) {
+                    int po = jBlocks * kLen + j - jBlocks;
                     float acc = first ? 0f : c[ci + j];
-                    for (int p = 0; p < kLen; p++) acc = acc + a[ai + p * ak] * panel[p * w + j];
+                    for (int p = 0; p < kLen; p++) acc = acc + a[ai + p * ak] * panel[po + p * rest];
                     c[ci + j] = acc;
                 }
             }
@@ -84,9 +97,9 @@ final class VectorTile {
 
     /**
      * The register block: c rows ci, ci + n, ci + 2n, ci + 3n, each {@value #VECTORS} vectors wide, += a rows
-     * (ai, ai + ar, …) · panel columns [j, j + VECTORS·L), for the kLen k's of the panel in order.
+     * (ai, ai + ar, …) · the panel's column block at po (kLen rows of VECTORS·L floats), k in order.
      */
-    private static void block(float[] a, int ai, int ar, int ak, float[] panel, int w, int j, int kLen,
+    private static void block(float[] a, int ai, int ar, int ak, float[] panel, int po, int kLen,
                               float[] c, int ci, int n, boolean first) {
         FloatVector c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33;
         if (first) {
@@ -101,7 +114,7 @@ final class VectorTile {
             r += n;
             c30 = load(c, r); c31 = load(c, r + L); c32 = load(c, r + 2 * L); c33 = load(c, r + 3 * L);
         }
-        for (int p = 0, po = j, q = ai; p < kLen; p++, po += w, q += ak) {
+        for (int p = 0, q = ai; p < kLen; p++, po += VECTORS * L, q += ak) {
             FloatVector b0 = load(panel, po), b1 = load(panel, po + L), b2 = load(panel, po + 2 * L),
                     b3 = load(panel, po + 3 * L);
             float x0 = a[q], x1 = a[q + ar], x2 = a[q + 2 * ar], x3 = a[q + 3 * ar];
@@ -119,11 +132,11 @@ final class VectorTile {
         c30.intoArray(c, r); c31.intoArray(c, r + L); c32.intoArray(c, r + 2 * L); c33.intoArray(c, r + 3 * L);
     }
 
-    /** One row, one vector: c[ci, ci + L) += a row (ai) · panel columns [j, j + L), k in order. */
-    private static void oneVector(float[] a, int ai, int ak, float[] panel, int w, int j, int kLen,
+    /** One row, one vector: c[ci, ci + L) += a row (ai) · the panel's L columns at po (row stride w), k in order. */
+    private static void oneVector(float[] a, int ai, int ak, float[] panel, int po, int w, int kLen,
                                   float[] c, int ci, boolean first) {
         FloatVector acc = first ? FloatVector.zero(S) : load(c, ci);
-        for (int p = 0, po = j, q = ai; p < kLen; p++, po += w, q += ak) acc = acc.add(load(panel, po).mul(a[q]));
+        for (int p = 0, q = ai; p < kLen; p++, po += w, q += ak) acc = acc.add(load(panel, po).mul(a[q]));
         acc.intoArray(c, ci);
     }
 
