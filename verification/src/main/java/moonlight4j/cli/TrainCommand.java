@@ -63,7 +63,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--save-every", defaultValue = "0", description = "checkpoint every N steps (0 = never)")
     int saveEvery;
 
-    @Option(names = "--steps", defaultValue = "180", description = "optimizer steps (default ${DEFAULT-VALUE})")
+    @Option(names = "--steps", defaultValue = "220", description = "optimizer steps (default ${DEFAULT-VALUE})")
     int steps;
 
     @Option(names = "--batch", defaultValue = "32", description = "rows per micro-batch, of all ranks together with --dist (default ${DEFAULT-VALUE})")
