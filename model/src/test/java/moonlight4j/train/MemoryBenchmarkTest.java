@@ -39,4 +39,23 @@ class MemoryBenchmarkTest {
         assertThat(split[1]).as("heap pages").isGreaterThan(0).isLessThan(split[0]);
         assertThat(MemoryBenchmark.residentSplit(12345L << 20)).as("no mapping run spans 12,345 MiB").isNull();
     }
+
+    @Test
+    void aSettledReadingWaitsForTheCollectorToHandTheShrunkHeapBack() {
+        if (!System.getProperty("os.name").toLowerCase().contains("linux")) return;
+        long max = Runtime.getRuntime().maxMemory();
+        byte[][] garbage = new byte[64][];
+        for (int i = 0; i < garbage.length; i++) {
+            garbage[i] = new byte[8 << 20];                                 // 512 MiB touched, then dropped
+            java.util.Arrays.fill(garbage[i], (byte) 1);
+        }
+        long[] full = MemoryBenchmark.residentSplit(max);
+        garbage = null;
+        System.gc();
+        long[] settled = MemoryBenchmark.settledSplit(max);
+        assertThat(settled).isNotNull();
+        assertThat(settled[1]).as("heap pages after the collector shrank the heap, of %,d before", full[1])
+                .isLessThan(full[1] - (256L << 20));
+        assertThat(MemoryBenchmark.settledSplit(12345L << 20)).isNull();
+    }
 }
