@@ -73,7 +73,7 @@ final class FloatLoops {
                 idx[d] = 0;
             }
         }
-        if (bf16) Bf16.roundInPlace(out.f, 0, out.n);
+        if (bf16) roundBf16InPlace(out.f, 0, out.n);
     }
 
     /** {@code out[o + j] = a[ia + j·da] op b[ib + j·db]} for j &lt; len. */
@@ -95,11 +95,17 @@ final class FloatLoops {
         }
     }
 
+    /** {@link Bf16#roundInPlace}, on the Vector API where the GEMM's tiles use it ({@link VectorTile}: the same bits). */
+    static void roundBf16InPlace(float[] a, int from, int to) {
+        if (Gemm.VECTOR) VectorTile.roundBf16InPlace(a, from, to);
+        else Bf16.roundInPlace(a, from, to);
+    }
+
     /** The loop in fixed chunks on the workers, each chunk rounded to bf16 right after it is computed (still in cache). */
     private static void run(Workers workers, Workers.Range loop, float[] out, int n, boolean bf16) {
         workers.forChunks(n, (from, to) -> {
             loop.run(from, to);
-            if (bf16) Bf16.roundInPlace(out, from, to);
+            if (bf16) roundBf16InPlace(out, from, to);
         });
     }
 }

@@ -1,6 +1,5 @@
 package moonlight4j.cpu;
 
-import moonlight4j.api.Bf16;
 import moonlight4j.api.Shapes;
 
 import java.util.Arrays;
@@ -110,7 +109,7 @@ final class IndexKernels {
         if (dst.f != null && src.f != null && dst.dtype() == src.dtype()) {
             float[] d = dst.f, x = src.f;
             for (int j = 0; j < c; j++) d[o + j] = d[o + j] + x[s + j];
-            if (dst.dtype() == moonlight4j.api.DType.BF16) Bf16.roundInPlace(d, o, o + c);
+            if (dst.dtype() == moonlight4j.api.DType.BF16) FloatLoops.roundBf16InPlace(d, o, o + c);
             return;
         }
         for (int j = 0; j < c; j++) dst.put(o + j, dst.at(o + j) + src.at(s + j));

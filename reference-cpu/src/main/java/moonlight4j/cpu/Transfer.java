@@ -94,7 +94,7 @@ final class Transfer {
         } else if (x.f != null && out.f != null) {
             // F32 ↔ BF16: a bf16 value is exact in fp32; fp32 → bf16 is put's Bf16.round, over the whole array
             System.arraycopy(x.f, 0, out.f, 0, x.n);
-            if (dtype == DType.BF16) Bf16.roundInPlace(out.f, 0, out.n);
+            if (dtype == DType.BF16) FloatLoops.roundBf16InPlace(out.f, 0, out.n);
         } else if (from.isFloating()) {
             for (int i = 0; i < x.n; i++) out.put(i, x.at(i));
         } else {
