@@ -61,6 +61,11 @@ final class Gemm implements AutoCloseable {
     }
 
     static final int MB = 64;
+    /**
+     * Rows of a {@link VectorTile} task: it packs b's panel once per tile, and with 64 rows the packing (one
+     * 64-float copy per k and column block) took 13% of a tiny-preset step (JFR, one thread).
+     */
+    static final int MB_VECTOR = 256;
     static final int KB = 128;
     static final int NB_F32 = 1024;
     static final int NB_F64 = 512;
@@ -161,7 +166,7 @@ final class Gemm implements AutoCloseable {
     private void run(int batch, int m, int n, int k, int nbMax, Tile tile) {
         long flops = (long) batch * m * n * Math.max(k, 1);
         boolean parallel = workers.parallel() && flops >= PARALLEL_MIN_FLOPS;
-        int mb = MB, nb = nbMax, threads = workers.threads();
+        int mb = VECTOR && nbMax == NB_F32 ? MB_VECTOR : MB, nb = nbMax, threads = workers.threads();
         // small products: narrower tiles so every thread gets work (tiling never changes the k order of a c_mn)
         while (parallel && (long) batch * tiles(m, mb) * tiles(n, nb) < 2L * threads && (mb > 8 || nb > 64)) {
             if (mb > 8 && (tiles(m, mb) <= tiles(n, nb) || nb <= 64)) mb /= 2;

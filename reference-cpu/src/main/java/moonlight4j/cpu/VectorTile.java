@@ -72,7 +72,7 @@ final class VectorTile {
                 for (int j = 0; j < jBlocks; j += block) {
                     System.arraycopy(b, src + j, panel, j * kLen + (p - k0) * block, block);
                 }
-                System.arraycopy(b, src + jBlocks, panel, jBlocks * kLen + (p - k0) * rest, rest);
+                if (rest > 0) System.arraycopy(b, src + jBlocks, panel, jBlocks * kLen + (p - k0) * rest, rest);
             }
             for (int j = 0; j < jBlocks; j += block) {
                 for (int i = i0; i < iGroups; i += ROWS) {

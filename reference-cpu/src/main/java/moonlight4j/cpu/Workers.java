@@ -6,11 +6,12 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntConsumer;
 
 /**
- * The backend's worker threads. They only ever run <em>independent</em> tasks, each writing its own elements, so what
- * a task computes never depends on which thread runs it or when: the GEMM's tiles ({@link Gemm}) and the fixed
+ * The backend's worker threads, which share each job with the calling thread. They only ever run <em>independent</em>
+ * tasks, each writing its own elements, so what a task computes never depends on which thread runs it or when: the GEMM's tiles ({@link Gemm}) and the fixed
  * {@value #CHUNK}-element chunks of the large element-wise loops ({@link #forChunks}). Sums stay on one thread, in
  * index order.
  */
@@ -22,11 +23,11 @@ final class Workers implements AutoCloseable {
     private final int threads;
     private final ExecutorService pool;
 
-    /** @param threads worker threads (≥ 1); 1 runs everything on the caller. */
+    /** @param threads threads that share the work (≥ 1): the caller and {@code threads − 1} workers. */
     Workers(int threads) {
         if (threads < 1) throw new IllegalArgumentException("cpu backend: threads must be ≥ 1, got " + threads);
         this.threads = threads;
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads, r -> {
+        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
             Thread t = new Thread(r, "moonlight-cpu-worker");
             t.setDaemon(true);
             return t;
@@ -42,16 +43,30 @@ final class Workers implements AutoCloseable {
         return pool != null;
     }
 
-    /** Runs {@code task(0), ..., task(tasks − 1)}, on the workers when there are several, and waits for all. */
+    /**
+     * Runs {@code task(0), ..., task(tasks − 1)} and waits for all: the caller and up to {@code threads − 1} workers
+     * each take the next task number from one counter until none is left. Handing out numbers instead of one queued
+     * job per task keeps the hand-off to one job per worker, and the caller works instead of waiting (on the tiny
+     * preset most products and loops are a few tasks of a few microseconds each).
+     */
     void runAll(int tasks, IntConsumer task) {
         if (pool == null || tasks <= 1) {
             for (int t = 0; t < tasks; t++) task.accept(t);
             return;
         }
-        List<Future<?>> futures = new ArrayList<>(tasks);
-        for (int t = 0; t < tasks; t++) {
-            int index = t;
-            futures.add(pool.submit(() -> task.accept(index)));
+        AtomicInteger next = new AtomicInteger();
+        Runnable take = () -> {
+            for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) task.accept(t);
+        };
+        int helpers = Math.min(threads - 1, tasks - 1);
+        List<Future<?>> futures = new ArrayList<>(helpers);
+        for (int h = 0; h < helpers; h++) futures.add(pool.submit(take));
+        RuntimeException mine = null;
+        try {
+            take.run();
+        } catch (RuntimeException e) {
+            next.set(tasks);                      // the workers stop taking tasks; still wait for the ones running
+            mine = e;
         }
         try {
             for (Future<?> f : futures) f.get();
@@ -61,6 +76,7 @@ final class Workers implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("cpu backend: worker failed: " + e.getCause(), e.getCause());
         }
+        if (mine != null) throw mine;
     }
 
     /**
