@@ -27,12 +27,11 @@ import java.util.function.DoubleUnaryOperator;
  * element or row computed alone and every sum kept on one thread in index order; float loops for the F32/BF16 cases that give the bits of the double formulas (a single float +, −, ×, ÷ is
  * the double result rounded once, {@link Precision}); storage views for reshape.
  *
- * <p>Measured (2-core AMD EPYC, JDK 17, other jobs on the same 2 cores, so runs of this and the previous version
- * alternated): {@code moonlight bench train --preset small --shape 8x128 --backend cpu --reps 1 --warmup 1} at load
- * average 1.9: Muon 22.6 s/step, 45 tokens/s (Newton–Schulz 17.0 s) against 30.1 s, 34 tokens/s (22.0 s); AdamW
- * 6.8 s, 150 tokens/s against 8.5 s, 121 tokens/s. {@code moonlight bench train --preset tiny --backend cpu}, three
- * pairs at load 2.7–4.0: Muon 718–759 ms/step against 1,009–1,169; AdamW 403–425 against 490–630. The training bits
- * are unchanged (the same weights after three Muon and three AdamW steps of {@code moonlight train --preset tiny}).
+ * <p>Measured (2-core AMD EPYC, JDK 17; this machine's speed moves from minute to minute, so versions were run
+ * alternately): the Vector API tiles against the scalar tile ({@code -Dmoonlight.cpu.vector=false}, same build),
+ * {@code moonlight bench train --preset small --shape 64x128 --backend cpu --reps 1 --warmup 1}: Muon 44.9 s/step
+ * against 54.0 s, AdamW 27.4 s against 37.6 s; {@code moonlight bench train --preset tiny --backend cpu}: Muon 586
+ * and 530 ms/step against 921 and 738. The training bits are unchanged (the demo's losses, the golden cases).
  *
  * <p>Where it knowingly differs from PyTorch's CPU kernels (all within the contract's tolerances): composite
  * elementwise formulas (sigmoid, silu, their backwards, exp/log) are evaluated in double and rounded once, so they are
