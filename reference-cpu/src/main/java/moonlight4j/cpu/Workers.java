@@ -61,10 +61,10 @@ final class Workers implements AutoCloseable {
         int helpers = Math.min(threads - 1, tasks - 1);
         List<Future<?>> futures = new ArrayList<>(helpers);
         for (int h = 0; h < helpers; h++) futures.add(pool.submit(take));
-        RuntimeException mine = null;
+        Throwable mine = null;
         try {
             take.run();
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
             next.set(tasks);                      // the workers stop taking tasks; still wait for the ones running
             mine = e;
         }
@@ -76,7 +76,8 @@ final class Workers implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("cpu backend: worker failed: " + e.getCause(), e.getCause());
         }
-        if (mine != null) throw mine;
+        if (mine instanceof RuntimeException r) throw r;
+        if (mine != null) throw (Error) mine;
     }
 
     /**
