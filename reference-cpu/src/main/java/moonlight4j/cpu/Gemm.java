@@ -111,7 +111,7 @@ final class Gemm implements AutoCloseable {
      */
     void f32(float[] a, Strides as, float[] bm, Strides bs, float[] c, int batch, int m, int k, int n, boolean bf16) {
         checkRowMajor(bs);
-        run(batch, m, n, k, NB_F32, (bi, i0, i1, j0, j1) ->
+        run(batch, m, n, k, VECTOR ? MB_VECTOR : MB, NB_F32, (bi, i0, i1, j0, j1) ->
                 tileF32(a, as, bm, bs, bi, c, bi * m * n, k, n, i0, i1, j0, j1, bf16));
     }
 
@@ -133,7 +133,7 @@ final class Gemm implements AutoCloseable {
      */
     void f32Gram(float[] a, float[] at, float[] c, int batch, int m, int k, boolean bf16) {
         Strides as = Strides.of(0, m, k, false, false), ats = Strides.of(0, k, m, false, false);
-        run(batch, m, m, k, GRAM_NB, (bi, i0, i1, j0, j1) -> {
+        run(batch, m, m, k, MB, GRAM_NB, (bi, i0, i1, j0, j1) -> {
             if (j1 > i0) tileF32(a, as, at, ats, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16);
         });
         for (int bi = 0; bi < batch; bi++) {
@@ -150,7 +150,7 @@ final class Gemm implements AutoCloseable {
     /** The fp64 twin of {@link #f32}: double accumulation in k order. */
     void f64(double[] a, Strides as, double[] bm, Strides bs, double[] c, int batch, int m, int k, int n) {
         checkRowMajor(bs);
-        run(batch, m, n, k, NB_F64, (bi, i0, i1, j0, j1) ->
+        run(batch, m, n, k, MB, NB_F64, (bi, i0, i1, j0, j1) ->
                 tileF64(a, as, bm, bs, bi, c, bi * m * n, k, n, i0, i1, j0, j1));
     }
 
@@ -163,10 +163,10 @@ final class Gemm implements AutoCloseable {
         void compute(int batchIndex, int i0, int i1, int j0, int j1);
     }
 
-    private void run(int batch, int m, int n, int k, int nbMax, Tile tile) {
+    private void run(int batch, int m, int n, int k, int mbMax, int nbMax, Tile tile) {
         long flops = (long) batch * m * n * Math.max(k, 1);
         boolean parallel = workers.parallel() && flops >= PARALLEL_MIN_FLOPS;
-        int mb = VECTOR && nbMax == NB_F32 ? MB_VECTOR : MB, nb = nbMax, threads = workers.threads();
+        int mb = mbMax, nb = nbMax, threads = workers.threads();
         // small products: narrower tiles so every thread gets work (tiling never changes the k order of a c_mn)
         while (parallel && (long) batch * tiles(m, mb) * tiles(n, nb) < 2L * threads && (mb > 8 || nb > 64)) {
             if (mb > 8 && (tiles(m, mb) <= tiles(n, nb) || nb <= 64)) mb /= 2;

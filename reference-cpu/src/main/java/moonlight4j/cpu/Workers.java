@@ -61,13 +61,18 @@ final class Workers implements AutoCloseable {
         int helpers = Math.min(threads - 1, tasks - 1);
         List<Future<?>> futures = new ArrayList<>(helpers);
         for (int h = 0; h < helpers; h++) futures.add(pool.submit(take));
-        Throwable mine = null;
         try {
             take.run();
         } catch (RuntimeException | Error e) {
             next.set(tasks);                      // the workers stop taking tasks; still wait for the ones running
-            mine = e;
+            throw e;
+        } finally {
+            awaitAll(futures);
         }
+    }
+
+    /** Waits for every future; a worker's failure becomes an {@link IllegalStateException} with its cause. */
+    private static void awaitAll(List<Future<?>> futures) {
         try {
             for (Future<?> f : futures) f.get();
         } catch (InterruptedException e) {
@@ -76,8 +81,6 @@ final class Workers implements AutoCloseable {
         } catch (ExecutionException e) {
             throw new IllegalStateException("cpu backend: worker failed: " + e.getCause(), e.getCause());
         }
-        if (mine instanceof RuntimeException r) throw r;
-        if (mine != null) throw (Error) mine;
     }
 
     /**
