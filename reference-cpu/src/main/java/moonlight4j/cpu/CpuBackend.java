@@ -280,12 +280,12 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     @Override
     public Tensor maxAll(Tensor x) {
         CpuTensor c = floating("maxAll", x);
-        return scalar(c.dtype(), Reductions.maxAll(c));
+        return scalar(c.dtype(), Reductions.maxAll(workers, c));
     }
 
     @Override
     public boolean allFinite(Tensor x) {
-        return Reductions.allFinite(floating("allFinite", x));
+        return Reductions.allFinite(workers, floating("allFinite", x));
     }
 
     // =============================================================== layers
@@ -306,7 +306,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         checkPair(op, cx, cdy);
         CpuTensor dx = CpuTensor.zeros(this, cx.dtype(), cx.shapeRef());
         CpuTensor dw = CpuTensor.zeros(this, cw.dtype(), cw.shapeRef());
-        LayerKernels.rmsNormBackward(cx, cw, eps, cdy, dx, dw);
+        LayerKernels.rmsNormBackward(workers, cx, cw, eps, cdy, dx, dw);
         return new RmsNormGrads(dx, dw);
     }
 
@@ -331,7 +331,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor rope(Tensor x, Tensor positionIds, double theta) {
         CpuTensor cx = CpuTensor.of("rope", x), cp = CpuTensor.of("rope", positionIds);
         CpuTensor y = CpuTensor.zeros(this, cx.dtype(), Shapes.checkRope(cx, cp));
-        LayerKernels.rope(cx, cp, theta, y);
+        LayerKernels.rope(workers, cx, cp, theta, y);
         return y;
     }
 
@@ -339,7 +339,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor ropeBackward(Tensor dy, Tensor positionIds, double theta) {
         CpuTensor cdy = CpuTensor.of("ropeBackward", dy), cp = CpuTensor.of("ropeBackward", positionIds);
         CpuTensor dx = CpuTensor.zeros(this, cdy.dtype(), Shapes.checkRope(cdy, cp));
-        LayerKernels.ropeBackward(cdy, cp, theta, dx);
+        LayerKernels.ropeBackward(workers, cdy, cp, theta, dx);
         return dx;
     }
 
@@ -409,7 +409,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor crossEntropySum(Tensor logits, Tensor targets, long ignoreIndex) {
         CpuTensor cl = CpuTensor.of("crossEntropy", logits), ct = CpuTensor.of("crossEntropy", targets);
         Shapes.checkCrossEntropy(cl, ct);
-        return scalar(cl.dtype(), SoftmaxKernels.crossEntropySum(cl, ct, ignoreIndex));
+        return scalar(cl.dtype(), SoftmaxKernels.crossEntropySum(workers, cl, ct, ignoreIndex));
     }
 
     @Override
@@ -417,7 +417,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         CpuTensor cl = CpuTensor.of("crossEntropy", logits), ct = CpuTensor.of("crossEntropy", targets);
         Shapes.checkCrossEntropy(cl, ct);
         CpuTensor dx = CpuTensor.zeros(this, cl.dtype(), cl.shapeRef());
-        SoftmaxKernels.crossEntropyBackward(cl, ct, ignoreIndex, scale, dx);
+        SoftmaxKernels.crossEntropyBackward(workers, cl, ct, ignoreIndex, scale, dx);
         return dx;
     }
 

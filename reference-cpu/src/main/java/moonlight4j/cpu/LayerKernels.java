@@ -38,22 +38,31 @@ final class LayerKernels {
      * Gradient of {@link #rmsNorm}, with {@code r = (mean(x²) + eps)^(−1/2)} and {@code dn = dy ⊙ w}:
      * {@code dx_j = r·dn_j − r³·x_j·(Σ_i dn_i·x_i)/C}, {@code dw_j = Σ_rows dy_j·x_j·r}. Computed in fp64 from the
      * same r as the forward; the forward's intermediate bf16 rounding of {@code h} is not differentiated (it is a
-     * rounding, its derivative is taken as 1). dx and dw are rounded once to the dtype.
+     * rounding, its derivative is taken as 1). dx and dw are rounded once to the dtype. The rows of dx are independent
+     * and go in row blocks on the workers, each keeping its r; dw then adds the rows' terms in row order on one thread.
      */
-    static void rmsNormBackward(CpuTensor x, CpuTensor w, double eps, CpuTensor dy, CpuTensor dx, CpuTensor dw) {
+    static void rmsNormBackward(Workers workers, CpuTensor x, CpuTensor w, double eps, CpuTensor dy, CpuTensor dx,
+                                CpuTensor dw) {
         int c = w.n;
-        double[] dwAcc = new double[c];
-        for (int row = 0; row * c < x.n; row++) {
-            int base = row * c;
-            double r = rsqrtMeanSquare(x, base, c, eps);
-            double dot = 0;                                           // Σ_i dn_i·x_i
-            for (int i = 0; i < c; i++) dot += dy.at(base + i) * w.at(i) * x.at(base + i);
-            double r3 = r * r * r;
-            for (int j = 0; j < c; j++) {
-                double xj = x.at(base + j), dyj = dy.at(base + j);
-                dx.put(base + j, r * dyj * w.at(j) - r3 * xj * dot / c);
-                dwAcc[j] += dyj * xj * r;
+        if (c == 0) return;
+        int rows = x.n / c;
+        double[] r = new double[rows];
+        workers.forRows(rows, c, (from, to) -> {
+            for (int row = from; row < to; row++) {
+                int base = row * c;
+                double rr = r[row] = rsqrtMeanSquare(x, base, c, eps);
+                double dot = 0;                                       // Σ_i dn_i·x_i
+                for (int i = 0; i < c; i++) dot += dy.at(base + i) * w.at(i) * x.at(base + i);
+                double r3 = rr * rr * rr;
+                for (int j = 0; j < c; j++) {
+                    dx.put(base + j, rr * dy.at(base + j) * w.at(j) - r3 * x.at(base + j) * dot / c);
+                }
             }
+        });
+        double[] dwAcc = new double[c];
+        for (int row = 0; row < rows; row++) {
+            int base = row * c;
+            for (int j = 0; j < c; j++) dwAcc[j] += dy.at(base + j) * x.at(base + j) * r[row];
         }
         for (int j = 0; j < c; j++) dw.put(j, dwAcc[j]);
     }
@@ -76,17 +85,19 @@ final class LayerKernels {
     /**
      * x (B, H, S, D) in interleaved pair order → y in half-split order: {@code xd = [x_0, x_2, ..., x_1, x_3, ...]},
      * {@code y = xd·cos + rotate_half(xd)·sin} with {@code rotate_half(xd) = cat(−xd[D/2:], xd[:D/2])},
-     * {@code cos/sin = cat(f, f)} cast to x's dtype, each product and the sum rounded to x's dtype.
+     * {@code cos/sin = cat(f, f)} cast to x's dtype, each product and the sum rounded to x's dtype. The positions are
+     * independent and go in blocks on the workers.
      */
-    static void rope(CpuTensor x, CpuTensor pos, double theta, CpuTensor y) {
+    static void rope(Workers workers, CpuTensor x, CpuTensor pos, double theta, CpuTensor y) {
         DType dt = x.dtype();
         int[] s = x.shapeRef();
         int bsz = s[0], h = s[1], seq = s[2], d = s[3], half = d / 2;
-        double[] cos = new double[half], sin = new double[half];
         double[] invFreq = invFreq(dt, theta, d);
-        for (int b = 0; b < bsz; b++) {
-            for (int t = 0; t < seq; t++) {
-                angles(dt, pos.l[b * seq + t], invFreq, cos, sin);
+        workers.forRows(bsz * seq, h * d, (from, to) -> {
+            double[] cos = new double[half], sin = new double[half];
+            for (int bt = from; bt < to; bt++) {
+                int b = bt / seq, t = bt % seq;
+                angles(dt, pos.l[bt], invFreq, cos, sin);
                 for (int hh = 0; hh < h; hh++) {
                     int base = ((b * h + hh) * seq + t) * d;
                     for (int j = 0; j < half; j++) {
@@ -97,24 +108,25 @@ final class LayerKernels {
                     }
                 }
             }
-        }
+        });
     }
 
     /**
      * The transpose of {@link #rope}: per pair {@code (a, b) = (dy_j, dy_{j+D/2})},
      * {@code dxd_j = a·cos + b·sin}, {@code dxd_{j+D/2} = −a·sin + b·cos} (rotation by −angle, with the same
      * dtype-rounded cos/sin), then re-interleaved: {@code dx_{2j} = dxd_j, dx_{2j+1} = dxd_{j+D/2}}. Computed in
-     * double, rounded once.
+     * double, rounded once; positions in blocks on the workers, as the forward.
      */
-    static void ropeBackward(CpuTensor dy, CpuTensor pos, double theta, CpuTensor dx) {
+    static void ropeBackward(Workers workers, CpuTensor dy, CpuTensor pos, double theta, CpuTensor dx) {
         DType dt = dy.dtype();
         int[] s = dy.shapeRef();
         int bsz = s[0], h = s[1], seq = s[2], d = s[3], half = d / 2;
-        double[] cos = new double[half], sin = new double[half];
         double[] invFreq = invFreq(dt, theta, d);
-        for (int b = 0; b < bsz; b++) {
-            for (int t = 0; t < seq; t++) {
-                angles(dt, pos.l[b * seq + t], invFreq, cos, sin);
+        workers.forRows(bsz * seq, h * d, (from, to) -> {
+            double[] cos = new double[half], sin = new double[half];
+            for (int bt = from; bt < to; bt++) {
+                int b = bt / seq, t = bt % seq;
+                angles(dt, pos.l[bt], invFreq, cos, sin);
                 for (int hh = 0; hh < h; hh++) {
                     int base = ((b * h + hh) * seq + t) * d;
                     for (int j = 0; j < half; j++) {
@@ -124,7 +136,7 @@ final class LayerKernels {
                     }
                 }
             }
-        }
+        });
     }
 
     /**

@@ -64,11 +64,27 @@ final class Reductions {
         return Precision.compute(x.dtype(), Math.sqrt(sumSquares(x)));
     }
 
-    /** Largest element; NaN when any element is NaN. */
-    static double maxAll(CpuTensor x) {
+    /**
+     * Largest element; NaN when any element is NaN. Each {@link Workers#CHUNK} finds its own largest (the first of
+     * equal ones, as {@code >} keeps it), then the chunks' are compared in order the same way: the one element a single
+     * pass would return.
+     */
+    static double maxAll(Workers workers, CpuTensor x) {
         if (x.n == 0) throw new IllegalArgumentException("maxAll: tensor " + x + " has no elements");
+        int chunks = (x.n + Workers.CHUNK - 1) / Workers.CHUNK;
+        double[] max = new double[chunks];
+        workers.runAll(chunks, x.n, c -> max[c] = maxOf(x, c * Workers.CHUNK, Math.min(x.n, (c + 1) * Workers.CHUNK)));
         double m = Double.NEGATIVE_INFINITY;
-        for (int i = 0; i < x.n; i++) {
+        for (double v : max) {
+            if (Double.isNaN(v)) return Double.NaN;
+            if (v > m) m = v;
+        }
+        return m;
+    }
+
+    private static double maxOf(CpuTensor x, int from, int to) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (int i = from; i < to; i++) {
             double v = x.at(i);
             if (Double.isNaN(v)) return Double.NaN;
             if (v > m) m = v;
@@ -76,9 +92,18 @@ final class Reductions {
         return m;
     }
 
-    static boolean allFinite(CpuTensor x) {
-        for (int i = 0; i < x.n; i++) {
-            if (!Double.isFinite(x.at(i))) return false;
+    /** No element is NaN or infinite; the {@link Workers#CHUNK}s are checked on the workers. */
+    static boolean allFinite(Workers workers, CpuTensor x) {
+        int chunks = (x.n + Workers.CHUNK - 1) / Workers.CHUNK;
+        boolean[] finite = new boolean[chunks];
+        workers.runAll(chunks, x.n, c -> {
+            int to = Math.min(x.n, (c + 1) * Workers.CHUNK);
+            boolean ok = true;
+            for (int i = c * Workers.CHUNK; i < to && ok; i++) ok = Double.isFinite(x.at(i));
+            finite[c] = ok;
+        });
+        for (boolean ok : finite) {
+            if (!ok) return false;
         }
         return true;
     }

@@ -47,43 +47,59 @@ final class SoftmaxKernels {
 
     /**
      * {@code Σ_n −log softmax(logits_n)[t_n]} over rows with {@code t_n ≠ ignoreIndex}: per row the fp32
-     * log-softmax {@code (x_t − m) − log Σ e^(x − m)}, the row losses summed in double.
+     * log-softmax {@code (x_t − m) − log Σ e^(x − m)} (row blocks on the workers), the row losses then summed in
+     * double in row order.
      */
-    static double crossEntropySum(CpuTensor logits, CpuTensor targets, long ignoreIndex) {
+    static double crossEntropySum(Workers workers, CpuTensor logits, CpuTensor targets, long ignoreIndex) {
         DType dt = logits.dtype();
         int n = logits.shapeRef()[0], v = logits.shapeRef()[1];
-        double[] e = new double[v];
+        checkTargets(targets, n, v, ignoreIndex);
+        double[] logp = new double[n];
+        workers.forRows(n, v, (from, to) -> {
+            double[] e = new double[v];
+            for (int row = from; row < to; row++) {
+                long t = targets.l[row];
+                if (t == ignoreIndex) continue;
+                int base = row * v;
+                double m = rowMax(logits, base, v);
+                double s = expRow(logits, base, v, e);
+                logp[row] = Precision.compute(dt, Precision.compute(dt, logits.at(base + (int) t) - m)
+                        - Precision.compute(dt, Math.log(s)));
+            }
+        });
         double total = 0;
         for (int row = 0; row < n; row++) {
-            long t = targets.l[row];
-            if (t == ignoreIndex) continue;
-            Shapes.checkIdRange("crossEntropy", "vocabulary", t, v);
-            int base = row * v;
-            double m = rowMax(logits, base, v);
-            double s = expRow(logits, base, v, e);
-            double logp = Precision.compute(dt, Precision.compute(dt, logits.at(base + (int) t) - m)
-                    - Precision.compute(dt, Math.log(s)));
-            total -= logp;
+            if (targets.l[row] != ignoreIndex) total -= logp[row];
         }
         return total;
     }
 
-    /** {@code dlogits_n = scale · (softmax(logits_n) − onehot(t_n))}, zero for ignored rows. */
-    static void crossEntropyBackward(CpuTensor logits, CpuTensor targets, long ignoreIndex, double scale,
-                                     CpuTensor dx) {
+    /** {@code dlogits_n = scale · (softmax(logits_n) − onehot(t_n))}, zero for ignored rows (row blocks on the workers). */
+    static void crossEntropyBackward(Workers workers, CpuTensor logits, CpuTensor targets, long ignoreIndex,
+                                     double scale, CpuTensor dx) {
         DType dt = logits.dtype();
         int n = logits.shapeRef()[0], v = logits.shapeRef()[1];
-        double[] e = new double[v];
+        checkTargets(targets, n, v, ignoreIndex);
+        workers.forRows(n, v, (from, to) -> {
+            double[] e = new double[v];
+            for (int row = from; row < to; row++) {
+                long t = targets.l[row];
+                if (t == ignoreIndex) continue;                   // dx is zero-initialised
+                int base = row * v;
+                double s = expRow(logits, base, v, e);
+                for (int j = 0; j < v; j++) {
+                    double p = Precision.compute(dt, e[j] / s);
+                    dx.put(base + j, scale * (j == t ? p - 1.0 : p));
+                }
+            }
+        });
+    }
+
+    /** Every target not ignored is a vocabulary id, checked on the caller before any row is computed. */
+    private static void checkTargets(CpuTensor targets, int n, int v, long ignoreIndex) {
         for (int row = 0; row < n; row++) {
             long t = targets.l[row];
-            if (t == ignoreIndex) continue;                       // dx is zero-initialised
-            Shapes.checkIdRange("crossEntropy", "vocabulary", t, v);
-            int base = row * v;
-            double s = expRow(logits, base, v, e);
-            for (int j = 0; j < v; j++) {
-                double p = Precision.compute(dt, e[j] / s);
-                dx.put(base + j, scale * (j == t ? p - 1.0 : p));
-            }
+            if (t != ignoreIndex) Shapes.checkIdRange("crossEntropy", "vocabulary", t, v);
         }
     }
 

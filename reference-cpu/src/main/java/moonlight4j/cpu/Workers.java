@@ -1,12 +1,8 @@
 package moonlight4j.cpu;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.IntConsumer;
 
 /**
@@ -18,20 +14,32 @@ import java.util.function.IntConsumer;
 final class Workers implements AutoCloseable {
 
     /** Elements per task of an element-wise loop; loops of at most this many run on the caller. */
-    static final int CHUNK = 1 << 16;
+    static final int CHUNK = 1 << 12;
+
+    /**
+     * How long an idle worker polls for the next job, and a caller for its job's last tasks, before parking. The
+     * ops of a training step follow each other within microseconds, and waking a parked thread took longer than
+     * most of them (below).
+     */
+    static final long SPIN_NANOS = 200_000;
 
     private final int threads;
-    private final ExecutorService pool;
+    private final Helper[] helpers;
+    /** One job at a time: a runAll from another thread while a job runs takes all its tasks itself. */
+    private final ReentrantLock oneJob = new ReentrantLock();
+    private volatile Job current;
+    private volatile boolean closed;
 
     /** @param threads threads that share the work (≥ 1): the caller and {@code threads − 1} workers. */
     Workers(int threads) {
         if (threads < 1) throw new IllegalArgumentException("cpu backend: threads must be ≥ 1, got " + threads);
         this.threads = threads;
-        this.pool = threads == 1 ? null : Executors.newFixedThreadPool(threads - 1, r -> {
-            Thread t = new Thread(r, "moonlight-cpu-worker");
-            t.setDaemon(true);
-            return t;
-        });
+        this.helpers = new Helper[threads - 1];
+        for (int h = 0; h < helpers.length; h++) {
+            helpers[h] = new Helper();
+            helpers[h].setDaemon(true);
+            helpers[h].start();
+        }
     }
 
     int threads() {
@@ -40,46 +48,113 @@ final class Workers implements AutoCloseable {
 
     /** True when there is more than one thread to share work. */
     boolean parallel() {
-        return pool != null;
+        return helpers.length > 0;
     }
 
     /**
-     * Runs {@code task(0), ..., task(tasks − 1)} and waits for all: the caller and up to {@code threads − 1} workers
-     * each take the next task number from one counter until none is left. Handing out numbers instead of one queued
-     * job per task keeps the hand-off to one job per worker, and the caller works instead of waiting (on the tiny
-     * preset most products and loops are a few tasks of a few microseconds each).
+     * Runs {@code task(0), ..., task(tasks − 1)} and waits for all: the caller and the workers each take the next
+     * task number from one counter until none is left. The caller works instead of waiting, and returns once every
+     * task has ended; a worker that comes late finds no task left. A failing task stops the job from starting
+     * further tasks; its exception is rethrown (a worker's wrapped in an {@link IllegalStateException}) after the
+     * running ones end.
      */
     void runAll(int tasks, IntConsumer task) {
-        if (pool == null || tasks <= 1) {
+        if (helpers.length == 0 || tasks <= 1 || !oneJob.tryLock()) {
             for (int t = 0; t < tasks; t++) task.accept(t);
             return;
         }
-        AtomicInteger next = new AtomicInteger();
-        Runnable take = () -> {
-            for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) task.accept(t);
-        };
-        int helpers = Math.min(threads - 1, tasks - 1);
-        List<Future<?>> futures = new ArrayList<>(helpers);
-        for (int h = 0; h < helpers; h++) futures.add(pool.submit(take));
         try {
-            take.run();
-        } catch (RuntimeException | Error e) {
-            next.set(tasks);                      // the workers stop taking tasks; still wait for the ones running
-            throw e;
+            Job job = new Job(tasks, task, Thread.currentThread());
+            current = job;
+            for (Helper h : helpers) if (h.parked) LockSupport.unpark(h);
+            job.take(false);
+            job.awaitEnd();
+            current = null;
+            job.rethrow();
         } finally {
-            awaitAll(futures);
+            oneJob.unlock();
         }
     }
 
-    /** Waits for every future; a worker's failure becomes an {@link IllegalStateException} with its cause. */
-    private static void awaitAll(List<Future<?>> futures) {
-        try {
-            for (Future<?> f : futures) f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("cpu backend: interrupted", e);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("cpu backend: worker failed: " + e.getCause(), e.getCause());
+    /** One runAll: its tasks, the next task number to hand out, how many have ended, and the first failure. */
+    private static final class Job {
+        final int tasks;
+        final IntConsumer task;
+        final Thread caller;
+        final AtomicInteger next = new AtomicInteger(), ended = new AtomicInteger();
+        volatile Throwable failure;
+        volatile boolean failedOnWorker;
+
+        Job(int tasks, IntConsumer task, Thread caller) {
+            this.tasks = tasks;
+            this.task = task;
+            this.caller = caller;
+        }
+
+        /** Runs task numbers until none is left; the worker that ends the last task wakes the caller. */
+        void take(boolean onWorker) {
+            for (int t = next.getAndIncrement(); t < tasks; t = next.getAndIncrement()) {
+                try {
+                    if (failure == null) task.accept(t);
+                } catch (RuntimeException | Error e) {
+                    if (failure == null) {
+                        failedOnWorker = onWorker;
+                        failure = e;
+                    }
+                } finally {
+                    if (ended.incrementAndGet() == tasks && onWorker) LockSupport.unpark(caller);
+                }
+            }
+        }
+
+        /** Waits (polling, then parked) until every task has ended. */
+        void awaitEnd() {
+            long start = System.nanoTime();
+            while (ended.get() < tasks) {
+                if (System.nanoTime() - start < SPIN_NANOS) Thread.onSpinWait();
+                else LockSupport.parkNanos(this, SPIN_NANOS);
+            }
+        }
+
+        void rethrow() {
+            Throwable e = failure;
+            if (e == null) return;
+            if (failedOnWorker) throw new IllegalStateException("cpu backend: worker failed: " + e, e);
+            if (e instanceof Error err) throw err;
+            throw (RuntimeException) e;
+        }
+    }
+
+    /** A worker thread: takes part in each new job, polls for {@link #SPIN_NANOS} after it, then parks. */
+    private final class Helper extends Thread {
+        volatile boolean parked;
+
+        Helper() {
+            super("moonlight-cpu-worker");
+        }
+
+        @Override
+        public void run() {
+            Job last = null;
+            while (!closed) {
+                Job job = current;
+                if (job != null && job != last) {
+                    last = job;
+                    job.take(true);
+                    continue;
+                }
+                long start = System.nanoTime();
+                while (!closed && ((job = current) == null || job == last)) {
+                    if (System.nanoTime() - start < SPIN_NANOS) {
+                        Thread.onSpinWait();
+                    } else {
+                        parked = true;                         // runAll reads this after publishing its job
+                        if (!closed && ((job = current) == null || job == last)) LockSupport.park(this);
+                        parked = false;
+                        start = System.nanoTime();
+                    }
+                }
+            }
         }
     }
 
@@ -122,6 +197,7 @@ final class Workers implements AutoCloseable {
 
     @Override
     public void close() {
-        if (pool != null) pool.shutdownNow();
+        closed = true;
+        for (Helper h : helpers) LockSupport.unpark(h);
     }
 }

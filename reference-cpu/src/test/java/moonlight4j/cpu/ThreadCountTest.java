@@ -26,10 +26,24 @@ class ThreadCountTest {
         }
     }
 
+    /** Positions 7, 8, … per sequence, a different start per batch row. */
+    private static Tensor positions(Backend be, int batch, int seq) {
+        long[] p = new long[batch * seq];
+        for (int i = 0; i < p.length; i++) p[i] = 7 + i % seq + 3L * (i / seq);
+        return be.fromLongs(p, batch, seq);
+    }
+
+    /** One target per row, every seventh row ignored (−100). */
+    private static Tensor targets(Backend be, int rows, int vocab) {
+        long[] t = new long[rows];
+        for (int i = 0; i < rows; i++) t[i] = i % 7 == 3 ? -100 : (i * 131L) % vocab;
+        return be.fromLongs(t, rows);
+    }
+
     @ParameterizedTest
     @EnumSource(value = DType.class, names = {"F32", "BF16", "F64"})
     void oneAndThreeThreadsGiveTheSameBits(DType dt) {
-        int rows = 300, cols = 777;                                        // 233,100 elements: four chunks, the last partial
+        int rows = 300, cols = 777;                                  // 233,100 elements: 57 chunks, the last partial
         java.util.Map<String, BiFunction<Backend, Tensor[], Tensor>> ops = new java.util.LinkedHashMap<>();
         ops.put("add", (be, t) -> be.add(t[0], t[1]));
         ops.put("div broadcast", (be, t) -> be.div(t[0], be.addScalar(be.sumSquares(t[1]), 1.0)));
@@ -39,6 +53,15 @@ class ThreadCountTest {
         ops.put("softmax", (be, t) -> be.softmax(t[0]));
         ops.put("softmaxBackward", (be, t) -> be.softmaxBackward(be.softmax(t[0]), t[1]));
         ops.put("rmsNorm", (be, t) -> be.rmsNorm(t[0], be.reshape(be.slice(t[1], 0, 0, 1), cols), 1e-6));
+        ops.put("rmsNormBackward dx", (be, t) -> be.rmsNormBackward(t[0], be.reshape(be.slice(t[1], 0, 0, 1), cols), 1e-6,
+                t[1]).dx());
+        ops.put("rmsNormBackward dw", (be, t) -> be.rmsNormBackward(t[0], be.reshape(be.slice(t[1], 0, 0, 1), cols), 1e-6,
+                t[1]).dw());
+        ops.put("maxAll", (be, t) -> be.maxAll(t[0]));
+        ops.put("rope", (be, t) -> be.rope(be.reshape(t[0], 3, 5, 70, 222), positions(be, 3, 70), 50000.0));
+        ops.put("ropeBackward", (be, t) -> be.ropeBackward(be.reshape(t[0], 3, 5, 70, 222), positions(be, 3, 70), 50000.0));
+        ops.put("crossEntropySum", (be, t) -> be.crossEntropySum(t[0], targets(be, rows, cols), -100));
+        ops.put("crossEntropyBackward", (be, t) -> be.crossEntropyBackward(t[0], targets(be, rows, cols), -100, 0.25));
         ops.put("matmul Aᵀ·B", (be, t) -> be.matmul(t[0], t[1], true, false));
         ops.put("matmul A·Bᵀ", (be, t) -> be.matmul(t[0], t[1], false, true));
         ops.put("frobeniusNorms", (be, t) -> be.frobeniusNorms(be.reshape(t[0], 3, 100, cols)));

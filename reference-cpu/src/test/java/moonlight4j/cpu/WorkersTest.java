@@ -2,7 +2,10 @@ package moonlight4j.cpu;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -48,5 +51,48 @@ class WorkersTest {
                 assertThat(maxRunningAfter.get()).as("tasks still running when runAll returned").isZero();
             }
         }
+    }
+
+    @Test
+    void jobsFromSeveralCallersAtOnceEachRunEveryTaskOnce() throws Exception {
+        try (Workers w = new Workers(2)) {
+            int callers = 4, jobs = 200, tasks = 50;
+            AtomicIntegerArray runs = new AtomicIntegerArray(callers * tasks);
+            Thread[] threads = new Thread[callers];
+            AtomicInteger failures = new AtomicInteger();
+            for (int c = 0; c < callers; c++) {
+                int caller = c;
+                threads[c] = new Thread(() -> {
+                    try {
+                        for (int j = 0; j < jobs; j++) w.runAll(tasks, t -> runs.incrementAndGet(caller * tasks + t));
+                    } catch (RuntimeException | Error e) {
+                        failures.incrementAndGet();
+                    }
+                });
+                threads[c].start();
+            }
+            for (Thread t : threads) t.join(60_000);
+            assertThat(failures.get()).isZero();
+            for (int i = 0; i < callers * tasks; i++) assertThat(runs.get(i)).as("caller %d task %d", i / tasks, i % tasks).isEqualTo(jobs);
+        }
+    }
+
+    @Test
+    void closeEndsTheWorkerThreads() throws Exception {
+        Set<Thread> before = workerThreads();
+        Workers w = new Workers(3);
+        w.runAll(10, t -> { });
+        Set<Thread> mine = workerThreads();
+        mine.removeAll(before);
+        assertThat(mine).hasSize(2);
+        w.close();
+        for (Thread t : mine) t.join(10_000);
+        assertThat(mine).noneMatch(Thread::isAlive);
+    }
+
+    private static Set<Thread> workerThreads() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.getName().equals("moonlight-cpu-worker") && t.isAlive())
+                .collect(Collectors.toCollection(HashSet::new));
     }
 }
