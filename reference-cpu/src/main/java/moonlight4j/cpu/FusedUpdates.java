@@ -48,10 +48,29 @@ final class FusedUpdates {
 
     /**
      * {@link moonlight4j.api.Backend#adamUpdateInPlace} for F32/BF16; returns Σd² at fp32 in element order. The
-     * element updates run in chunks on the workers, each keeping its fp32 d² in a scratch array; the sum is then taken
-     * on one thread in element order, as the unfused sumSquares.
+     * element updates run in {@link Workers#CHUNK}s on the workers, each chunk keeping its fp32 d² in its own small
+     * array; the sum is then taken on one thread in element order, as the unfused sumSquares.
      */
     static double adam(Workers workers, CpuTensor p, CpuTensor g, CpuTensor m, CpuTensor v, AdamUpdate u) {
+        float[][] d2 = new float[(p.n + Workers.CHUNK - 1) / Workers.CHUNK][];     // fp32 d² per element, per chunk
+        if (p.dtype() == DType.F32) {
+            adamF32(workers, p.f, g.f, m.f, v.f, u, d2);
+        } else {
+            adamRounded(workers, p, g, m, v, u, d2);
+        }
+        float acc = 0f;
+        for (float[] chunk : d2) {
+            for (float x : chunk) acc = acc + x;
+        }
+        return acc;
+    }
+
+    /**
+     * The update at the precision of any float-stored dtype (BF16 rounds every stored value to bf16): each line the
+     * op of {@link moonlight4j.api.Backend#adamUpdateInPlace}'s sequence it computes.
+     */
+    private static void adamRounded(Workers workers, CpuTensor p, CpuTensor g, CpuTensor m, CpuTensor v,
+                                    AdamUpdate u, float[][] d2) {
         DType dt = p.dtype();
         double decay = Precision.scalar(dt, u.decay());
         double w1 = Elementwise.lerpWeight(dt, 1 - u.beta1()), w2 = Elementwise.lerpWeight(dt, 1 - u.beta2());
@@ -60,8 +79,8 @@ final class FusedUpdates {
         double step = Precision.compute(dt, -u.stepSize());
         boolean lerpV = u.lerpSecondMoment();
         float[] pf = p.f, gf = g.f, mf = m.f, vf = v.f;
-        float[] d2 = new float[p.n];                                                         // fp32 d² per element
         workers.forChunks(p.n, (from, to) -> {
+            float[] out = d2[from / Workers.CHUNK] = new float[to - from];
             for (int i = from; i < to; i++) {
                 double gi = gf[i];
                 double pi = Precision.store(dt, pf[i] * decay);                              // p ← decay·p
@@ -76,12 +95,48 @@ final class FusedUpdates {
                 pf[i] = (float) Precision.store(dt, pi + step * d);                          // p ← p − stepSize·d
                 mf[i] = (float) mi;
                 vf[i] = (float) vi;
-                d2[i] = (float) Precision.compute(dt, d * d);
+                out[i - from] = (float) Precision.compute(dt, d * d);
             }
         });
-        double acc = 0;
-        for (int i = 0; i < p.n; i++) acc = Precision.compute(dt, acc + d2[i]);
-        return acc;
+    }
+
+    /**
+     * {@link #adamRounded} for F32, in float arithmetic: a single +, −, ×, ÷ or √ of floats is the double result
+     * rounded to float (see {@link Precision}), so each float line below has the bits of its double line there. The
+     * two sums whose second term is a product of two floats, {@code β2·v + (1−β2)·g²} and {@code p − stepSize·d}, are
+     * taken in double as there (the exact product, one rounding in double, one to float).
+     */
+    private static void adamF32(Workers workers, float[] pf, float[] gf, float[] mf, float[] vf, AdamUpdate u,
+                                float[][] d2) {
+        DType dt = DType.F32;
+        float decay = (float) Precision.scalar(dt, u.decay());
+        float w1 = (float) Elementwise.lerpWeight(dt, 1 - u.beta1()), w2 = (float) Elementwise.lerpWeight(dt, 1 - u.beta2());
+        float beta2 = (float) Precision.scalar(dt, u.beta2()), oneMinusBeta2 = (float) Precision.compute(dt, 1 - u.beta2());
+        float scale = (float) Precision.scalar(dt, u.denomScale()), eps = (float) Precision.scalar(dt, u.eps());
+        float step = (float) Precision.compute(dt, -u.stepSize());
+        boolean lerpV = u.lerpSecondMoment();
+        workers.forChunks(pf.length, (from, to) -> {
+            float[] out = d2[from / Workers.CHUNK] = new float[to - from];
+            for (int i = from; i < to; i++) {
+                float gi = gf[i];
+                float pi = pf[i] * decay;                                                    // p ← decay·p
+                float mi = lerp(mf[i], gi, w1);                                              // m ← lerp(m, g, 1−β1)
+                float g2 = gi * gi;                                                          // g⊙g
+                float vi = lerpV ? lerp(vf[i], g2, w2)                                       // v ← lerp(v, g², 1−β2)
+                        : (float) ((double) (vf[i] * beta2) + (double) oneMinusBeta2 * g2);
+                float d = mi / ((float) Math.sqrt(vi) * scale + eps);
+                pf[i] = (float) (pi + (double) step * d);                                    // p ← p − stepSize·d
+                mf[i] = mi;
+                vf[i] = vi;
+                out[i - from] = d * d;
+            }
+        });
+    }
+
+    /** {@link Elementwise#lerp} for F32 in float arithmetic (the same two branches, the same bits). */
+    private static float lerp(float a, float b, float w) {
+        float diff = b - a;
+        return Math.abs(w) < 0.5f ? a + w * diff : b - diff * (1f - w);
     }
 
     /**
