@@ -126,22 +126,31 @@ final class Gemm implements AutoCloseable {
 
     /**
      * The Gram matrices {@code c[b] = a[b]·a[b]ᵀ}: a {@code [batch, M, K]}, at its transpose {@code [batch, K, M]},
-     * c {@code [batch, M, M]} (overwritten; {@code bf16} rounds as {@link #f32}). Only the tiles that reach the upper
-     * triangle are computed, in {@value #GRAM_NB}-column tiles, then the lower triangle is mirrored:
-     * {@code c_ji = Σ_k a_jk·a_ik} is the same products (fp32 multiplication commutes exactly) added in the same k
-     * order as {@code c_ij}, so every element has the bits of {@link #f32} at about 55–65% of its work.
+     * c {@code [batch, M, M]} (overwritten; {@code bf16} rounds as {@link #f32}). Only the upper triangle is computed,
+     * then the lower one is mirrored: {@code c_ji = Σ_k a_jk·a_ik} is the same products (fp32 multiplication commutes
+     * exactly) added in the same k order as {@code c_ij}, so every element has the bits of {@link #f32}. The scalar
+     * tiles skip whole {@value #MB} × {@value #GRAM_NB} tiles below the diagonal; {@link VectorTile} skips its
+     * 4-row × 64-column register blocks, so 128 × 128 matrices already save a quarter of the work and large ones
+     * about half. The mirror runs in row bands on the workers.
      */
     void f32Gram(float[] a, float[] at, float[] c, int batch, int m, int k, boolean bf16) {
         Strides as = Strides.of(0, m, k, false, false), ats = Strides.of(0, k, m, false, false);
-        run(batch, m, m, k, MB, GRAM_NB, (bi, i0, i1, j0, j1) -> {
-            if (j1 > i0) tileF32(a, as, at, ats, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16);
-        });
-        for (int bi = 0; bi < batch; bi++) {
-            int o = bi * m * m;
-            for (int i = 1; i < m; i++) {
+        if (VECTOR) {
+            run(batch, m, m, k, MB_VECTOR, NB_F32, (bi, i0, i1, j0, j1) -> {
+                if (j1 > i0) VectorTile.tileF32(a, as, at, ats, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16, true);
+            });
+        } else {
+            run(batch, m, m, k, MB, GRAM_NB, (bi, i0, i1, j0, j1) -> {
+                if (j1 > i0) tileF32(a, as, at, ats, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16);
+            });
+        }
+        int bands = (m + 31) / 32;
+        workers.runAll(batch * bands, (long) batch * m * m, t -> {
+            int o = t / bands * m * m, i0 = t % bands * 32, i1 = Math.min(m, i0 + 32);
+            for (int i = Math.max(i0, 1); i < i1; i++) {
                 for (int j = 0; j < i; j++) c[o + i * m + j] = c[o + j * m + i];
             }
-        }
+        });
     }
 
     /** Column tile width of {@link #f32Gram}: narrow enough that most tiles lie wholly on one side of the diagonal. */
@@ -198,7 +207,7 @@ final class Gemm implements AutoCloseable {
      */
     static void tileF32(float[] a, Strides as, float[] b, Strides bs, int bi, float[] c, int co, int k, int n,
                         int i0, int i1, int j0, int j1, boolean bf16) {
-        if (VECTOR) VectorTile.tileF32(a, as, b, bs, bi, c, co, k, n, i0, i1, j0, j1, bf16);
+        if (VECTOR) VectorTile.tileF32(a, as, b, bs, bi, c, co, k, n, i0, i1, j0, j1, bf16, false);
         else scalarTileF32(a, as, b, bs, bi, c, co, k, n, i0, i1, j0, j1, bf16);
     }
 

@@ -49,9 +49,13 @@ final class VectorTile {
         return L;
     }
 
-    /** {@link Gemm#tileF32}'s contract: c[i0:i1, j0:j1] of batch entry bi, k in order, bf16 rounding at the end. */
+    /**
+     * {@link Gemm#tileF32}'s contract: c[i0:i1, j0:j1] of batch entry bi, k in order, bf16 rounding at the end. With
+     * {@code upperOnly} (a Gram matrix, {@link Gemm#f32Gram}) the register blocks that lie wholly below the diagonal
+     * are skipped; every element on or above it is computed, the others are left for the mirror.
+     */
     static void tileF32(float[] a, Gemm.Strides as, float[] b, Gemm.Strides bs, int bi, float[] c, int co, int k, int n,
-                        int i0, int i1, int j0, int j1, boolean bf16) {
+                        int i0, int i1, int j0, int j1, boolean bf16, boolean upperOnly) {
         int w = j1 - j0;
         int ao = as.offset() + bi * as.batch(), ar = as.row(), ak = as.col();
         int bo = bs.offset() + bi * bs.batch(), br = bs.row();
@@ -75,7 +79,8 @@ final class VectorTile {
                 if (rest > 0) System.arraycopy(b, src + jBlocks, panel, jBlocks * kLen + (p - k0) * rest, rest);
             }
             for (int j = 0; j < jBlocks; j += block) {
-                for (int i = i0; i < iGroups; i += ROWS) {
+                int iStop = upperOnly ? Math.min(iGroups, j0 + j + block) : iGroups;   // rows below stop: all below the diagonal
+                for (int i = i0; i < iStop; i += ROWS) {
                     block(a, ao + i * ar + k0 * ak, ar, ak, panel, j * kLen, kLen, c, co + i * n + j0 + j, n, first);
                 }
             }

@@ -232,7 +232,7 @@ class GemmTest {
             int bi = batch - 1, i0 = m / 3, i1 = m, j0 = n / 4, j1 = n;
             float[] scalar = random(r, batch * m * n), vector = scalar.clone();
             Gemm.scalarTileF32(a, as, b, bs, bi, scalar, bi * m * n, k, n, i0, i1, j0, j1, bf16);
-            VectorTile.tileF32(a, as, b, bs, bi, vector, bi * m * n, k, n, i0, i1, j0, j1, bf16);
+            VectorTile.tileF32(a, as, b, bs, bi, vector, bi * m * n, k, n, i0, i1, j0, j1, bf16, false);
             for (int i = 0; i < scalar.length; i++) {
                 if (Float.floatToRawIntBits(scalar[i]) != Float.floatToRawIntBits(vector[i])) return false;
             }
