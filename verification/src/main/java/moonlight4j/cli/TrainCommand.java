@@ -66,7 +66,7 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--steps", defaultValue = "220", description = "optimizer steps (default ${DEFAULT-VALUE})")
     int steps;
 
-    @Option(names = "--batch", defaultValue = "32", description = "rows per micro-batch, of all ranks together with --dist (default ${DEFAULT-VALUE})")
+    @Option(names = "--batch", defaultValue = "48", description = "rows per micro-batch, of all ranks together with --dist (default ${DEFAULT-VALUE})")
     int batch;
 
     @Option(names = "--seq-len", defaultValue = "64", description = "tokens per row (default ${DEFAULT-VALUE})")
