@@ -4,6 +4,7 @@ import moonlight4j.api.AdamUpdate;
 import moonlight4j.api.Bf16;
 import moonlight4j.api.Backend;
 import moonlight4j.api.DType;
+import moonlight4j.api.FusedOps;
 import moonlight4j.api.RmsNormGrads;
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
@@ -175,6 +176,18 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         if (c.f == null) return unary("addScalar", x, e -> e + v);
         CpuTensor out = CpuTensor.zeros(this, c.dtype(), c.shapeRef());
         FloatLoops.scalar(workers, "addScalar", c.f, (float) v, out.f, c.n, c.dtype() == DType.BF16);
+        return out;
+    }
+
+    /** {@link Backend#scaleAdd} in one pass for same-shape F32/BF16 operands (the bits of mulScalar then add). */
+    @Override
+    public Tensor scaleAdd(Tensor x, double s, Tensor y) {
+        FusedOps.checkOperands("scaleAdd", x, y);
+        CpuTensor cx = CpuTensor.of("scaleAdd", x), cy = CpuTensor.of("scaleAdd", y);
+        if (cx.f == null || cy.f == null || cx.n != cy.n) return FusedOps.scaleAdd(this, x, s, y);
+        CpuTensor out = CpuTensor.zeros(this, cx.dtype(), cx.shapeRef());
+        FloatLoops.scaleAdd(workers, cx.f, (float) Precision.scalar(cx.dtype(), s), cy.f, out.f, cx.n,
+                cx.dtype() == DType.BF16);
         return out;
     }
 

@@ -49,6 +49,19 @@ final class FloatLoops {
     }
 
     /**
+     * {@code out = s·x + y} as mulScalar then add: per chunk the products, rounded as mulScalar rounds them (BF16: to
+     * bf16), then the sums, rounded as add rounds them, while the chunk is still in cache; the bits of the two ops.
+     */
+    static void scaleAdd(Workers workers, float[] x, float s, float[] y, float[] out, int n, boolean bf16) {
+        workers.forChunks(n, (from, to) -> {
+            for (int i = from; i < to; i++) out[i] = x[i] * s;
+            if (bf16) roundBf16InPlace(out, from, to);
+            for (int i = from; i < to; i++) out[i] = out[i] + y[i];
+            if (bf16) roundBf16InPlace(out, from, to);
+        });
+    }
+
+    /**
      * {@code out = a op b} with broadcasting (op add, sub, mul or div; a, b, out F32 or BF16 of one dtype, out already
      * of the broadcast shape): row by row of out's last dim, where each operand either runs along (stride 1) or
      * repeats one element (stride 0) — the per-matrix norm of a stack, a per-row weight.
