@@ -96,12 +96,13 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
         boolean shared = cb.rank() == 2;
         CpuTensor c = CpuTensor.zeros(this, ca.dtype(), shape);
         boolean bf16 = ca.dtype() == DType.BF16;
-        // a transposed b is copied once (blocked, on the workers): the tiles copy rows of b; a transposed a is read in place
-        CpuTensor bm = transB ? Layout.lastTwoSwapped(this, workers, cb) : cb;               // (B, K, N) or (K, N)
         if (a == b && !transA && transB && ca.f != null) {                                  // X·Xᵀ: symmetric
-            gemm.f32Gram(ca.f, bm.f, c.f, batch, m, k, bf16);
+            float[] at = Gemm.VECTOR ? null : Layout.lastTwoSwapped(this, workers, cb).f;     // the vector tiles read X
+            gemm.f32Gram(ca.f, at, c.f, batch, m, k, bf16);
             return c;
         }
+        // a transposed b is copied once (blocked, on the workers): the tiles copy rows of b; a transposed a is read in place
+        CpuTensor bm = transB ? Layout.lastTwoSwapped(this, workers, cb) : cb;               // (B, K, N) or (K, N)
         if (shared && !transA) {                             // (B, M, K)·(K, N) is one (B·M, K)·(K, N) product
             m *= batch;
             batch = 1;

@@ -125,7 +125,8 @@ final class Gemm implements AutoCloseable {
     }
 
     /**
-     * The Gram matrices {@code c[b] = a[b]·a[b]ᵀ}: a {@code [batch, M, K]}, at its transpose {@code [batch, K, M]},
+     * The Gram matrices {@code c[b] = a[b]·a[b]ᵀ}: a {@code [batch, M, K]}, at its transpose {@code [batch, K, M]}
+     * (read only by the scalar tiles: {@link VectorTile} packs its panel from a's rows, so it may be null there),
      * c {@code [batch, M, M]} (overwritten; {@code bf16} rounds as {@link #f32}). Only the upper triangle is computed,
      * then the lower one is mirrored: {@code c_ji = Σ_k a_jk·a_ik} is the same products (fp32 multiplication commutes
      * exactly) added in the same k order as {@code c_ij}, so every element has the bits of {@link #f32}. The scalar
@@ -136,8 +137,9 @@ final class Gemm implements AutoCloseable {
     void f32Gram(float[] a, float[] at, float[] c, int batch, int m, int k, boolean bf16) {
         Strides as = Strides.of(0, m, k, false, false), ats = Strides.of(0, k, m, false, false);
         if (VECTOR) {
+            Strides aTransposed = Strides.of(0, m, k, false, true);   // b = aᵀ read in place: VectorTile packs columns
             run(batch, m, m, k, MB_VECTOR, NB_F32, (bi, i0, i1, j0, j1) -> {
-                if (j1 > i0) VectorTile.tileF32(a, as, at, ats, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16, true);
+                if (j1 > i0) VectorTile.tileF32(a, as, a, aTransposed, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16, true);
             });
         } else {
             run(batch, m, m, k, MB, GRAM_NB, (bi, i0, i1, j0, j1) -> {

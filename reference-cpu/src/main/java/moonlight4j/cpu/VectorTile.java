@@ -71,12 +71,16 @@ final class VectorTile {
             boolean first = k0 == 0;
             // the panel b[k0:k1, j0:j1], one column block after another, each k-major: a block's k rows lie
             // contiguous (rows of the whole tile width would sit 4 KB apart and evict each other from L1)
-            for (int p = k0; p < k1; p++) {
-                int src = bo + p * br + j0;
-                for (int j = 0; j < jBlocks; j += block) {
-                    System.arraycopy(b, src + j, panel, j * kLen + (p - k0) * block, block);
+            if (bs.col() == 1) {
+                for (int p = k0; p < k1; p++) {
+                    int src = bo + p * br + j0;
+                    for (int j = 0; j < jBlocks; j += block) {
+                        System.arraycopy(b, src + j, panel, j * kLen + (p - k0) * block, block);
+                    }
+                    if (rest > 0) System.arraycopy(b, src + jBlocks, panel, jBlocks * kLen + (p - k0) * rest, rest);
                 }
-                if (rest > 0) System.arraycopy(b, src + jBlocks, panel, jBlocks * kLen + (p - k0) * rest, rest);
+            } else {
+                packColumns(b, bo + k0 * br, br, bs.col(), j0, w, kLen, jBlocks, rest, panel);
             }
             for (int j = 0; j < jBlocks; j += block) {
                 int iStop = upperOnly ? Math.min(iGroups, j0 + j + block) : iGroups;   // rows below stop: all below the diagonal
@@ -100,6 +104,22 @@ final class VectorTile {
         }
         if (bf16) {
             for (int i = i0; i < i1; i++) roundBf16InPlace(c, co + i * n + j0, co + i * n + j1);
+        }
+    }
+
+    /**
+     * The panel of a b whose columns are stored contiguously (b read as the transpose of a row-major matrix, the Gram
+     * product's {@code Xᵀ}): each column j of the tile is read along k from {@code b[src + j·bc + p·br]} and written
+     * down its place in the panel, which has the layout of the row-major case.
+     */
+    private static void packColumns(float[] b, int src, int br, int bc, int j0, int w, int kLen, int jBlocks, int rest,
+                                    float[] panel) {
+        int block = VECTORS * L;
+        for (int j = 0; j < w; j++) {
+            int dst = j < jBlocks ? j / block * block * kLen + j % block : jBlocks * kLen + j - jBlocks;
+            int stride = j < jBlocks ? block : rest;
+            int from = src + (j0 + j) * bc;
+            for (int p = 0; p < kLen; p++) panel[dst + p * stride] = b[from + p * br];
         }
     }
 
