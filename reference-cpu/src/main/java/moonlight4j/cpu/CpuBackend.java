@@ -185,7 +185,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor scaleAdd(Tensor x, double s, Tensor y) {
         FusedOps.checkOperands("scaleAdd", x, y);
         CpuTensor cx = CpuTensor.of("scaleAdd", x), cy = CpuTensor.of("scaleAdd", y);
-        if (cx.f == null || cy.f == null || cx.n != cy.n) return FusedOps.scaleAdd(this, x, s, y);
+        if (cx.f == null) return FusedOps.scaleAdd(this, x, s, y);              // F64 (one dtype, one shape: checked)
         CpuTensor out = CpuTensor.zeros(this, cx.dtype(), cx.shapeRef());
         FloatLoops.scaleAdd(workers, cx.f, (float) Precision.scalar(cx.dtype(), s), cy.f, out.f, cx.n,
                 cx.dtype() == DType.BF16);

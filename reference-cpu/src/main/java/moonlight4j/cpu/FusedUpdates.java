@@ -52,7 +52,7 @@ final class FusedUpdates {
      * array; the sum is then taken on one thread in element order, as the unfused sumSquares.
      */
     static double adam(Workers workers, CpuTensor p, CpuTensor g, CpuTensor m, CpuTensor v, AdamUpdate u) {
-        float[][] d2 = new float[(p.n + Workers.CHUNK - 1) / Workers.CHUNK][];     // fp32 d² per element, per chunk
+        float[][] d2 = new float[Workers.chunks(p.n)][];                             // fp32 d² per element, per chunk
         if (p.dtype() == DType.F32) {
             adamF32(workers, p.f, g.f, m.f, v.f, u, d2);
         } else {

@@ -71,9 +71,8 @@ final class Reductions {
      */
     static double maxAll(Workers workers, CpuTensor x) {
         if (x.n == 0) throw new IllegalArgumentException("maxAll: tensor " + x + " has no elements");
-        int chunks = (x.n + Workers.CHUNK - 1) / Workers.CHUNK;
-        double[] max = new double[chunks];
-        workers.runAll(chunks, x.n, c -> max[c] = maxOf(x, c * Workers.CHUNK, Math.min(x.n, (c + 1) * Workers.CHUNK)));
+        double[] max = new double[Workers.chunks(x.n)];
+        workers.forChunks(x.n, (from, to) -> max[from / Workers.CHUNK] = maxOf(x, from, to));
         double m = Double.NEGATIVE_INFINITY;
         for (double v : max) {
             if (Double.isNaN(v)) return Double.NaN;
@@ -94,13 +93,11 @@ final class Reductions {
 
     /** No element is NaN or infinite; the {@link Workers#CHUNK}s are checked on the workers. */
     static boolean allFinite(Workers workers, CpuTensor x) {
-        int chunks = (x.n + Workers.CHUNK - 1) / Workers.CHUNK;
-        boolean[] finite = new boolean[chunks];
-        workers.runAll(chunks, x.n, c -> {
-            int to = Math.min(x.n, (c + 1) * Workers.CHUNK);
+        boolean[] finite = new boolean[Workers.chunks(x.n)];
+        workers.forChunks(x.n, (from, to) -> {
             boolean ok = true;
-            for (int i = c * Workers.CHUNK; i < to && ok; i++) ok = Double.isFinite(x.at(i));
-            finite[c] = ok;
+            for (int i = from; i < to && ok; i++) ok = Double.isFinite(x.at(i));
+            finite[from / Workers.CHUNK] = ok;
         });
         for (boolean ok : finite) {
             if (!ok) return false;

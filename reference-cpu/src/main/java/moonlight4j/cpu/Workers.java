@@ -91,8 +91,8 @@ final class Workers implements AutoCloseable {
         final IntConsumer task;
         final Thread caller;
         final AtomicInteger next = new AtomicInteger(), ended = new AtomicInteger();
+        /** The first failure; a worker's already wrapped, so which thread failed needs no second field. */
         volatile Throwable failure;
-        volatile boolean failedOnWorker;
 
         Job(int tasks, IntConsumer task, Thread caller) {
             this.tasks = tasks;
@@ -107,8 +107,7 @@ final class Workers implements AutoCloseable {
                     if (failure == null) task.accept(t);
                 } catch (Throwable e) {                       // any throwable: a worker that died would leave the job unfinished
                     if (failure == null) {
-                        failedOnWorker = onWorker;
-                        failure = e;
+                        failure = onWorker ? new IllegalStateException("cpu backend: worker failed: " + e, e) : e;
                     }
                 } finally {
                     if (ended.incrementAndGet() == tasks && onWorker) LockSupport.unpark(caller);
@@ -128,7 +127,6 @@ final class Workers implements AutoCloseable {
         void rethrow() {
             Throwable e = failure;
             if (e == null) return;
-            if (failedOnWorker) throw new IllegalStateException("cpu backend: worker failed: " + e, e);
             if (e instanceof Error err) throw err;
             if (e instanceof RuntimeException re) throw re;
             throw new IllegalStateException("cpu backend: task failed: " + e, e);
@@ -185,10 +183,18 @@ final class Workers implements AutoCloseable {
         void run(int from, int to);
     }
 
+    /**
+     * How many chunks {@link #forChunks} hands out for n elements: at least one, so that a per-chunk result array
+     * indexed by {@code from / CHUNK} always has the slot its body writes (an empty loop is one empty chunk).
+     */
+    static int chunks(int n) {
+        return Math.max(1, (n + CHUNK - 1) / CHUNK);
+    }
+
     /** {@code body} over {@code [0, n)} in the chunks {@code [c·CHUNK, min(n, (c+1)·CHUNK))}. */
     void forChunks(int n, Range body) {
-        int chunks = (n + CHUNK - 1) / CHUNK;
-        if (chunks <= 1) {
+        int chunks = chunks(n);
+        if (chunks == 1) {
             body.run(0, n);
             return;
         }

@@ -103,6 +103,18 @@ class FusedUpdatesTest {
         }
     }
 
+    /** An empty parameter: nothing to update, Σd² = 0, as the sequence gives. */
+    @ParameterizedTest
+    @CsvSource({"F32, true", "F32, false", "BF16, true", "F64, false"})
+    void adamOnAnEmptyTensorMatchesItsSequence(DType dtype, boolean lerpV) {
+        AdamUpdate u = new AdamUpdate(0.999, 0.9, 0.95, lerpV, 1.0, 1e-8, 0.01);
+        try (Tensor p = cast(new float[0], dtype); Tensor g = cast(new float[0], dtype);
+             Tensor m = cast(new float[0], dtype); Tensor v = cast(new float[0], dtype)) {
+            double expected = FusedOps.adam(CPU, CPU.copy(p), g, CPU.copy(m), CPU.copy(v), u);
+            assertThat(bits(CPU.adamUpdateInPlace(p, g, m, v, u))).isEqualTo(bits(expected));
+        }
+    }
+
     private static Tensor cast(float[] x, DType dtype) {
         try (Tensor f = CPU.fromFloats(x, x.length)) {
             return CPU.cast(f, dtype);
