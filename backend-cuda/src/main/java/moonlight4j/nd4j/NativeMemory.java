@@ -3,7 +3,6 @@ package moonlight4j.nd4j;
 import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.shape.Shape;
 import org.nd4j.linalg.factory.Nd4j;
 
 import java.util.ArrayDeque;
@@ -158,9 +157,24 @@ final class NativeMemory {
         if (DeviceInfo.cuda() || a.isEmpty()) return null;
         synchronized (NativeMemory.class) {
             Block b = IN_USE.get(a.data());
-            return b == null || a.offset() != 0 || a.length() != b.length || !Shape.hasDefaultStridesForShape(a)
-                    || a.ordering() != 'c' ? null : b;
+            return b == null || a.offset() != 0 || a.length() != b.length || !denseRowMajor(a) ? null : b;
         }
+    }
+
+    /**
+     * Whether {@code a} lays its elements out as a row-major array of its shape: every dimension longer than one has
+     * the row-major stride. A unit dimension's stride is never used to address an element, and ND4J does not give it
+     * the row-major value ({@code Shape.hasDefaultStridesForShape} says no to a dense {@code (128, 1, 256)}), so it
+     * is not compared: a pooled result of such a shape must still be recognised, or its buffer is never given back.
+     */
+    static boolean denseRowMajor(INDArray a) {
+        long[] shape = a.shape(), stride = a.stride();
+        long expected = 1;
+        for (int d = shape.length - 1; d >= 0; d--) {
+            if (shape[d] != 1 && stride[d] != expected) return false;
+            expected *= shape[d];
+        }
+        return true;
     }
 
     /**

@@ -150,6 +150,31 @@ class NativeMemoryTest {
         }
     }
 
+    /**
+     * A reshape into a shape with unit dimensions (attention's {@code (B, 1, T, d)} key gradient) keeps its pooled
+     * buffer counted: when the reshape copies (its source is not pooled), the copy is given back on close; when it
+     * shares, both results let go. Before, a copy whose shape had a unit dimension was not recognised as pooled and
+     * stayed in use forever, four buffers per tiny-preset training step.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"128,1,256", "1,128,256", "128,256,1", "1,1,32768", "32768,1,1"})
+    void aReshapeWithUnitDimensionsGivesItsBufferBack(String dims) {
+        int[] shape = java.util.Arrays.stream(dims.split(",")).mapToInt(Integer::parseInt).toArray();
+        float[] f = new float[ROWS * COLS];
+        for (int i = 0; i < f.length; i++) f[i] = i;
+        try (Tensor src = be.fromFloats(f, ROWS, COLS)) {              // not pooled: the reshape copies
+            int before = NativeMemory.inUse();
+            Tensor copied = be.reshape(src, shape);
+            assertThat(NativeMemory.blockOf(((Nd4jTensor) copied).array())).as("the copy is pooled").isNotNull();
+            Tensor shared = be.reshape(copied, ROWS, COLS);           // pooled: the reshape shares
+            assertThat(buffer(shared)).isSameAs(buffer(copied));
+            assertThat(be.toFloats(shared)[ROWS * COLS - 1]).isEqualTo(ROWS * COLS - 1);
+            copied.close();
+            shared.close();
+            assertThat(NativeMemory.inUse()).as("pooled buffers in use after both results are closed").isEqualTo(before);
+        }
+    }
+
     @Test
     void aFreeBufferOfASizeThatStopsRecurringIsFreedAfterMaxAgeResults() {
         Tensor odd = ramp();
