@@ -5,7 +5,9 @@
 # `bench train --preset small --shape 64x128` on every backend (ms/step, tokens/s, MFU, forward/backward/optimizer).
 # A measurement, not a test: on a shared machine the figures swing with the load (uptime is printed).
 #
-#   [SMALL_REPS=3] scripts/bench-table.sh [threads (default 2)] [fp32 peak GFLOP/s (default 402: 2 Zen 5 cores, VERSIONS.md)]
+#   [SMALL_REPS=3] scripts/bench-table.sh [threads (default 2)] [fp32 peak GFLOP/s (default: measured)]
+#   (the peak the percentages and MFU are of: the larger of the argument, or when none is given of an FMA probe run
+#   in this table's first JVM on the same threads, and the best fp32 GEMM of the table; the probe is a lower bound)
 #   (SMALL_REPS: timed steps per small-preset line, after one warm-up step)
 #
 # Needs: the project built by ./moonlight (writes verification/target/classpath.txt), python3 with numpy (pyenv),
@@ -14,7 +16,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 threads="${1:-2}"
-peak="${2:-402}"
+peak_arg="${2:-}"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
 
 ./moonlight backends >/dev/null          # builds when sources changed, writes the class path
@@ -66,20 +68,22 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     | awk -F'\t' '$2 ~ /^train/ { split($2, a, " "); split(a[2], s, "x"); printf "torch\ttrain tiny %s muon\t%s\t%d\n", a[2], $3, s[1] * s[2] }' >> "$rows"
 fi
 echo "load after: $(uptime | sed 's/.*load average: //')" >&2
-python3 "$root/scripts/bench_table_format.py" "$peak" < "$rows"
-# The small-preset lines run one JVM per backend, so each would take its MFU against its own GEMM rate (or the FMA
-# probe); --peak gives them one peak instead: the peak argument, or the best fp32 GEMM rate of the table above (any
-# implementation) if that is higher.
+# One peak for the whole table: the GEMM percentages above and the small-preset lines below (each of which runs in
+# its own JVM and would otherwise take its MFU against its own probe and GEMM rate) are of the same number.
 best="$(awk -F'\t' '$2 ~ /^gemm .* F32$/ { g = $4 / $3 / 1e9; if (g > m) m = g } END { printf "%.1f", m }' "$rows")"
-small_peak="$(awk -v a="$best" -v b="$peak" 'BEGIN { printf "%.1f", (a > b ? a : b) }')"
-echo "small preset: MFU against $small_peak GFLOP/s (best fp32 GEMM of the table $best, peak argument $peak)"
+probe="$(awk -F'\t' '$1 == "peak" { g = $4 / $3 / 1e9; if (g > m) m = g } END { printf "%.1f", m }' "$rows")"
+peak_src="${peak_arg:+peak argument $peak_arg}"
+peak_src="${peak_src:-FMA probe $probe GFLOP/s on $threads threads}"
+peak="$(awk -v a="$best" -v b="${peak_arg:-$probe}" 'BEGIN { printf "%.1f", (a > b ? a : b) }')"
+python3 "$root/scripts/bench_table_format.py" "$peak" < "$rows"
+echo "fp32 peak: $peak GFLOP/s, the larger of the $peak_src and the table's best fp32 GEMM, $best"
 # Whole training steps at a real width: the small preset, 64×128 tokens per step, one line per backend and
 # optimizer (ms/step, tokens/s, model GFLOP/s, MFU against the measured fp32 peak, the phase split). One JVM per
 # backend: both in one JVM outgrew 24 GiB (nd4j's off-heap arrays wait for the garbage collector).
 echo
 for be in cpu nd4j; do
   env -u OMP_NUM_THREADS ${core:+OPENBLAS_CORETYPE="$core"} MOONLIGHT_JAVA_OPTS="-Xmx8g -Dmoonlight.cpu.threads=$threads" \
-      ./moonlight bench train --preset small --shape 64x128 --warmup 1 --reps "${SMALL_REPS:-3}" --peak "$small_peak" \
+      ./moonlight bench train --preset small --shape 64x128 --warmup 1 --reps "${SMALL_REPS:-3}" --peak "$peak" \
         --backend "$be" 2>/dev/null \
     | grep -E '^(bench train|fp32 peak|[a-z0-9]+ +(muon|adamw) )'
 done

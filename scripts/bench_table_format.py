@@ -12,6 +12,8 @@ for line in sys.stdin:
     if len(parts) != 4:
         continue
     impl, case, sec, flop = parts[0], parts[1], float(parts[2]), float(parts[3])
+    if impl == "peak":                               # BenchTable's FMA probe: not a cell, the script reads it
+        continue
     if impl not in impls:
         impls.append(impl)
     if case not in cases:

@@ -5,6 +5,7 @@ import moonlight4j.api.Backends;
 import moonlight4j.api.DType;
 import moonlight4j.api.Tensor;
 import moonlight4j.optim.NewtonSchulz;
+import moonlight4j.train.FmaProbe;
 
 import java.util.Arrays;
 import java.util.Random;
@@ -19,6 +20,11 @@ import java.util.function.Supplier;
  * <p>GEMM {@code [M,K]·[K,N]}: 2·M·K·N FLOP. Newton–Schulz (the release's {@code zeropower_via_newtonschulz5},
  * docs/muon.md#newton-schulz) on an R×C matrix with m = min, n = max side: per step {@code A = X·Xᵀ} (2m²n),
  * {@code (c·A)·A} (2m³), {@code B·X} (2m²n), so 5 steps are 5·(4m²n + 2m³) FLOP (96.6 GFLOP for 1024×4096).
+ *
+ * <p>First, on as many threads as {@code -Dmoonlight.cpu.threads} names (default: every processor), the
+ * {@link FmaProbe} measures a lower bound of this machine's fp32 peak, printed as the row
+ * {@code peak, fma probe, 1, flop per second}: the script takes the larger of it and the best GEMM as the peak the
+ * percentages are of, so the table is judged against the hardware it ran on.
  */
 public final class BenchTable {
 
@@ -27,6 +33,10 @@ public final class BenchTable {
 
     public static void main(String[] args) {
         String[] names = args.length == 0 ? new String[]{"cpu", "nd4j"} : args;
+        int threads = Integer.getInteger("moonlight.cpu.threads", Runtime.getRuntime().availableProcessors());
+        double probe = FmaProbe.gflops(threads);
+        System.out.printf("peak\tfma probe\t1\t%.6e%n", probe * 1e9);
+        System.err.printf("  fma probe on %d threads: %.1f GFLOP/s%n", threads, probe);
         for (String name : names) {
             Backend be = Backends.get(name);
             System.err.println("bench: " + name + " on " + be.device());
