@@ -250,7 +250,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
     public Tensor sum(Tensor x, int axis) {
         CpuTensor c = CpuTensor.of("sum", x);
         CpuTensor out = CpuTensor.zeros(this, c.dtype(), Shapes.checkReduce("sum", c, axis));
-        Reductions.sum(c, Shapes.axis("sum", axis, c.rank()), out);
+        Reductions.sum(workers, c, Shapes.axis("sum", axis, c.rank()), out);
         return out;
     }
 

@@ -11,14 +11,32 @@ final class Reductions {
     private Reductions() {
     }
 
-    /** {@code out[o, i] = Σ_a x[o, a, i]} over the flattened (outer, axis, inner) view, a in order. */
-    static void sum(CpuTensor x, int axis, CpuTensor out) {
+    /**
+     * {@code out[o, i] = Σ_a x[o, a, i]} over the flattened (outer, axis, inner) view, a in order. F32/BF16 add in
+     * float (the same bits as rounding each double sum to float, {@link Precision}), the outer rows split over the
+     * workers: each row's sums are still one thread's, in order.
+     */
+    static void sum(Workers workers, CpuTensor x, int axis, CpuTensor out) {
         int[] s = x.shapeRef();
         int outer = 1, inner = 1;
         for (int d = 0; d < axis; d++) outer *= s[d];
         for (int d = axis + 1; d < s.length; d++) inner *= s[d];
-        int len = s[axis];
+        int len = s[axis], in = inner;
         DType dt = x.dtype();
+        if (x.f != null) {
+            float[] f = x.f;
+            workers.forRows(outer, len * inner, (from, to) -> {
+                float[] acc = new float[in];
+                for (int o = from; o < to; o++) {
+                    java.util.Arrays.fill(acc, 0f);
+                    for (int a = 0, base = o * len * in; a < len; a++, base += in) {
+                        for (int i = 0; i < in; i++) acc[i] = acc[i] + f[base + i];
+                    }
+                    for (int i = 0; i < in; i++) out.put(o * in + i, acc[i]);
+                }
+            });
+            return;
+        }
         for (int o = 0; o < outer; o++) {
             for (int i = 0; i < inner; i++) {
                 double acc = 0;

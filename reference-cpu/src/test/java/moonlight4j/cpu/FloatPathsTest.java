@@ -161,4 +161,35 @@ class FloatPathsTest {
             }
         }
     }
+
+    /**
+     * {@code sum} over an axis in float, rows on the workers, equals the definition: per output element the values
+     * added in axis order, each partial sum rounded to fp32 ({@link Precision#compute}), the result stored once.
+     */
+    @ParameterizedTest
+    @EnumSource(value = DType.class, names = {"F32", "BF16"})
+    void sumOverAnAxisInFloatEqualsTheRoundedDoubleSum(DType dt) {
+        Random r = new Random(9);
+        int[][] shapes = {{300, 777}, {4, 5, 6, 7}, {1, 9000}, {9000, 1}, {2, 0, 3}, {13}};
+        for (int[] shape : shapes) {
+            CpuTensor x = random(r, dt, shape);
+            for (int axis = 0; axis < shape.length; axis++) {
+                int outer = 1, inner = 1;
+                for (int d = 0; d < axis; d++) outer *= shape[d];
+                for (int d = axis + 1; d < shape.length; d++) inner *= shape[d];
+                float[] expected = new float[outer * inner];
+                for (int o = 0; o < outer; o++) {
+                    for (int i = 0; i < inner; i++) {
+                        double acc = 0;
+                        for (int a = 0; a < shape[axis]; a++) {
+                            acc = Precision.compute(dt, acc + x.at((o * shape[axis] + a) * inner + i));
+                        }
+                        expected[o * inner + i] = (float) Precision.store(dt, acc);
+                    }
+                }
+                CpuTensor actual = (CpuTensor) CPU.sum(x, axis);
+                assertThat(actual.f).as("sum over axis " + axis + " of " + Shapes.str(shape)).containsExactly(expected);
+            }
+        }
+    }
 }
