@@ -125,7 +125,7 @@ public final class CpuBackend extends CpuDataOps implements AutoCloseable {
             return out;
         }
         if (ca.f != null) {                                         // F32/BF16, broadcast: float loops per row
-            FloatLoops.broadcast(op, ca, cb, out, ca.dtype() == DType.BF16);
+            FloatLoops.broadcast(workers, op, ca, cb, out, ca.dtype() == DType.BF16);
             return out;
         }
         return Elementwise.binary(workers, ca, cb, out, f);

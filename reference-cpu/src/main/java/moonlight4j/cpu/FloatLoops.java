@@ -66,27 +66,35 @@ final class FloatLoops {
      * of the broadcast shape): row by row of out's last dim, where each operand either runs along (stride 1) or
      * repeats one element (stride 0) — the per-matrix norm of a stack, a per-row weight.
      */
-    static void broadcast(String op, CpuTensor a, CpuTensor b, CpuTensor out, boolean bf16) {
+    static void broadcast(Workers workers, String op, CpuTensor a, CpuTensor b, CpuTensor out, boolean bf16) {
         int[] so = out.shapeRef();
         int r = so.length, len = r == 0 ? 1 : so[r - 1];
         if (out.n == 0 || len == 0) return;
         int[] sa = Elementwise.broadcastStrides(a.shapeRef(), so), sb = Elementwise.broadcastStrides(b.shapeRef(), so);
         int da = r == 0 ? 0 : sa[r - 1], db = r == 0 ? 0 : sb[r - 1];
-        int[] idx = new int[Math.max(r - 1, 0)];
-        int ia = 0, ib = 0;
-        for (int o = 0; o < out.n; o += len) {
-            row(op, a.f, ia, da, b.f, ib, db, out.f, o, len);
-            for (int d = r - 2; d >= 0; d--) {                    // odometer over all dims but the last
-                idx[d]++;
-                ia += sa[d];
-                ib += sb[d];
-                if (idx[d] < so[d]) break;
-                ia -= sa[d] * so[d];
-                ib -= sb[d] * so[d];
-                idx[d] = 0;
+        workers.forRows(out.n / len, len, (from, to) -> {        // blocks of rows on the workers
+            int[] idx = new int[Math.max(r - 1, 0)];
+            int ia = 0, ib = 0;
+            for (int d = r - 2, q = from; d >= 0; d--) {          // the block's first row as an index over the dims
+                idx[d] = q % so[d];
+                q /= so[d];
+                ia += idx[d] * sa[d];
+                ib += idx[d] * sb[d];
             }
-        }
-        if (bf16) roundBf16InPlace(out.f, 0, out.n);
+            for (int o = from * len; o < to * len; o += len) {
+                row(op, a.f, ia, da, b.f, ib, db, out.f, o, len);
+                for (int d = r - 2; d >= 0; d--) {                // odometer over all dims but the last
+                    idx[d]++;
+                    ia += sa[d];
+                    ib += sb[d];
+                    if (idx[d] < so[d]) break;
+                    ia -= sa[d] * so[d];
+                    ib -= sb[d] * so[d];
+                    idx[d] = 0;
+                }
+            }
+            if (bf16) roundBf16InPlace(out.f, from * len, to * len);
+        });
     }
 
     /** {@code out[o + j] = a[ia + j·da] op b[ib + j·db]} for j &lt; len. */

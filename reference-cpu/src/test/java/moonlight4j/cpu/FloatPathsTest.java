@@ -55,7 +55,7 @@ class FloatPathsTest {
             for (int o = 0; o < ops.length; o++) {
                 CpuTensor expected = CpuTensor.zeros(CPU, dt, shape), actual = CpuTensor.zeros(CPU, dt, shape);
                 Elementwise.binary(CPU.workers(), a, b, expected, fs[o]);
-                FloatLoops.broadcast(ops[o], a, b, actual, dt == DType.BF16);
+                FloatLoops.broadcast(CPU.workers(), ops[o], a, b, actual, dt == DType.BF16);
                 assertThat(actual.f).as(ops[o] + " " + Shapes.str(pair[0]) + " with " + Shapes.str(pair[1]))
                         .containsExactly(expected.f);
             }

@@ -48,6 +48,10 @@ class ThreadCountTest {
         ops.put("add", (be, t) -> be.add(t[0], t[1]));
         ops.put("div broadcast", (be, t) -> be.div(t[0], be.addScalar(be.sumSquares(t[1]), 1.0)));
         ops.put("mulScalar", (be, t) -> be.mulScalar(t[0], -4.775));
+        ops.put("mul by a per-row weight", (be, t) -> be.mul(t[0], be.slice(t[1], 1, 0, 1)));
+        ops.put("sub a per-column row", (be, t) -> be.sub(be.reshape(t[0], 3, 100, cols), be.slice(t[1], 0, 0, 1)));
+        ops.put("sum over the last axis", (be, t) -> be.sum(t[0], -1));
+        ops.put("sum over a middle axis", (be, t) -> be.sum(be.reshape(t[0], 3, 100, cols), 1));
         ops.put("silu", (be, t) -> be.silu(t[0]));
         ops.put("siluBackward", (be, t) -> be.siluBackward(t[0], t[1]));
         ops.put("softmax", (be, t) -> be.softmax(t[0]));
