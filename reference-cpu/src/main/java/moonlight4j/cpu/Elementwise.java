@@ -31,22 +31,45 @@ final class Elementwise {
         }
         int[] so = out.shapeRef();
         int[] sa = broadcastStrides(a.shapeRef(), so), sb = broadcastStrides(b.shapeRef(), so);
-        int r = so.length;
-        int[] idx = new int[r];
-        int ia = 0, ib = 0;
-        for (int o = 0; o < n; o++) {
-            out.put(o, f.applyAsDouble(a.at(ia), b.at(ib)));
-            for (int d = r - 1; d >= 0; d--) {                    // odometer increment of the output index
+        Odometer it = new Odometer(so, sa, sb, so.length, 0);
+        for (int o = 0; o < n; o++, it.next()) out.put(o, f.applyAsDouble(a.at(it.ia), b.at(it.ib)));
+        return out;
+    }
+
+    /**
+     * A broadcast output's index over its dims {@code [0, dims)} in row-major order, with the flat offsets
+     * {@code ia} and {@code ib} of the two operands' elements at that index (their {@link #broadcastStrides}).
+     */
+    static final class Odometer {
+        private final int[] so, sa, sb, idx;
+        int ia, ib;
+
+        /** At output position {@code start}, counted over the dims {@code [0, dims)}. */
+        Odometer(int[] so, int[] sa, int[] sb, int dims, int start) {
+            this.so = so;
+            this.sa = sa;
+            this.sb = sb;
+            this.idx = new int[dims];
+            for (int d = dims - 1, q = start; d >= 0 && q > 0; d--) {
+                idx[d] = q % so[d];
+                q /= so[d];
+                ia += idx[d] * sa[d];
+                ib += idx[d] * sb[d];
+            }
+        }
+
+        /** One position on: the last dim counts up, carrying into the ones before it. */
+        void next() {
+            for (int d = idx.length - 1; d >= 0; d--) {
                 idx[d]++;
                 ia += sa[d];
                 ib += sb[d];
-                if (idx[d] < so[d]) break;
+                if (idx[d] < so[d]) return;
                 ia -= sa[d] * so[d];
                 ib -= sb[d] * so[d];
                 idx[d] = 0;
             }
         }
-        return out;
     }
 
     /** Strides of {@code in} aligned to {@code out}'s dimensions, 0 where {@code in} is broadcast. */

@@ -73,25 +73,10 @@ final class FloatLoops {
         int[] sa = Elementwise.broadcastStrides(a.shapeRef(), so), sb = Elementwise.broadcastStrides(b.shapeRef(), so);
         int da = r == 0 ? 0 : sa[r - 1], db = r == 0 ? 0 : sb[r - 1];
         workers.forRows(out.n / len, len, (from, to) -> {        // blocks of rows on the workers
-            int[] idx = new int[Math.max(r - 1, 0)];
-            int ia = 0, ib = 0;
-            for (int d = r - 2, q = from; d >= 0; d--) {          // the block's first row as an index over the dims
-                idx[d] = q % so[d];
-                q /= so[d];
-                ia += idx[d] * sa[d];
-                ib += idx[d] * sb[d];
-            }
-            for (int o = from * len; o < to * len; o += len) {
-                row(op, a.f, ia, da, b.f, ib, db, out.f, o, len);
-                for (int d = r - 2; d >= 0; d--) {                // odometer over all dims but the last
-                    idx[d]++;
-                    ia += sa[d];
-                    ib += sb[d];
-                    if (idx[d] < so[d]) break;
-                    ia -= sa[d] * so[d];
-                    ib -= sb[d] * so[d];
-                    idx[d] = 0;
-                }
+            // the rows are the index over all dims but the last, starting at the block's first row
+            Elementwise.Odometer it = new Elementwise.Odometer(so, sa, sb, Math.max(r - 1, 0), from);
+            for (int o = from * len; o < to * len; o += len, it.next()) {
+                row(op, a.f, it.ia, da, b.f, it.ib, db, out.f, o, len);
             }
             if (bf16) roundBf16InPlace(out.f, from * len, to * len);
         });
