@@ -40,6 +40,11 @@ public final class TrainBenchmark {
      */
     public record Result(String backend, String optimizer, double step, double forward, double backward,
                          double update, double newtonSchulz, double nsFlop, double gemmGflops) {
+
+        /** This result with the backend's GEMM rate. */
+        Result withGemm(double gflops) {
+            return new Result(backend, optimizer, step, forward, backward, update, newtonSchulz, nsFlop, gflops);
+        }
     }
 
     public static List<Result> run(List<Backend> backends, String preset, int batch, int seq, int warmup, int reps,
@@ -58,26 +63,32 @@ public final class TrainBenchmark {
                 reps, warmup);
         out.flush();
         TokenDataset data = randomTokens(cfg, batch, seq);
-        List<Result> measured = new java.util.ArrayList<>();
+        List<List<Result>> measured = new java.util.ArrayList<>();              // per backend, per optimizer
         for (Backend be : backends) {
+            List<Result> lines = new java.util.ArrayList<>();
             for (String o : TrainOptions.OPTIMIZERS) {
                 System.err.printf(Locale.ROOT, "bench train: %s %s ...%n", be.name(), o);
-                measured.add(measure(be, cfg, data, o, batch, warmup, reps, 0));
+                lines.add(measure(be, cfg, data, o, batch, warmup, reps));
             }
+            measured.add(lines);
         }
         for (int i = 0; i < n; i++) gemmAfter[i] = gemmGflops(backends.get(i));
         double probeAfter = peakFlag > 0 ? peakFlag : FmaProbe.gflops(threads);
+        double[] gemm = new double[n];
         double bestGemm = 0;
         StringBuilder gemms = new StringBuilder();
         for (int i = 0; i < n; i++) {
-            bestGemm = Math.max(bestGemm, Math.max(gemmBefore[i], gemmAfter[i]));
+            gemm[i] = Math.max(gemmBefore[i], gemmAfter[i]);
+            bestGemm = Math.max(bestGemm, gemm[i]);
             gemms.append(String.format(Locale.ROOT, "%s%s %.1f / %.1f", i == 0 ? "" : ", ", backends.get(i).name(),
                     gemmBefore[i], gemmAfter[i]));
         }
         // the model's own products are work the machine did too: a forward + backward faster than every reading
         // above shows the machine was faster during the steps than when it was measured
         double fastestModel = 0;
-        for (Result r : measured) fastestModel = Math.max(fastestModel, flops.perStep() / (r.forward() + r.backward()) / 1e9);
+        for (List<Result> lines : measured) {
+            for (Result r : lines) fastestModel = Math.max(fastestModel, flops.perStep() / (r.forward() + r.backward()) / 1e9);
+        }
         double probe = Math.max(probeBefore, probeAfter), peak = Math.max(Math.max(probe, bestGemm), fastestModel);
         String probeText = peakFlag > 0 ? String.format(Locale.ROOT, "--peak %.1f", peakFlag)
                 : String.format(Locale.ROOT, "FMA probe %.1f / %.1f", probeBefore, probeAfter);
@@ -85,18 +96,19 @@ public final class TrainBenchmark {
                 + "%.1f); GEMM GFLOP/s before / after the steps: %s%n", peak, probeText, GEMM_SIDE, bestGemm,
                 fastestModel, gemms);
         List<Result> results = new java.util.ArrayList<>();
-        for (Result r : measured) {
-            int i = backends.stream().map(Backend::name).toList().indexOf(r.backend());
-            Result res = new Result(r.backend(), r.optimizer(), r.step(), r.forward(), r.backward(), r.update(),
-                    r.newtonSchulz(), r.nsFlop(), Math.max(gemmBefore[i], gemmAfter[i]));
-            results.add(res);
-            out.println(line(res, flops, peak));
+        for (int i = 0; i < n; i++) {
+            for (Result r : measured.get(i)) {
+                Result res = r.withGemm(gemm[i]);
+                results.add(res);
+                out.println(line(res, flops, peak));
+            }
         }
         return results;
     }
 
+    /** One line's steps; its GEMM rate is left at 0 for {@link Result#withGemm} once the rates are measured. */
     private static Result measure(Backend be, MoonlightConfig cfg, TokenDataset data, String optimizer, int batch,
-                                  int warmup, int reps, double gemm) {
+                                  int warmup, int reps) {
         TrainOptions opt = new TrainOptions(optimizer, 1e-3, 0.1, warmup + reps, batch, 1, 0, 0, 1e-3, 1, 0);
         moonlight4j.model.Parameters params = ModelInit.random(cfg, be, DType.F32, 1);
         try (Trainer t = new Trainer(be, cfg, params, data, opt)) {
@@ -114,7 +126,7 @@ public final class TrainBenchmark {
                 nsFlop = s.nsFlop();
             }
             return new Result(be.name(), optimizer, median(step), median(fwd), median(bwd), median(upd), median(ns),
-                    nsFlop, gemm);
+                    nsFlop, 0);
         } finally {
             params.closeAll();                 // native backends free the weights now, not when a GC gets to them
         }

@@ -135,13 +135,14 @@ final class Gemm implements AutoCloseable {
      * about half. The mirror runs in row bands on the workers.
      */
     void f32Gram(float[] a, float[] at, float[] c, int batch, int m, int k, boolean bf16) {
-        Strides as = Strides.of(0, m, k, false, false), ats = Strides.of(0, k, m, false, false);
+        Strides as = Strides.of(0, m, k, false, false);
         if (VECTOR) {
             Strides aTransposed = Strides.of(0, m, k, false, true);   // b = aᵀ read in place: VectorTile packs columns
             run(batch, m, m, k, MB_VECTOR, NB_F32, (bi, i0, i1, j0, j1) -> {
                 if (j1 > i0) VectorTile.tileF32(a, as, a, aTransposed, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16, true);
             });
         } else {
+            Strides ats = Strides.of(0, k, m, false, false);           // the transposed copy the scalar tiles read
             run(batch, m, m, k, MB, GRAM_NB, (bi, i0, i1, j0, j1) -> {
                 if (j1 > i0) tileF32(a, as, at, ats, bi, c, bi * m * m, k, m, i0, i1, j0, j1, bf16);
             });
