@@ -49,10 +49,19 @@ final class HostArrays {
         return Nd4j.create(data, shape, DataType.LONG);
     }
 
-    /** A c-ordered array owning its whole buffer (offset 0, length = numel): {@code a} itself or a copy. */
+    /**
+     * True when {@code a}'s elements are exactly its data buffer's, in row-major order from the first: 'c' order,
+     * offset 0, row-major strides, and a buffer as long as the array. Host loops address such an array's native
+     * memory by element index. A pooled result shorter than its pooled buffer is one: its data buffer is a view of
+     * the first elements ({@link NativeMemory}), which ND4J calls a view but which starts where the array starts.
+     */
+    static boolean coversItsBuffer(INDArray a) {
+        return a.ordering() == 'c' && a.offset() == 0 && a.data().length() == a.length() && NativeMemory.denseRowMajor(a);
+    }
+
+    /** A c-ordered array covering its whole buffer ({@link #coversItsBuffer}): {@code a} itself or a copy. */
     private static INDArray dense(INDArray a) {
-        boolean ok = !a.isView() && a.ordering() == 'c' && a.offset() == 0 && a.data().length() == a.length();
-        return ok ? a : a.dup('c');
+        return coversItsBuffer(a) ? a : a.dup('c');
     }
 
     static float[] floats(INDArray a) {

@@ -21,8 +21,7 @@ final class HostBits {
 
     /** True when {@code x} is a dense FLOAT array in host memory that these passes can read and write. */
     static boolean applies(INDArray x) {
-        return !DeviceInfo.cuda() && x.dataType() == DataType.FLOAT && !x.isView() && x.ordering() == 'c'
-                && x.offset() == 0 && x.data().length() == x.length() && x.length() > 0;
+        return !DeviceInfo.cuda() && x.dataType() == DataType.FLOAT && x.length() > 0 && HostArrays.coversItsBuffer(x);
     }
 
     /**

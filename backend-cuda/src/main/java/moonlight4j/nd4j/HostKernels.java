@@ -50,13 +50,12 @@ final class HostKernels {
         double run(double[][] s, int len, double acc);
     }
 
-    /** True when every array is a non-empty dense 'c'-order FLOAT or DOUBLE array owning its buffer, on the host. */
+    /** True when every array is a non-empty FLOAT or DOUBLE array on the host covering its whole buffer ({@link HostArrays#coversItsBuffer}). */
     static boolean applies(INDArray... xs) {
         if (DeviceInfo.cuda()) return false;
         for (INDArray x : xs) {
             DataType t = x.dataType();
-            if ((t != DataType.FLOAT && t != DataType.DOUBLE) || x.isView() || x.ordering() != 'c' || x.offset() != 0
-                    || x.length() == 0 || x.data().length() != x.length()) {
+            if ((t != DataType.FLOAT && t != DataType.DOUBLE) || x.length() == 0 || !HostArrays.coversItsBuffer(x)) {
                 return false;
             }
         }

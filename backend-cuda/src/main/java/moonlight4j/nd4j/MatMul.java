@@ -83,9 +83,14 @@ final class MatMul {
         }
     }
 
-    /** True when the two dense arrays (of one length) hold the same bytes. */
+    /**
+     * True when the two dense arrays (of one length) hold the same bytes. Only the arrays' own bytes are compared:
+     * a pooled buffer's native memory may run on past its result.
+     */
     private static boolean sameBits(INDArray x, INDArray y) {
-        return x.dataType() == y.dataType() && x.data().asNio().mismatch(y.data().asNio()) == -1;
+        if (x.dataType() != y.dataType()) return false;
+        int bytes = Math.toIntExact(x.length() * x.dataType().width());
+        return x.data().asNio().limit(bytes).mismatch(y.data().asNio().limit(bytes)) == -1;
     }
 
     /** The {@code m×m} matrix at {@code off}: {@code c[j][i] = c[i][j]} below the diagonal, then bf16 rounding. */

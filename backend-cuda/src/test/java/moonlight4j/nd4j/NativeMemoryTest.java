@@ -186,4 +186,84 @@ class NativeMemoryTest {
         }
         assertThat(oddBuffer.wasClosed()).as("a free buffer unused for MAX_AGE results is freed").isTrue();
     }
+
+    /** Size classes: never shorter than asked, at most 1/8 longer, exact on 8..16 × a power of two, monotone. */
+    @Test
+    void aBufferIsAtMostAnEighthLongerThanItsResult() {
+        java.util.Random r = new java.util.Random(5);
+        long previous = 0;
+        for (long n = 16; n < 1 << 20; n += 1 + r.nextInt(97)) {
+            long c = NativeMemory.capacityFor(n);
+            assertThat(c).as("capacity of %d", n).isGreaterThanOrEqualTo(n).isLessThanOrEqualTo(n + n / 8)
+                    .isGreaterThanOrEqualTo(previous);
+            previous = c;
+        }
+        for (long e = 4; e < 40; e++) {
+            for (long j = 8; j <= 16; j++) assertThat(NativeMemory.capacityFor(j << (e - 3))).isEqualTo(j << (e - 3));
+        }
+        assertThat(NativeMemory.capacityFor(128 * 250)).isEqualTo(32_768);
+        assertThat(NativeMemory.capacityFor(32_769)).isEqualTo(36_864);
+    }
+
+    static long address(Tensor t) {
+        return buffer(t).addressPointer().address();
+    }
+
+    /**
+     * A result whose length is not a class size sits at the start of a longer buffer, and a later result of
+     * another length in the same class takes the same memory: the host loops still serve it (it covers its data
+     * buffer), and its values are its own, whatever the longer buffer held past its end.
+     */
+    @Test
+    void resultsOfDifferentLengthsInOneSizeClassShareABuffer() {
+        int colsA = 250, colsB = 245;                     // 32,000 and 31,360 elements: both in the class of 32,768
+        float[] f = new float[ROWS * colsA];
+        for (int i = 0; i < f.length; i++) f[i] = i;
+        Tensor a;
+        try (Tensor src = be.fromFloats(f, ROWS, colsA)) {
+            a = be.copy(src);
+        }
+        long at = address(a);
+        assertThat(buffer(a).length()).isEqualTo(ROWS * colsA);
+        assertThat(HostKernels.applies(((Nd4jTensor) a).array())).as("host loops serve the shorter result").isTrue();
+        a.close();
+        try (Tensor threes = be.fromFloats(filled(ROWS * colsB, 3f), ROWS, colsB);
+             Tensor b = be.copy(threes)) {                // an op result of the other length
+            assertThat(address(b)).as("the same memory").isEqualTo(at);
+            assertThat(buffer(b).length()).isEqualTo(ROWS * colsB);
+            assertThat(be.toFloats(b)).hasSize(ROWS * colsB).containsOnly(3f);
+            try (Tensor r = be.reshape(b, colsB, ROWS); Tensor s = be.sumAll(r)) {   // a reshape shares it
+                assertThat(address(r)).isEqualTo(at);
+                assertThat(be.item(s)).isEqualTo(3.0 * ROWS * colsB);
+            }
+        }
+    }
+
+    static float[] filled(int n, float v) {
+        float[] f = new float[n];
+        java.util.Arrays.fill(f, v);
+        return f;
+    }
+
+    /**
+     * {@code X·Yᵀ} with Y a copy of X takes the symmetric product exactly as {@code X·Xᵀ} does, also when the two
+     * sit in pooled buffers whose memory past their ends holds different values: only the arrays' own bytes are
+     * compared.
+     */
+    @Test
+    void theGramOfACopyIsTheGramOfTheOriginalOnReusedBuffers() {
+        int rows = 131, cols = 129;                       // 16,899 elements, a buffer of 18,432
+        java.util.Random r = new java.util.Random(9);
+        try (Tensor seven = be.fromFloats(filled(18_432, 7f), 18_432); Tensor minus3 = be.fromFloats(filled(18_432, -3f), 18_432);
+             Tensor c1 = be.copy(seven); Tensor c2 = be.copy(minus3)) {   // two buffers of the class, different past 16,899
+            assertThat(address(c1)).isNotEqualTo(address(c2));
+        }
+        float[] v = new float[rows * cols];
+        for (int i = 0; i < v.length; i++) v[i] = (float) r.nextGaussian();
+        try (Tensor src = be.fromFloats(v, rows, cols); Tensor x = be.copy(src); Tensor y = be.copy(src);
+             Tensor xx = be.matmul(x, x, false, true); Tensor xy = be.matmul(x, y, false, true)) {
+            assertThat(address(x)).isNotEqualTo(address(y));
+            assertThat(be.toFloats(xy)).isEqualTo(be.toFloats(xx));
+        }
+    }
 }
