@@ -105,16 +105,18 @@ final class HostOps {
                     for (int i = 0; i < n; i++) {
                         float da = s[4][i] * s[3][i];
                         if (bf16) da = Bf16.round(da);
-                        s[1][i] = s[4][i] * silu(s[2][i], bf16);
-                        s[0][i] = (float) siluBackward(s[2][i], da);
+                        double x = s[2][i], sg = sigmoid(x);          // σ(g) once for silu and its derivative
+                        float a = (float) (x * sg);                   // silu(g) as the unary op rounds it
+                        s[1][i] = s[4][i] * (bf16 ? Bf16.round(a) : a);
+                        s[0][i] = (float) siluBackward(x, sg, da);
                     }
                     return acc;
                 },
                 (s, n, acc) -> {
                     for (int i = 0; i < n; i++) {
-                        double x = s[2][i];
-                        s[1][i] = s[4][i] * (x * sigmoid(x));
-                        s[0][i] = siluBackward(x, s[4][i] * s[3][i]);
+                        double x = s[2][i], sg = sigmoid(x);
+                        s[1][i] = s[4][i] * (x * sg);
+                        s[0][i] = siluBackward(x, sg, s[4][i] * s[3][i]);
                     }
                     return acc;
                 });
@@ -279,7 +281,11 @@ final class HostOps {
     }
 
     private static double siluBackward(double x, double dy) {
-        double s = sigmoid(x);
+        return siluBackward(x, sigmoid(x), dy);
+    }
+
+    /** {@code dy·silu'(x)} given {@code s = σ(x)}: {@code dy·s·(1 + x·(1 − s))}. */
+    private static double siluBackward(double x, double s, double dy) {
         return dy * s * (1.0 + x * (1.0 - s));
     }
 
