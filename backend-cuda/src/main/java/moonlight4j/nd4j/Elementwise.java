@@ -48,14 +48,20 @@ final class Elementwise {
         Shapes.checkFloating("addScalar", x);
         Tensor host = HostOps.scalar(be, x, Nd4jBackend.scalar(s, x.dtype()), true);
         if (host != null) return host;
-        return be.finish(be.arr(x).add(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
+        INDArray X = be.arr(x);
+        if (X.isEmpty()) return be.finish(X.add(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
+        INDArray r = NativeMemory.uninitialized(X.dataType(), X.shape());   // fully written, into the pool
+        return be.finish(X.add(Nd4jBackend.scalar(s, x.dtype()), r), x.dtype(), x.shape());
     }
 
     static Tensor mulScalar(Nd4jDataOps be, Tensor x, double s) {
         Shapes.checkFloating("mulScalar", x);
         Tensor host = HostOps.scalar(be, x, Nd4jBackend.scalar(s, x.dtype()), false);
         if (host != null) return host;
-        return be.finish(be.arr(x).mul(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
+        INDArray X = be.arr(x);
+        if (X.isEmpty()) return be.finish(X.mul(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
+        INDArray r = NativeMemory.uninitialized(X.dataType(), X.shape());   // fully written, into the pool
+        return be.finish(X.mul(Nd4jBackend.scalar(s, x.dtype()), r), x.dtype(), x.shape());
     }
 
     /** sqrt, exp, log, sigmoid {@code 1/(1+e^−x)}, silu {@code x·σ(x)}. */
