@@ -18,6 +18,7 @@ cd "$root"
 threads="${1:-2}"
 peak_arg="${2:-}"
 export OMP_NUM_THREADS="$threads" OPENBLAS_NUM_THREADS="$threads" MKL_NUM_THREADS="$threads"
+export OPENBLAS_THREAD_TIMEOUT="${OPENBLAS_THREAD_TIMEOUT:-20}"   # as ./moonlight sets it (docs/performance.md)
 
 ./moonlight backends >/dev/null          # builds when sources changed, writes the class path
 cp="$root/verification/target/classes:$(cat "$root/verification/target/classpath.txt")"
