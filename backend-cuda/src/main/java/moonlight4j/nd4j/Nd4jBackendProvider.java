@@ -26,10 +26,10 @@ public final class Nd4jBackendProvider implements BackendProvider {
      * The build flavour's priority ({@code nd4j.priority} in backend-cuda/pom.xml, written into
      * {@code moonlight4j-nd4j.properties}): 10 under {@code -Pcuda}, where the device is meant to outrank the oracle;
      * −10 with nd4j-native, because on a CPU the oracle is the faster backend for the job the CLI runs by default
-     * (measured on 2 cores, {@code scripts/bench-table.sh}, {@code bench train --preset tiny}: Muon step 312 ms on
-     * cpu vs 609 ms on nd4j on 2026-12-04; per-op work dominates these small tensors). On wide models nd4j is level
-     * or ahead (the small preset at 64×128 in the same run: Muon step 31.6 s against 36.0 s, AdamW step 19.3 s
-     * against 25.7 s).
+     * (measured on 2 cores, {@code scripts/bench-table.sh}, {@code bench train --preset tiny}: Muon step 407 ms on
+     * cpu vs 777 ms on nd4j on 2026-12-04; per-op work dominates these small tensors). On wide models nd4j is
+     * ahead (the small preset at 64×128 in the same run: Muon step 27.4 s against 33.6 s, AdamW step 16.7 s
+     * against 25.4 s).
      * Choose it with {@code --backend nd4j}.
      */
     @Override
