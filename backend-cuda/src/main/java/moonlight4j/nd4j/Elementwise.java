@@ -46,22 +46,23 @@ final class Elementwise {
 
     static Tensor addScalar(Nd4jDataOps be, Tensor x, double s) {
         Shapes.checkFloating("addScalar", x);
-        Tensor host = HostOps.scalar(be, x, Nd4jBackend.scalar(s, x.dtype()), true);
-        if (host != null) return host;
-        INDArray X = be.arr(x);
-        if (X.isEmpty()) return be.finish(X.add(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
-        INDArray r = NativeMemory.uninitialized(X.dataType(), X.shape());   // fully written, into the pool
-        return be.finish(X.add(Nd4jBackend.scalar(s, x.dtype()), r), x.dtype(), x.shape());
+        return scalar(be, x, s, true);
     }
 
     static Tensor mulScalar(Nd4jDataOps be, Tensor x, double s) {
         Shapes.checkFloating("mulScalar", x);
-        Tensor host = HostOps.scalar(be, x, Nd4jBackend.scalar(s, x.dtype()), false);
+        return scalar(be, x, s, false);
+    }
+
+    /** {@code x + s} ({@code add}) or {@code x · s}: the host pass where it applies, else libnd4j into a pooled result. */
+    private static Tensor scalar(Nd4jDataOps be, Tensor x, double s, boolean add) {
+        double v = Nd4jBackend.scalar(s, x.dtype());
+        Tensor host = HostOps.scalar(be, x, v, add);
         if (host != null) return host;
         INDArray X = be.arr(x);
-        if (X.isEmpty()) return be.finish(X.mul(Nd4jBackend.scalar(s, x.dtype())), x.dtype(), x.shape());
-        INDArray r = NativeMemory.uninitialized(X.dataType(), X.shape());   // fully written, into the pool
-        return be.finish(X.mul(Nd4jBackend.scalar(s, x.dtype()), r), x.dtype(), x.shape());
+        INDArray r = X.isEmpty() ? null : NativeMemory.uninitialized(X.dataType(), X.shape());   // fully written
+        INDArray y = r == null ? (add ? X.add(v) : X.mul(v)) : add ? X.add(v, r) : X.mul(v, r);
+        return be.finish(y, x.dtype(), x.shape());
     }
 
     /** sqrt, exp, log, sigmoid {@code 1/(1+e^−x)}, silu {@code x·σ(x)}. */

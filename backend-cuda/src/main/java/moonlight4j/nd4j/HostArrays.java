@@ -56,7 +56,8 @@ final class HostArrays {
      * the first elements ({@link NativeMemory}), which ND4J calls a view but which starts where the array starts.
      */
     static boolean coversItsBuffer(INDArray a) {
-        return a.ordering() == 'c' && a.offset() == 0 && a.data().length() == a.length() && NativeMemory.denseRowMajor(a);
+        return a.ordering() == 'c' && a.offset() == 0 && a.data().length() == a.length()
+                && NativeMemory.denseRowMajor(a);
     }
 
     /** A c-ordered array covering its whole buffer ({@link #coversItsBuffer}): {@code a} itself or a copy. */

@@ -50,7 +50,10 @@ final class HostKernels {
         double run(double[][] s, int len, double acc);
     }
 
-    /** True when every array is a non-empty FLOAT or DOUBLE array on the host covering its whole buffer ({@link HostArrays#coversItsBuffer}). */
+    /**
+     * True when every array is a non-empty FLOAT or DOUBLE array on the host covering its whole buffer
+     * ({@link HostArrays#coversItsBuffer}).
+     */
     static boolean applies(INDArray... xs) {
         if (DeviceInfo.cuda()) return false;
         for (INDArray x : xs) {

@@ -106,8 +106,7 @@ final class HostOps {
                         float da = s[4][i] * s[3][i];
                         if (bf16) da = Bf16.round(da);
                         double x = s[2][i], sg = sigmoid(x);          // σ(g) once for silu and its derivative
-                        float a = (float) (x * sg);                   // silu(g) as the unary op rounds it
-                        s[1][i] = s[4][i] * (bf16 ? Bf16.round(a) : a);
+                        s[1][i] = s[4][i] * silu(x, sg, bf16);
                         s[0][i] = (float) siluBackward(x, sg, da);
                     }
                     return acc;
@@ -125,7 +124,12 @@ final class HostOps {
 
     /** {@code silu(x)} as the unary op gives it: evaluated in double, to fp32, then rounded to bf16 when asked. */
     private static float silu(float x, boolean bf16) {
-        float a = (float) (x * sigmoid(x));
+        return silu(x, sigmoid(x), bf16);
+    }
+
+    /** {@link #silu(float, boolean)} given {@code s = σ(x)}. */
+    private static float silu(double x, double s, boolean bf16) {
+        float a = (float) (x * s);
         return bf16 ? Bf16.round(a) : a;
     }
 

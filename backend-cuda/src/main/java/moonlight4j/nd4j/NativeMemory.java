@@ -79,6 +79,11 @@ final class NativeMemory {
             this.capacity = capacity;
         }
 
+        /** The buffer's size in bytes. */
+        long bytes() {
+            return capacity * type.width();
+        }
+
         private void handOut(long n) {
             length = n;
             data = n == capacity ? buffer : Nd4j.createBuffer(buffer, 0, n);
@@ -123,7 +128,7 @@ final class NativeMemory {
         for (long d : shape) length *= d;
         long bytes = length * type.width();
         if (bytes < POOL_MIN_BYTES || DeviceInfo.cuda()) return Nd4j.createUninitialized(type, shape, 'c');
-        long capacity = capacityFor(length);
+        long capacity = capacityFor(length), capacityBytes = capacity * type.width();
         boolean collect;
         Block b;
         synchronized (NativeMemory.class) {
@@ -135,16 +140,16 @@ final class NativeMemory {
             b = list == null ? null : list.pollLast();
             while (b != null && b.buffer.wasClosed()) {             // closed behind the pool's back: never reuse
                 FREE_ORDER.remove(b);
-                freeBytes -= capacity * type.width();
+                freeBytes -= capacityBytes;
                 b = list.pollLast();
             }
             if (b != null) FREE_ORDER.remove(b);
             if (b != null) {
-                freeBytes -= capacity * type.width();
+                freeBytes -= capacityBytes;
                 reused++;
             } else {
                 fresh++;
-                freshBytes += capacity * type.width();
+                freshBytes += capacityBytes;
             }
         }
         if (collect) {
@@ -253,7 +258,7 @@ final class NativeMemory {
             FREE.computeIfAbsent(new Key(b.type, b.capacity), k -> new ArrayDeque<>()).addLast(b);
             FREE_ORDER.add(b);
             b.returnedAt = handouts;
-            freeBytes += b.capacity * b.type.width();
+            freeBytes += b.bytes();
             // the oldest free buffers go: those no result took for MAX_AGE handouts (sizes that stopped recurring,
             // such as an expert's row count of an earlier step), and any beyond the cap
             for (var it = FREE_ORDER.iterator(); it.hasNext(); ) {
@@ -261,7 +266,7 @@ final class NativeMemory {
                 if (old.returnedAt >= handouts - MAX_AGE && freeBytes <= FREE_CAP_BYTES) break;
                 it.remove();
                 FREE.get(new Key(old.type, old.capacity)).remove(old);
-                freeBytes -= old.capacity * old.type.width();
+                freeBytes -= old.bytes();
                 evicted.add(old);
             }
         }
