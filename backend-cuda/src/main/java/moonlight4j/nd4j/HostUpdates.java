@@ -120,10 +120,25 @@ final class HostUpdates {
     }
 
     /**
+     * System property: {@code false} keeps the fp32 Adam update on the scalar loop where the Vector API is available
+     * (for side-by-side measurements in one build: the bits are the same either way).
+     */
+    static final String VECTOR_PROPERTY = "moonlight.nd4j.vector";
+
+    /**
+     * Whether F32 Adam updates run {@link VectorUpdates#adam}: the JVM was started with {@code --add-modules
+     * jdk.incubator.vector} (the {@code moonlight} launcher and the test runs are), a vector holds at least 4 doubles,
+     * and {@value #VECTOR_PROPERTY} is not {@code false}.
+     */
+    static final boolean VECTOR = !"false".equals(System.getProperty(VECTOR_PROPERTY))
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() && VectorUpdates.lanes() >= 4;
+
+    /**
      * {@link moonlight4j.api.Backend#adamUpdateInPlace} in one pass over p, m, v (slots 0–2) and g (slot 3), each
      * step as the op that defines it, rounded where it rounds; returns Σd² at the compute precision, in element
      * order within each {@link HostKernels#TASK}, the partial sums added in task order. All of one dtype and shape,
-     * and {@link HostKernels#applies} to their arrays (the caller checks).
+     * and {@link HostKernels#applies} to their arrays (the caller checks). F32 runs {@link VectorUpdates#adam} when
+     * {@link #VECTOR}: the same bits.
      */
     static double adam(Nd4jDataOps be, Tensor p, Tensor g, Tensor m, Tensor v, AdamUpdate u) {
         INDArray P = be.arr(p), G = be.arr(g), M = be.arr(m), V = be.arr(v);
@@ -134,29 +149,12 @@ final class HostUpdates {
         double beta2 = Nd4jDataOps.scalar(u.beta2(), dt), oneMinusBeta2 = compute(dt, 1 - u.beta2());
         double scale = Nd4jDataOps.scalar(u.denomScale(), dt), eps = Nd4jDataOps.scalar(u.eps(), dt);
         double step = compute(dt, -u.stepSize());
-        float decayF = (float) decay, w1F = (float) w1, w2F = (float) w2, beta2F = (float) beta2;
-        float scaleF = (float) scale, epsF = (float) eps;
-        return HostKernels.map(new INDArray[]{P, M, V}, true, new INDArray[]{G}, false,
-                (s, n, acc) -> {
-                    float[] pf = s[0], mf = s[1], vf = s[2], gf = s[3];
-                    for (int i = 0; i < n; i++) {
-                        float gi = gf[i];
-                        float pi = store(bf16, pf[i] * decayF);                                 // p ← decay·p
-                        float mi = store(bf16, lerp(mf[i], gi, w1F));                           // m ← lerp(m, g, 1−β1)
-                        float g2 = store(bf16, gi * gi);                                        // g⊙g
-                        float vi = lerpV
-                                ? store(bf16, lerp(vf[i], g2, w2F))                            // v ← lerp(v, g², 1−β2)
-                                : store(bf16, (float) (store(bf16, vf[i] * beta2F) + oneMinusBeta2 * g2));
-                        float sq = store(bf16, (float) Math.sqrt(vi));
-                        float denom = store(bf16, store(bf16, sq * scaleF) + epsF);
-                        float d = store(bf16, mi / denom);                                      // d = m / (√v·s + eps)
-                        pf[i] = store(bf16, (float) (pi + step * d));                           // p ← p − stepSize·d
-                        mf[i] = mi;
-                        vf[i] = vi;
-                        acc += d * d;
-                    }
-                    return acc;
-                },
+        Adam32 c = new Adam32(bf16, lerpV, (float) decay, (float) w1, (float) w2, (float) beta2, oneMinusBeta2,
+                (float) scale, (float) eps, step);
+        HostKernels.FloatBlock f = VECTOR && !bf16
+                ? (s, n, acc) -> VectorUpdates.adam(s, n, acc, c)
+                : (s, n, acc) -> c.run(s, 0, n, acc);
+        return HostKernels.map(new INDArray[]{P, M, V}, true, new INDArray[]{G}, false, f,
                 (s, n, acc) -> {
                     double[] pd = s[0], md = s[1], vd = s[2], gd = s[3];
                     for (int i = 0; i < n; i++) {
@@ -175,8 +173,38 @@ final class HostUpdates {
                 });
     }
 
+    /**
+     * Adam's scalars for F32 and BF16 tensors: each converted to the dtype ({@link Nd4jDataOps#scalar}) where an op
+     * takes it as a scalar, kept in double where an axpy's α is ({@code oneMinusBeta2}, {@code step}: fp32 values).
+     */
+    record Adam32(boolean bf16, boolean lerpV, float decay, float w1, float w2, float beta2, double oneMinusBeta2,
+                  float scale, float eps, double step) {
+
+        /** Elements {@code [from, n)} of a block (slots p, m, v, g): updated in place; returns acc + Σd² in order. */
+        float run(float[][] s, int from, int n, float acc) {
+            float[] pf = s[0], mf = s[1], vf = s[2], gf = s[3];
+            for (int i = from; i < n; i++) {
+                float gi = gf[i];
+                float pi = store(bf16, pf[i] * decay);                                  // p ← decay·p
+                float mi = store(bf16, lerp(mf[i], gi, w1));                            // m ← lerp(m, g, 1−β1)
+                float g2 = store(bf16, gi * gi);                                        // g⊙g
+                float vi = lerpV
+                        ? store(bf16, lerp(vf[i], g2, w2))                             // v ← lerp(v, g², 1−β2)
+                        : store(bf16, (float) (store(bf16, vf[i] * beta2) + oneMinusBeta2 * g2));
+                float sq = store(bf16, (float) Math.sqrt(vi));
+                float denom = store(bf16, store(bf16, sq * scale) + eps);
+                float d = store(bf16, mi / denom);                                      // d = m / (√v·s + eps)
+                pf[i] = store(bf16, (float) (pi + step * d));                           // p ← p − stepSize·d
+                mf[i] = mi;
+                vf[i] = vi;
+                acc += d * d;
+            }
+            return acc;
+        }
+    }
+
     /** PyTorch's lerp in fp32 steps, as {@link HostOps#lerpFloat}. */
-    private static float lerp(float a, float b, float w) {
+    static float lerp(float a, float b, float w) {
         return Math.abs(w) < 0.5f ? a + w * (b - a) : b - (b - a) * (1.0f - w);
     }
 
