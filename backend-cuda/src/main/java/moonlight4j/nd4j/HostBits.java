@@ -25,9 +25,8 @@ final class HostBits {
     }
 
     /**
-     * Rounds every element to bf16, round-to-nearest-even, with the bits of {@link moonlight4j.api.Bf16#round}:
-     * a chunk without NaN (the common case, checked by a max over |bits|) takes the branch-free formula
-     * {@code (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000}; a chunk with a NaN goes element by element.
+     * Rounds every element to bf16, round-to-nearest-even, with the bits of {@link moonlight4j.api.Bf16#round}, a
+     * chunk at a time ({@link HostKernels#roundBf16Bits}).
      */
     static void roundToBf16(INDArray x) {
         IntBuffer ib = ints(x);
@@ -36,18 +35,7 @@ final class HostBits {
             int from = c * CHUNK, len = Math.min(n, from + CHUNK) - from;
             int[] part = new int[len];
             ib.get(from, part, 0, len);
-            int maxAbs = 0;
-            for (int i = 0; i < len; i++) maxAbs = Math.max(maxAbs, part[i] & 0x7fffffff);
-            if (maxAbs <= 0x7f800000) {
-                for (int i = 0; i < len; i++) {
-                    int b = part[i];
-                    part[i] = (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000;
-                }
-            } else {
-                for (int i = 0; i < len; i++) {
-                    part[i] = Float.floatToRawIntBits(moonlight4j.api.Bf16.round(Float.intBitsToFloat(part[i])));
-                }
-            }
+            HostKernels.roundBf16Bits(part, len);
             ib.put(from, part, 0, len);
         });
     }

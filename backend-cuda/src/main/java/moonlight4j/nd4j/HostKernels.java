@@ -1,6 +1,7 @@
 package moonlight4j.nd4j;
 
 import moonlight4j.api.Bf16;
+import moonlight4j.api.Bf16Lanes;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -34,6 +35,21 @@ final class HostKernels {
     private static final int BLOCK = 1 << 11;
     /** Scratch arrays per thread, enough for the widest kernel (swigluBackward: dg, du, g, u, dh). */
     private static final int SLOTS = 5;
+
+    /**
+     * System property: {@code false} keeps the host passes off the Vector API where it is available (for
+     * side-by-side measurements in one build: the bits are the same either way).
+     */
+    static final String VECTOR_PROPERTY = "moonlight.nd4j.vector";
+
+    /**
+     * Whether the host passes use the Vector API: bf16 rounding lane by lane ({@link Bf16Lanes}) and the F32 Adam
+     * update ({@link VectorUpdates}). True when the JVM was started with {@code --add-modules jdk.incubator.vector}
+     * (the {@code moonlight} launcher and the test runs are), a vector holds at least 4 doubles, and
+     * {@value #VECTOR_PROPERTY} is not {@code false}.
+     */
+    static final boolean VECTOR = !"false".equals(System.getProperty(VECTOR_PROPERTY))
+            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() && VectorUpdates.lanes() >= 4;
 
     private HostKernels() {
     }
@@ -101,10 +117,7 @@ final class HostKernels {
                     if (readOuts) for (int k = 0; k < o.length; k++) o[k].read(from, s.f[k], len, s);
                     for (int k = 0; k < in.length; k++) in[k].read(from, s.f[o.length + k], len, s);
                     accF = f.run(s.f, len, accF);
-                    for (int k = 0; k < o.length; k++) {
-                        o[k].write(from, s.f[k], len);
-                        if (bf16) o[k].roundBf16(from, len, s);
-                    }
+                    for (int k = 0; k < o.length; k++) write(o[k], from, s.f[k], len, bf16, s);
                 } else {
                     if (readOuts) for (int k = 0; k < o.length; k++) o[k].read(from, s.d[k], len, s);
                     for (int k = 0; k < in.length; k++) in[k].read(from, s.d[o.length + k], len, s);
@@ -152,8 +165,7 @@ final class HostKernels {
                     ba.readOrFill(offA, ta[r - 1] == 1, s.f[1], len, s);
                     bb.readOrFill(offB, tb[r - 1] == 1, s.f[2], len, s);
                     f.run(s.f, len, 0);
-                    o.write(from, s.f[0], len);
-                    if (bf16) o.roundBf16(from, len, s);
+                    write(o, from, s.f[0], len, bf16, s);
                 } else {
                     ba.readOrFill(offA, ta[r - 1] == 1, s.d[1], len, s);
                     bb.readOrFill(offB, tb[r - 1] == 1, s.d[2], len, s);
@@ -163,6 +175,22 @@ final class HostKernels {
                 from += len;
             }
         });
+    }
+
+    /**
+     * A kernel's output block {@code v[0, len)} written to {@code o} at {@code from}, rounded to bf16 when asked: on
+     * the heap block before the write where {@link #VECTOR}, else after it, on the written bits ({@link #roundBf16Bits}).
+     */
+    private static void write(Buf o, int from, float[] v, int len, boolean bf16, Scratch s) {
+        if (bf16 && VECTOR) Bf16Lanes.roundInPlace(v, 0, len);
+        o.write(from, v, len);
+        if (bf16 && !VECTOR) o.roundBf16(from, len, s);
+    }
+
+    /** {@link Bf16#roundInPlace} on {@code a[0, len)}, lane by lane where {@link #VECTOR} (the same bits). */
+    static void roundBf16(float[] a, int len) {
+        if (VECTOR) Bf16Lanes.roundInPlace(a, 0, len);
+        else Bf16.roundInPlace(a, 0, len);
     }
 
     /**

@@ -67,7 +67,13 @@ final class HostOps {
         if (x.dtype() != DType.BF16) return null;
         float sf = (float) s;
         return map(be, x, y,
-                (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = Bf16.round(v[1][i] * sf) + v[2][i]; return acc; },
+                (v, n, acc) -> {
+                    float[] r = v[0], a = v[1], b = v[2];
+                    for (int i = 0; i < n; i++) r[i] = a[i] * sf;
+                    HostKernels.roundBf16(r, n);                            // the product as mulScalar stores it
+                    for (int i = 0; i < n; i++) r[i] += b[i];              // the sum, rounded by the pass
+                    return acc;
+                },
                 (v, n, acc) -> { for (int i = 0; i < n; i++) v[0][i] = v[1][i] * s + v[2][i]; return acc; });
     }
 
@@ -247,7 +253,7 @@ final class HostOps {
                     tf.get(at, a, 0, len);
                     sf.get(src, b, 0, len);
                     for (int i = 0; i < len; i++) a[i] += b[i];
-                    if (bf16) moonlight4j.api.Bf16.roundInPlace(a, 0, len);
+                    if (bf16) HostKernels.roundBf16(a, len);
                     tf.put(at, a, 0, len);
                 } else {
                     td.get(at, ad, 0, len);

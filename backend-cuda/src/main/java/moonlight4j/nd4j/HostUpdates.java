@@ -120,25 +120,11 @@ final class HostUpdates {
     }
 
     /**
-     * System property: {@code false} keeps the fp32 Adam update on the scalar loop where the Vector API is available
-     * (for side-by-side measurements in one build: the bits are the same either way).
-     */
-    static final String VECTOR_PROPERTY = "moonlight.nd4j.vector";
-
-    /**
-     * Whether F32 Adam updates run {@link VectorUpdates#adam}: the JVM was started with {@code --add-modules
-     * jdk.incubator.vector} (the {@code moonlight} launcher and the test runs are), a vector holds at least 4 doubles,
-     * and {@value #VECTOR_PROPERTY} is not {@code false}.
-     */
-    static final boolean VECTOR = !"false".equals(System.getProperty(VECTOR_PROPERTY))
-            && ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent() && VectorUpdates.lanes() >= 4;
-
-    /**
      * {@link moonlight4j.api.Backend#adamUpdateInPlace} in one pass over p, m, v (slots 0–2) and g (slot 3), each
      * step as the op that defines it, rounded where it rounds; returns Σd² at the compute precision, in element
      * order within each {@link HostKernels#TASK}, the partial sums added in task order. All of one dtype and shape,
      * and {@link HostKernels#applies} to their arrays (the caller checks). F32 runs {@link VectorUpdates#adam} when
-     * {@link #VECTOR}: the same bits.
+     * {@link HostKernels#VECTOR}: the same bits.
      */
     static double adam(Nd4jDataOps be, Tensor p, Tensor g, Tensor m, Tensor v, AdamUpdate u) {
         INDArray P = be.arr(p), G = be.arr(g), M = be.arr(m), V = be.arr(v);
@@ -151,7 +137,7 @@ final class HostUpdates {
         double step = compute(dt, -u.stepSize());
         Adam32 c = new Adam32(bf16, lerpV, (float) decay, (float) w1, (float) w2, (float) beta2, oneMinusBeta2,
                 (float) scale, (float) eps, step);
-        HostKernels.FloatBlock f = VECTOR && !bf16
+        HostKernels.FloatBlock f = HostKernels.VECTOR && !bf16
                 ? (s, n, acc) -> VectorUpdates.adam(s, n, acc, c)
                 : (s, n, acc) -> c.run(s, 0, n, acc);
         return HostKernels.map(new INDArray[]{P, M, V}, true, new INDArray[]{G}, false, f,

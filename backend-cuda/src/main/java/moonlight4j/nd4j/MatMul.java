@@ -2,7 +2,6 @@ package moonlight4j.nd4j;
 
 import moonlight4j.api.Shapes;
 import moonlight4j.api.Tensor;
-import moonlight4j.api.Bf16;
 import moonlight4j.api.DType;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
@@ -100,7 +99,7 @@ final class MatMul {
         for (int j = 1; j < m; j++) {
             for (int i = 0; i < j; i++) s[j * m + i] = s[i * m + j];
         }
-        if (bf16) Bf16.roundInPlace(s, 0, s.length);
+        if (bf16) HostKernels.roundBf16(s, s.length);
         c.put(off, s, 0, s.length);
     }
 

@@ -26,7 +26,7 @@ import jdk.incubator.vector.VectorSpecies;
  * loop; the copies alone take 1.55 ns and the in-order sum 0.9.
  *
  * <p>Float lanes are paired with double lanes of the same count: 8 floats in 256 bits with 8 doubles in 512 on
- * AVX-512, 4 and 4 on AVX2. Loading this class needs the module; {@link HostUpdates#VECTOR} checks for it first.
+ * AVX-512, 4 and 4 on AVX2. Loading this class needs the module; {@link HostKernels#VECTOR} checks for it first.
  */
 final class VectorUpdates {
 

@@ -18,7 +18,7 @@ class VectorUpdatesTest {
 
     @Test
     void theVectorLoopGivesTheScalarLoopsBits() {
-        Assumptions.assumeTrue(HostUpdates.VECTOR, "the JVM runs without jdk.incubator.vector or with narrow vectors");
+        Assumptions.assumeTrue(HostKernels.VECTOR, "the JVM runs without jdk.incubator.vector or with narrow vectors");
         Random r = new Random(23);
         int cases = 0;
         for (boolean lerpV : new boolean[]{true, false}) {

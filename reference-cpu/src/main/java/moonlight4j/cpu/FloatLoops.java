@@ -1,6 +1,7 @@
 package moonlight4j.cpu;
 
 import moonlight4j.api.Bf16;
+import moonlight4j.api.Bf16Lanes;
 
 /**
  * Float loops for the commonest element-wise ops on F32/BF16 storage, one loop per op (C2 vectorises the
@@ -101,9 +102,9 @@ final class FloatLoops {
         }
     }
 
-    /** {@link Bf16#roundInPlace}, on the Vector API where the GEMM's tiles use it ({@link VectorTile}: the same bits). */
+    /** {@link Bf16#roundInPlace}, on the Vector API where the GEMM's tiles use it ({@link Bf16Lanes}: the same bits). */
     static void roundBf16InPlace(float[] a, int from, int to) {
-        if (Gemm.VECTOR) VectorTile.roundBf16InPlace(a, from, to);
+        if (Gemm.VECTOR) Bf16Lanes.roundInPlace(a, from, to);
         else Bf16.roundInPlace(a, from, to);
     }
 

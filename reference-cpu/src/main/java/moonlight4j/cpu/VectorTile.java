@@ -1,11 +1,8 @@
 package moonlight4j.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
-import moonlight4j.api.Bf16;
+import moonlight4j.api.Bf16Lanes;
 
 import java.util.Arrays;
 
@@ -103,7 +100,7 @@ final class VectorTile {
             }
         }
         if (bf16) {
-            for (int i = i0; i < i1; i++) roundBf16InPlace(c, co + i * n + j0, co + i * n + j1);
+            for (int i = i0; i < i1; i++) Bf16Lanes.roundInPlace(c, co + i * n + j0, co + i * n + j1);
         }
     }
 
@@ -166,28 +163,6 @@ final class VectorTile {
         FloatVector acc = first ? FloatVector.zero(S) : load(c, ci);
         for (int p = 0, q = ai; p < kLen; p++, po += w, q += ak) acc = acc.add(load(panel, po).mul(a[q]));
         acc.intoArray(c, ci);
-    }
-
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
-
-    /**
-     * {@link Bf16#roundInPlace} lane by lane: the same integer arithmetic on the float's bits, so the same bits.
-     * Round to nearest even is {@code (b + 0x7fff + lsb) & 0xffff0000} with lsb bit 16 of b (the scalar's
-     * {@code >>> 16} then {@code << 16}), and a NaN keeps its sign and top payload with the quiet bit set,
-     * {@code (b & 0xffff0000) | 0x00400000}. The scalar loop's branch on NaN kept the JIT from vectorizing it; in
-     * the oracle's bf16 Newton–Schulz on the tiny preset it was a quarter of the samples (one thread, JFR).
-     */
-    static void roundBf16InPlace(float[] a, int from, int to) {
-        int i = from;
-        if (I.length() == L) {
-            for (int end = to - (to - from) % L; i < end; i += L) {
-                IntVector b = load(a, i).reinterpretAsInts();
-                IntVector rounded = b.add(0x7fff).add(b.lanewise(VectorOperators.LSHR, 16).and(1)).and(0xffff0000);
-                VectorMask<Integer> nan = b.and(0x7fffffff).compare(VectorOperators.GT, 0x7f800000);
-                rounded.blend(b.and(0xffff0000).or(0x00400000), nan).reinterpretAsFloats().intoArray(a, i);
-            }
-        }
-        Bf16.roundInPlace(a, i, to);
     }
 
     private static FloatVector load(float[] x, int offset) {
