@@ -194,6 +194,20 @@ final class HostKernels {
     }
 
     /**
+     * {@code x[from, from + len)} rounded to bf16 on the caller's thread, a block at a time through its scratch:
+     * a batched product's entry right after BLAS wrote it, while it is still in cache.
+     */
+    static void roundBf16(FloatBuffer x, int from, int len) {
+        float[] v = Scratch.get().convF;
+        for (int o = 0; o < len; o += BLOCK) {
+            int l = Math.min(BLOCK, len - o);
+            x.get(from + o, v, 0, l);
+            roundBf16(v, l);
+            x.put(from + o, v, 0, l);
+        }
+    }
+
+    /**
      * The fp32 bit patterns {@code b[0, len)} rounded to bf16 as {@link Bf16#round}: a block without NaN (checked by a
      * max over |bits|) takes the branch-free formula {@code (b + 0x7fff + ((b >>> 16) & 1)) & 0xffff0000}, which the
      * JIT vectorises on int arrays (as {@link HostBits#roundToBf16}; the same loops over float bits through

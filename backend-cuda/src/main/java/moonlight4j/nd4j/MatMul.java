@@ -44,7 +44,9 @@ final class MatMul {
             }
             if (HostKernels.applies(A, B, C)) {
                 int batch = out.length == 2 ? 1 : out[0];
-                gemm(A, B, C, batch, b.rank() == 3, out[out.length - 2], out[out.length - 1], k, transA, transB);
+                boolean roundEach = a.dtype() == DType.BF16 && HostKernels.VECTOR;
+                gemm(A, B, C, batch, b.rank() == 3, out[out.length - 2], out[out.length - 1], k, transA, transB, roundEach);
+                if (roundEach) return be.wrap(C, a.dtype(), out);
             } else if (out.length == 2) {
                 gemm(A, B, C, transA, transB);
             } else {
@@ -118,7 +120,7 @@ final class MatMul {
      * entry) per product. {@code bBatched} false: one B for every batch entry.
      */
     private static void gemm(INDArray a, INDArray b, INDArray c, int batch, boolean bBatched, int m, int n, int k,
-                             boolean transA, boolean transB) {
+                             boolean transA, boolean transB, boolean bf16) {
         int rm = openblas_nolapack.CblasRowMajor;
         int ta = transA ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
         int tb = transB ? openblas_nolapack.CblasTrans : openblas_nolapack.CblasNoTrans;
@@ -127,9 +129,11 @@ final class MatMul {
         if (a.dataType() == DataType.FLOAT) {
             FloatPointer ap = new FloatPointer(a.data().addressPointer()), bp = new FloatPointer(b.data().addressPointer());
             FloatPointer cp = new FloatPointer(c.data().addressPointer());
+            FloatBuffer cf = bf16 ? c.data().asNio().order(ByteOrder.nativeOrder()).asFloatBuffer() : null;
             for (int i = 0; i < batch; i++) {
                 openblas_nolapack.cblas_sgemm(rm, ta, tb, m, n, k, 1.0f, ap.position(i * aStep), lda,
                         bp.position(i * bStep), ldb, 0.0f, cp.position(i * cStep), n);
+                if (bf16) HostKernels.roundBf16(cf, Math.toIntExact(i * cStep), Math.toIntExact(cStep));
             }
         } else {
             DoublePointer ap = new DoublePointer(a.data().addressPointer()), bp = new DoublePointer(b.data().addressPointer());
