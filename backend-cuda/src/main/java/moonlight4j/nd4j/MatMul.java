@@ -117,7 +117,8 @@ final class MatMul {
     /**
      * {@code C_i = op(A_i)·op(B_i)} for dense row-major arrays, straight through BLAS sgemm/dgemm with the transposes
      * as flags and each batch entry at a pointer offset, instead of one ND4J mmul op (and, for a stack, a view per
-     * entry) per product. {@code bBatched} false: one B for every batch entry.
+     * entry) per product. {@code bBatched} false: one B for every batch entry. {@code bf16}: each FLOAT entry rounded
+     * to bf16 right after sgemm writes it, while it is still in cache ({@link HostKernels#roundBf16}).
      */
     private static void gemm(INDArray a, INDArray b, INDArray c, int batch, boolean bBatched, int m, int n, int k,
                              boolean transA, boolean transB, boolean bf16) {
