@@ -219,8 +219,9 @@ class GemmTest {
 
     @Test
     void vectorTileEqualsTheScalarTileBitForBit() {
-        // tiles that start inside c, rows and columns not multiples of the 4 × 4-vector block, k across k blocks,
-        // a stored transposed, batch entries past the first, bf16 rounding: the two kernels write the same bits
+        // tiles that start inside c, rows and columns not multiples of the register block, k across k blocks,
+        // a stored transposed, batch entries past the first, bf16 rounding: the two kernels write the same bits,
+        // with each register block (the machine uses one of them: VectorTile.BLOCK)
         qt().withExamples(40).forAll(integers().between(1, 90), integers().between(1, 300),
                 integers().between(1, 200), integers().between(0, 7)).check((m, k, n, mode) -> {
             boolean transposedA = (mode & 1) != 0, bf16 = (mode & 2) != 0;
@@ -230,11 +231,40 @@ class GemmTest {
             Gemm.Strides as = transposedA ? Gemm.Strides.of(0, k, m, false, true) : Gemm.Strides.of(0, m, k, false, false);
             Gemm.Strides bs = Gemm.Strides.of(0, k, n, false, false);
             int bi = batch - 1, i0 = m / 3, i1 = m, j0 = n / 4, j1 = n;
-            float[] scalar = random(r, batch * m * n), vector = scalar.clone();
+            float[] initial = random(r, batch * m * n), scalar = initial.clone();
             Gemm.scalarTileF32(a, as, b, bs, bi, scalar, bi * m * n, k, n, i0, i1, j0, j1, bf16);
-            VectorTile.tileF32(a, as, b, bs, bi, vector, bi * m * n, k, n, i0, i1, j0, j1, bf16, false);
-            for (int i = 0; i < scalar.length; i++) {
-                if (Float.floatToRawIntBits(scalar[i]) != Float.floatToRawIntBits(vector[i])) return false;
+            for (VectorTile.Block block : VectorTile.Block.values()) {
+                float[] vector = initial.clone();
+                VectorTile.tileF32(a, as, b, bs, bi, vector, bi * m * n, k, n, i0, i1, j0, j1, bf16, false, block);
+                for (int i = 0; i < scalar.length; i++) {
+                    if (Float.floatToRawIntBits(scalar[i]) != Float.floatToRawIntBits(vector[i])) return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    @Test
+    void vectorTileGramComputesEveryElementOnAndAboveTheDiagonal() {
+        // upperOnly (Gram): a·aᵀ with b = aᵀ read in place; each register block fills all of the upper triangle,
+        // with the full product's bits, and leaves only elements below the diagonal untouched
+        qt().withExamples(30).forAll(integers().between(1, 120), integers().between(1, 300),
+                integers().between(0, 1)).check((m, k, mode) -> {
+            boolean bf16 = mode == 1;
+            Random r = new Random(m * 1_000_003L + k * 1009L + mode);
+            float[] a = random(r, m * k);
+            float[] full = naive(a, transposed(a, 1, m, k), 1, m, k, m, false);
+            if (bf16) for (int i = 0; i < full.length; i++) full[i] = moonlight4j.api.Bf16.round(full[i]);
+            Gemm.Strides as = Gemm.Strides.of(0, m, k, false, false), at = Gemm.Strides.of(0, m, k, false, true);
+            for (VectorTile.Block block : VectorTile.Block.values()) {
+                float[] c = new float[m * m];
+                java.util.Arrays.fill(c, Float.NaN);
+                VectorTile.tileF32(a, as, a, at, 0, c, 0, k, m, 0, m, 0, m, bf16, true, block);
+                for (int i = 0; i < m; i++) {
+                    for (int j = i; j < m; j++) {
+                        if (Float.floatToRawIntBits(c[i * m + j]) != Float.floatToRawIntBits(full[i * m + j])) return false;
+                    }
+                }
             }
             return true;
         });
