@@ -143,11 +143,7 @@ final class HostLayers {
                 xi.read(row * c, xr);
                 double m = Double.NEGATIVE_INFINITY;
                 for (double v : xr) m = Math.max(m, v);
-                double s = 0;
-                for (int j = 0; j < c; j++) {
-                    xr[j] = cp(dt, Math.exp(cp(dt, xr[j] - m)));
-                    s = cp(dt, s + xr[j]);
-                }
+                double s = expSum(dt, xr, m);
                 for (int j = 0; j < c; j++) xr[j] = st(dt, cp(dt, xr[j] / s));
                 yi.write(row * c, xr);
             }
@@ -169,13 +165,50 @@ final class HostLayers {
             for (int row = from; row < to; row++) {
                 yi.read(row * c, yr);
                 dyi.read(row * c, dyr);
-                double dot = 0;
-                for (int j = 0; j < c; j++) dot = cp(dt, dot + cp(dt, dyr[j] * yr[j]));
+                double dot = dot(dt, dyr, yr);
                 for (int j = 0; j < c; j++) dyr[j] = st(dt, yr[j] * cp(dt, dyr[j] - dot));
                 dxi.write(row * c, dyr);
             }
         });
         return be.wrap(DX, dt, y.shape());
+    }
+
+    /**
+     * Replaces each {@code x_j} by {@code e_j = cp(exp(cp(x_j − m)))} and returns {@code Σ e_j} summed in order at
+     * the compute precision. For F32/BF16 the sum runs in float arithmetic, the same bits as a double chain rounded
+     * at every step (see {@link #rsqrtMeanSquare}).
+     */
+    static double expSum(DType dt, double[] x, double m) {
+        if (dt == DType.F64) {
+            double s = 0;
+            for (int j = 0; j < x.length; j++) {
+                x[j] = Math.exp(x[j] - m);
+                s = s + x[j];
+            }
+            return s;
+        }
+        float s = 0f;
+        for (int j = 0; j < x.length; j++) {
+            float e = (float) Math.exp((float) (x[j] - m));
+            x[j] = e;
+            s = s + e;
+        }
+        return s;
+    }
+
+    /**
+     * {@code Σ cp(a_j·b_j)} summed in order at the compute precision; for F32/BF16 in float arithmetic (a product of
+     * two floats is exact in double, so the float product is its rounding; see {@link #rsqrtMeanSquare}).
+     */
+    static double dot(DType dt, double[] a, double[] b) {
+        if (dt == DType.F64) {
+            double s = 0;
+            for (int j = 0; j < a.length; j++) s = s + a[j] * b[j];
+            return s;
+        }
+        float s = 0f;
+        for (int j = 0; j < a.length; j++) s = s + (float) a[j] * (float) b[j];
+        return s;
     }
 
     // ------------------------------------------------------------------ plumbing

@@ -56,6 +56,48 @@ class HostLayersTest {
     }
 
     @Test
+    void softmaxsFloatSumsGiveTheRoundedDoubleChainsBits() {
+        // expSum (softmax's Σ e) and dot (softmax backward's Σ dy·y) against their definitions, rounded at every step
+        Random r = new Random(11);
+        for (DType dt : new DType[]{DType.F32, DType.BF16}) {
+            for (int c : new int[]{1, 5, 128, 1000}) {
+                for (int rep = 0; rep < 50; rep++) {
+                    double scale = Math.pow(2, r.nextInt(40) - 20);
+                    double[] x = new double[c], y = new double[c], dy = new double[c];
+                    double m = Double.NEGATIVE_INFINITY;
+                    for (int j = 0; j < c; j++) {
+                        x[j] = round(dt, (float) (r.nextGaussian() * 8));
+                        y[j] = round(dt, r.nextFloat());
+                        dy[j] = round(dt, (float) (r.nextGaussian() * scale));
+                        m = Math.max(m, x[j]);
+                    }
+                    if (rep % 10 == 0) x[0] = Double.NEGATIVE_INFINITY;                      // a masked score
+                    double[] e = x.clone();
+                    double sum = 0;
+                    for (int j = 0; j < c; j++) {
+                        e[j] = (float) Math.exp((float) (e[j] - m));
+                        sum = (float) (sum + e[j]);
+                    }
+                    double[] got = x.clone();
+                    double gotSum = HostLayers.expSum(dt, got, m);
+                    assertThat(Double.doubleToRawLongBits(gotSum)).as(dt + " Σe, C " + c).isEqualTo(Double.doubleToRawLongBits(sum));
+                    for (int j = 0; j < c; j++) {
+                        assertThat(Double.doubleToRawLongBits(got[j])).as(dt + " e_" + j).isEqualTo(Double.doubleToRawLongBits(e[j]));
+                    }
+                    double dot = 0;
+                    for (int j = 0; j < c; j++) dot = (float) (dot + (float) (dy[j] * y[j]));
+                    assertThat(Double.doubleToRawLongBits(HostLayers.dot(dt, dy, y))).as(dt + " Σ dy·y, C " + c)
+                            .isEqualTo(Double.doubleToRawLongBits(dot));
+                }
+            }
+        }
+    }
+
+    private static double round(DType dt, float v) {
+        return dt == DType.BF16 ? Bf16.round(v) : v;
+    }
+
+    @Test
     void f64StaysInDouble() {
         double[] x = {1.0 / 3, 2.0 / 3, Math.PI};
         double ss = x[0] * x[0] + x[1] * x[1] + x[2] * x[2];
