@@ -101,26 +101,9 @@ final class HostLayers {
         return new RmsNormGrads(be.wrap(DX, dt, x.shape()), be.wrap(DW, dt, w.shape()));
     }
 
-    /**
-     * {@code rsqrt(cp(cp(Σ cp(x²)) / C) + cp(eps))} at the compute precision, the release's fp32 path. For F32/BF16
-     * the sum runs in float arithmetic: x holds floats, so {@code v·v} is exact in double and {@code (float) (v·v)}
-     * is the float product, and a double sum of two floats rounded to float is the float sum (double has more than
-     * 2·24 + 2 bits); the same bits as rounding a double chain at every step, without two conversions on the
-     * chain's critical path.
-     */
+    /** {@code rsqrt(cp(cp(Σ cp(x²)) / C) + cp(eps))} at the compute precision, the release's fp32 path. */
     static double rsqrtMeanSquare(DType dt, double[] x, double eps) {
-        double ss;
-        if (dt == DType.F64) {
-            ss = 0;
-            for (double v : x) ss = ss + v * v;
-        } else {
-            float s = 0f;
-            for (double v : x) {
-                float f = (float) v;
-                s = s + f * f;
-            }
-            ss = s;
-        }
+        double ss = dot(dt, x, x);                                     // Σ cp(x_j²), in order
         double var = cp(dt, ss / x.length);
         double ve = cp(dt, var + cp(dt, eps));
         return cp(dt, 1.0 / Math.sqrt(ve));
@@ -176,7 +159,7 @@ final class HostLayers {
     /**
      * Replaces each {@code x_j} by {@code e_j = cp(exp(cp(x_j − m)))} and returns {@code Σ e_j} summed in order at
      * the compute precision. For F32/BF16 the sum runs in float arithmetic, the same bits as a double chain rounded
-     * at every step (see {@link #rsqrtMeanSquare}).
+     * at every step (see {@link #dot}).
      */
     static double expSum(DType dt, double[] x, double m) {
         if (dt == DType.F64) {
@@ -197,8 +180,10 @@ final class HostLayers {
     }
 
     /**
-     * {@code Σ cp(a_j·b_j)} summed in order at the compute precision; for F32/BF16 in float arithmetic (a product of
-     * two floats is exact in double, so the float product is its rounding; see {@link #rsqrtMeanSquare}).
+     * {@code Σ cp(a_j·b_j)} summed in order at the compute precision. For F32/BF16 the sum runs in float arithmetic:
+     * a and b hold floats, so {@code a_j·b_j} is exact in double and the float product is its rounding, and a double
+     * sum of two floats rounded to float is the float sum (double has more than 2·24 + 2 bits); the same bits as
+     * rounding a double chain at every step, without two conversions on the chain's critical path.
      */
     static double dot(DType dt, double[] a, double[] b) {
         if (dt == DType.F64) {
@@ -292,7 +277,8 @@ final class HostLayers {
 
         /**
          * This thread's float row of at least {@code len} elements: a row is read or written thousands of times per
-         * op, and a fresh array each time made about 2 GB of garbage per small-preset step at 64×128 (RMSNorm and softmax rows, forward and backward).
+         * op, and a fresh array each time made about 2 GB of garbage per small-preset step at 64×128 (RMSNorm and
+         * softmax rows, forward and backward).
          */
         private static float[] scratch(int len) {
             float[] s = SCRATCH.get();

@@ -9,8 +9,9 @@ import java.util.Random;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@link HostLayers#rsqrtMeanSquare} sums {@code x²} in float arithmetic for F32/BF16; the definition (and the
- * oracle) rounds a double chain to fp32 at every step: {@code ss = fp32(ss + fp32(v·v))}. The two must give the same
+ * {@link HostLayers#rsqrtMeanSquare} sums {@code x²} in float arithmetic for F32/BF16 ({@link HostLayers#dot} of x
+ * with itself); the definition (and the oracle) rounds a double chain to fp32 at every step:
+ * {@code ss = fp32(ss + fp32(v·v))}. The two must give the same
  * bits for every row, including rows whose squares span fp32's whole range (subnormal squares, overflow to
  * infinity) and bf16-exact rows.
  */
@@ -41,7 +42,7 @@ class HostLayersTest {
                                 case 2 -> (float) (r.nextGaussian() * 1e-23);                             // squares subnormal
                                 default -> (float) (r.nextGaussian() * 3e18);                             // squares overflow
                             };
-                            x[j] = dt == DType.BF16 ? Bf16.round(v) : v;
+                            x[j] = round(dt, v);
                         }
                         double eps = kind == 2 ? 1e-30 : 1e-6;
                         double expected = definition(x, eps), got = HostLayers.rsqrtMeanSquare(dt, x, eps);

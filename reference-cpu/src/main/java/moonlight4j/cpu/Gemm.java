@@ -66,7 +66,8 @@ final class Gemm implements AutoCloseable {
      * 64-float copy per k and column block) took 13% of a tiny-preset step (JFR, one thread). About 256, a multiple
      * of the register block's rows, so that no rows of a full task are left to the one-row loop.
      */
-    static final int MB_VECTOR = VECTOR ? VectorTile.BLOCK.rows * ((256 + VectorTile.BLOCK.rows - 1) / VectorTile.BLOCK.rows) : 256;
+    static final int MB_VECTOR = VECTOR
+            ? VectorTile.BLOCK.rows * ((256 + VectorTile.BLOCK.rows - 1) / VectorTile.BLOCK.rows) : 256;
     static final int KB = 128;
     static final int NB_F32 = 1024;
     static final int NB_F64 = 512;
@@ -132,8 +133,8 @@ final class Gemm implements AutoCloseable {
      * then the lower one is mirrored: {@code c_ji = Σ_k a_jk·a_ik} is the same products (fp32 multiplication commutes
      * exactly) added in the same k order as {@code c_ij}, so every element has the bits of {@link #f32}. The scalar
      * tiles skip whole {@value #MB} × {@value #GRAM_NB} tiles below the diagonal; {@link VectorTile} skips its
-     * register blocks (4 rows × 64 columns with AVX-512, 6 × 16 with AVX2), so 128 × 128 matrices already save a quarter of the work and large ones
-     * about half. The mirror runs in row bands on the workers.
+     * register blocks (4 rows × 64 columns with AVX-512, 6 × 16 with AVX2), so 128 × 128 matrices already save a
+     * quarter of the work and large ones about half. The mirror runs in row bands on the workers.
      */
     void f32Gram(float[] a, float[] at, float[] c, int batch, int m, int k, boolean bf16) {
         Strides as = Strides.of(0, m, k, false, false);
